@@ -1,0 +1,54 @@
+# Every task runs from here; `make help` lists them.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Offline copies of the datasets (torchvision layouts); copied into DATA_DIR by `make data`.
+SHARED_DATA ?= ../shared/datasets
+DATA_DIR ?= data
+export ANOMALY_BENCH_DATA ?= $(abspath $(DATA_DIR))
+# The demo: GANomaly on scikit-learn's bundled digits, every class, a CPU-minutes budget.
+DEMO_CLASSES ?= 0,1,2,3,4,5,6,7,8,9
+DEMO_EPOCHS ?= 15
+DEMO_RESULTS ?= results/demo
+
+.PHONY: help install data test test-full lint format demo report
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed  ## create .venv and install the package with its test extras
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+data:  ## copy the offline datasets from SHARED_DATA into DATA_DIR (skipped when absent: they download)
+	@if [ -d "$(SHARED_DATA)" ]; then \
+		mkdir -p $(DATA_DIR) && cp -rn $(SHARED_DATA)/MNIST $(SHARED_DATA)/FashionMNIST \
+			$(SHARED_DATA)/cifar-10-batches-py $(DATA_DIR)/ && chmod -R u+w $(DATA_DIR) && \
+		echo "datasets in $(DATA_DIR) (from $(SHARED_DATA))"; \
+	else echo "no $(SHARED_DATA): datasets download into $(DATA_DIR) on first use"; fi
+
+test: data  ## the test suite (CPU, minutes); slow end-to-end tests are in test-full
+	WANDB_MODE=disabled $(BIN)/pytest -m "not slow"
+
+test-full: data  ## every test, the slow ones included
+	WANDB_MODE=disabled $(BIN)/pytest
+
+lint:  ## ruff lint and format check
+	$(BIN)/ruff check anomaly_bench tests
+	$(BIN)/ruff format --check anomaly_bench tests
+
+format:  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix anomaly_bench tests
+	$(BIN)/ruff format anomaly_bench tests
+
+demo:  ## GANomaly on bundled digits (no download), every class, then the results table
+	time $(BIN)/python -m anomaly_bench.train --multirun data=digits data.normal_class=$(DEMO_CLASSES) \
+		trainer.max_epochs=$(DEMO_EPOCHS) trainer.enable_progress_bar=false paths.results_dir=$(DEMO_RESULTS)
+	$(BIN)/python -m anomaly_bench.report --results-dir $(DEMO_RESULTS)
+
+report:  ## print the tables of the results store (RESULTS=results)
+	$(BIN)/python -m anomaly_bench.report --results-dir $(or $(RESULTS),results)

@@ -1,0 +1,6 @@
+"""Callbacks shared by every method."""
+
+from anomaly_bench.callbacks.anomaly_metrics import AnomalyMetrics
+from anomaly_bench.callbacks.throughput import TrainingImageCounter
+
+__all__ = ["AnomalyMetrics", "TrainingImageCounter"]

@@ -1,0 +1,43 @@
+"""Logger factories the configs instantiate."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from lightning.pytorch.loggers import WandbLogger
+
+
+def wandb_offline_by_default() -> bool:
+    """Offline when no API key and no explicit WANDB_MODE: a run never waits on the network."""
+    return not os.environ.get("WANDB_API_KEY") and "WANDB_MODE" not in os.environ
+
+
+def wandb_logger(
+    project: str,
+    group: str,
+    name: str,
+    save_dir: str,
+    tags: Sequence[str] = (),
+    offline: bool | None = None,
+) -> WandbLogger:
+    """A W&B logger grouped `<dataset>/<model>`; offline runs can be uploaded with `wandb sync`."""
+    return WandbLogger(
+        project=project,
+        group=group,
+        name=name,
+        save_dir=save_dir,
+        tags=list(tags),
+        offline=wandb_offline_by_default() if offline is None else offline,
+    )
+
+
+def finish_wandb() -> None:
+    """Close the live W&B run so the next job of a multirun starts its own (DESIGN.md, traps).
+
+    Looks wandb up among loaded modules: a run that never used W&B does not pay for importing it.
+    """
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and wandb.run is not None:
+        wandb.finish()

@@ -1,0 +1,103 @@
+"""GANomaly (Akcay et al., ACCV 2018): an encoder-decoder-encoder generator against a DCGAN D.
+
+Defaults are the reference code's (github.com/samet-akcay/ganomaly, options.py): nz 100,
+ngf = ndf = 64, Adam lr 2e-4 with betas (0.5, 0.999), w_adv 1, w_con 50, w_enc 1; G is updated
+before D on each batch and D is re-initialised when its loss falls below 1e-5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import partial
+
+import torch.nn.functional as F
+from torch import Tensor
+from torch.optim import Adam, Optimizer
+
+from anomaly_bench.data.one_class import Batch
+from anomaly_bench.models.base import AnomalyModule
+from anomaly_bench.models.components.dcgan import DcganDecoder, DcganDiscriminator, DcganEncoder
+from anomaly_bench.models.components.losses import discriminator_bce_loss, feature_matching_loss
+from anomaly_bench.models.components.scores import LATENT_NORMS, latent_distance
+
+OptimizerFactory = Callable[[Iterable], Optimizer]
+
+
+class Ganomaly(AnomalyModule):
+    """G_E -> G_D -> E with a BCE discriminator; score = distance between G_E(x) and E(G(x)).
+
+    Generator loss (Mem_GANomaly paper eq. 4-7): w_adv * ||f(x) - f(G(x))||_2 (feature matching on
+    D's last feature map) + w_con * ||x - G(x)||_1 + w_enc * ||G_E(x) - E(G(x))||_2. The score's
+    norm is `score_norm`: `l2` as the reference code, `l1` as the paper's eq. 8.
+    """
+
+    def __init__(
+        self,
+        image_size: int = 32,
+        in_channels: int = 1,
+        latent_dim: int = 100,
+        width: int = 64,
+        w_adv: float = 1.0,
+        w_con: float = 50.0,
+        w_enc: float = 1.0,
+        score_norm: str = "l2",
+        d_reinit_threshold: float = 1e-5,
+        optimizer: OptimizerFactory = partial(Adam, lr=2e-4, betas=(0.5, 0.999)),
+    ) -> None:
+        super().__init__()
+        if score_norm not in LATENT_NORMS:
+            raise ValueError(
+                f"score_norm={score_norm!r} is not allowed; allowed: {', '.join(LATENT_NORMS)}"
+            )
+        self.save_hyperparameters(ignore=["optimizer"])
+        self.automatic_optimization = False
+        self.optimizer = optimizer
+        self.encoder = DcganEncoder(image_size, in_channels, latent_dim, width)
+        self.decoder = DcganDecoder(image_size, in_channels, latent_dim, width)
+        self.reencoder = DcganEncoder(image_size, in_channels, latent_dim, width)
+        self.discriminator = DcganDiscriminator(image_size, in_channels, width)
+
+    def reconstruct(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(G(x), G_E(x), E(G(x)))."""
+        latent = self.encoder(images)
+        fake = self.decoder(latent)
+        return fake, latent, self.reencoder(fake)
+
+    def generator_parameters(self) -> list:
+        return [*self.encoder.parameters(), *self.decoder.parameters(), *self.reencoder.parameters()]
+
+    def configure_optimizers(self) -> list[Optimizer]:
+        return [self.optimizer(self.generator_parameters()), self.optimizer(self.discriminator.parameters())]
+
+    def training_step(self, batch: Batch, batch_idx: int) -> None:
+        images = batch.images
+        opt_g, opt_d = self.optimizers()
+        hp = self.hparams
+
+        fake, latent, reconstructed_latent = self.reconstruct(images)
+        real_logits, real_features = self.discriminator(images)
+        _, fake_features = self.discriminator(fake)
+        adv = feature_matching_loss(real_features.detach(), fake_features)
+        con = F.l1_loss(fake, images)
+        enc = F.mse_loss(reconstructed_latent, latent)
+        g_loss = hp.w_adv * adv + hp.w_con * con + hp.w_enc * enc
+        opt_g.zero_grad()
+        self.manual_backward(g_loss)
+        opt_g.step()
+
+        fake_logits, _ = self.discriminator(fake.detach())
+        d_loss = discriminator_bce_loss(real_logits, fake_logits)
+        opt_d.zero_grad()
+        self.manual_backward(d_loss)
+        opt_d.step()
+        if d_loss.item() < hp.d_reinit_threshold:
+            self.discriminator.reset_parameters()
+
+        self.log_dict(
+            {"train/g_loss": g_loss, "train/d_loss": d_loss, "train/adv": adv, "train/con": con, "train/enc": enc},
+            prog_bar=True,
+        )
+
+    def anomaly_score(self, images: Tensor) -> Tensor:
+        _, latent, reconstructed_latent = self.reconstruct(images)
+        return latent_distance(latent, reconstructed_latent, self.hparams.score_norm)

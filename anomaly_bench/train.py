@@ -1,0 +1,152 @@
+"""One run = fit + test + one row in the results store: `python -m anomaly_bench.train`.
+
+A run that raises still writes a `failed` row naming the error, then re-raises, so a grid's
+store always says what happened to every job.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import subprocess
+import time
+import uuid
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from anomaly_bench.callbacks import AnomalyMetrics, TrainingImageCounter
+from anomaly_bench.loggers import finish_wandb
+from anomaly_bench.results import ResultsStore
+
+log = logging.getLogger(__name__)
+
+PACKAGES = ("torch", "torchvision", "lightning", "torchmetrics", "hydra-core", "omegaconf", "wandb", "scikit-learn")
+
+
+def method_id(cfg: DictConfig) -> str:
+    """The snake_case id of the configured model: its module's name (`...models.ganomaly.Ganomaly`)."""
+    return str(cfg.model._target_).rsplit(".", 2)[-2]
+
+
+def git_commit() -> str | None:
+    """HEAD of the checkout the package runs from, `+dirty` when it has uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+def package_versions() -> dict[str, str]:
+    return {"python": platform.python_version(), **{name: version(name) for name in PACKAGES}}
+
+
+def resolved_config(cfg: DictConfig) -> dict[str, Any]:
+    """The config as the run used it; falls back to unresolved text where a value cannot resolve."""
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)
+    except Exception:  # noqa: BLE001 - a broken interpolation must not cost the row
+        return OmegaConf.to_container(cfg, resolve=False)
+
+
+def device_name(trainer: L.Trainer) -> str:
+    device = trainer.strategy.root_device
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+
+
+def base_row(cfg: DictConfig) -> dict[str, Any]:
+    """The run's identity and environment, known before anything can fail."""
+    return {
+        "run_id": uuid.uuid4().hex,
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "method": method_id(cfg),
+        "dataset": cfg.data.dataset,
+        "normal_class": cfg.data.normal_class,
+        "protocol": cfg.data.protocol,
+        "seed": cfg.seed,
+        "max_epochs": cfg.trainer.get("max_epochs"),
+        "fast_dev_run": bool(cfg.trainer.get("fast_dev_run", False)),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "config": resolved_config(cfg),
+    }
+
+
+def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
+    """Build everything from the config, train, score the test split; the row's measured fields."""
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule = instantiate(cfg.data)
+    model = instantiate(cfg.model, image_size=datamodule.image_size, in_channels=datamodule.num_channels)
+    callbacks = [instantiate(callback) for callback in cfg.callbacks.values()]
+    counter = TrainingImageCounter()
+    metrics = next((c for c in callbacks if isinstance(c, AnomalyMetrics)), None)
+    if metrics is None:
+        raise ValueError("callbacks must include anomaly_metrics (AnomalyMetrics): it produces the results")
+    loggers = [instantiate(logger) for logger in cfg.logger.values()]
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=[*callbacks, counter], logger=loggers)
+
+    started = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule)
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    trainer.test(model, datamodule=datamodule)
+    test_seconds = time.perf_counter() - started
+    return {
+        "normal_class_name": datamodule.class_names[datamodule.normal_class],
+        "epochs": trainer.current_epoch,
+        **metrics.results,
+        "select_epoch_on_test": False,
+        "train_seconds": round(train_seconds, 3),
+        "test_seconds": round(test_seconds, 3),
+        "train_images_per_second": round(counter.images / train_seconds, 2) if train_seconds else None,
+        "test_images_per_second": round(datamodule.n_test / test_seconds, 2) if test_seconds else None,
+        "n_train": datamodule.n_train,
+        "n_val": datamodule.n_val,
+        "n_test": datamodule.n_test,
+        "n_test_normal": datamodule.n_test_normal,
+        "device": device_name(trainer),
+        "scores_path": str(metrics.scores_path),
+        "output_dir": str(cfg.paths.output_dir),
+    }
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Run once and append its row (`ok`, or `failed` with the error before re-raising)."""
+    store = ResultsStore(cfg.paths.results_dir)
+    row = base_row(cfg)
+    try:
+        row |= fit_and_test(cfg)
+    except BaseException as err:
+        row |= {"status": "failed", "error": f"{type(err).__name__}: {err}"}
+        store.append(row)
+        raise
+    finally:
+        finish_wandb()
+    row["status"] = "ok"
+    store.append(row)
+    log.info("%s %s class %s: AUROC %.4f", row["method"], row["dataset"], row["normal_class"], row["auroc"])
+    return row
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> float:
+    """Hydra entry; returns AUROC so sweepers can optimise it."""
+    return train(cfg)["auroc"]
+
+
+if __name__ == "__main__":
+    main()
