@@ -28,11 +28,20 @@ from anomaly_bench.results import ResultsStore
 
 log = logging.getLogger(__name__)
 
-PACKAGES = ("torch", "torchvision", "lightning", "torchmetrics", "hydra-core", "omegaconf", "wandb", "scikit-learn")
+PACKAGES = (
+    "torch",
+    "torchvision",
+    "lightning",
+    "torchmetrics",
+    "hydra-core",
+    "omegaconf",
+    "wandb",
+    "scikit-learn",
+)
 
 
 def method_id(cfg: DictConfig) -> str:
-    """The snake_case id of the configured model: its module's name (`...models.ganomaly.Ganomaly`)."""
+    """The configured model's snake_case id: its module's name (`...models.ganomaly.Ganomaly`)."""
     return str(cfg.model._target_).rsplit(".", 2)[-2]
 
 
@@ -44,7 +53,10 @@ def git_commit() -> str | None:
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -59,7 +71,7 @@ def resolved_config(cfg: DictConfig) -> dict[str, Any]:
     """The config as the run used it; falls back to unresolved text where a value cannot resolve."""
     try:
         return OmegaConf.to_container(cfg, resolve=True)
-    except Exception:  # noqa: BLE001 - a broken interpolation must not cost the row
+    except Exception:
         return OmegaConf.to_container(cfg, resolve=False)
 
 
@@ -90,14 +102,21 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     """Build everything from the config, train, score the test split; the row's measured fields."""
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
-    model = instantiate(cfg.model, image_size=datamodule.image_size, in_channels=datamodule.num_channels)
+    model = instantiate(
+        cfg.model, image_size=datamodule.image_size, in_channels=datamodule.num_channels
+    )
     callbacks = [instantiate(callback) for callback in cfg.callbacks.values()]
     counter = TrainingImageCounter()
     metrics = next((c for c in callbacks if isinstance(c, AnomalyMetrics)), None)
     if metrics is None:
-        raise ValueError("callbacks must include anomaly_metrics (AnomalyMetrics): it produces the results")
+        raise ValueError(
+            "callbacks must include anomaly_metrics (AnomalyMetrics): it produces the results"
+        )
     loggers = [instantiate(logger) for logger in cfg.logger.values()]
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=[*callbacks, counter], logger=loggers)
+    no_validation = {"limit_val_batches": 0} if datamodule.val_fraction == 0 else {}
+    trainer: L.Trainer = instantiate(
+        cfg.trainer, callbacks=[*callbacks, counter], logger=loggers, **no_validation
+    )
 
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule)
@@ -112,8 +131,12 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         "select_epoch_on_test": False,
         "train_seconds": round(train_seconds, 3),
         "test_seconds": round(test_seconds, 3),
-        "train_images_per_second": round(counter.images / train_seconds, 2) if train_seconds else None,
-        "test_images_per_second": round(datamodule.n_test / test_seconds, 2) if test_seconds else None,
+        "train_images_per_second": round(counter.images / train_seconds, 2)
+        if train_seconds
+        else None,
+        "test_images_per_second": round(datamodule.n_test / test_seconds, 2)
+        if test_seconds
+        else None,
         "n_train": datamodule.n_train,
         "n_val": datamodule.n_val,
         "n_test": datamodule.n_test,
@@ -138,7 +161,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         finish_wandb()
     row["status"] = "ok"
     store.append(row)
-    log.info("%s %s class %s: AUROC %.4f", row["method"], row["dataset"], row["normal_class"], row["auroc"])
+    log.info(
+        "%s %s class %s: AUROC %.4f",
+        row["method"],
+        row["dataset"],
+        row["normal_class"],
+        row["auroc"],
+    )
     return row
 
 

@@ -27,7 +27,7 @@ SCORES_FILE = "scores.npz"
 
 @dataclass(frozen=True)
 class RatesAtThreshold:
-    """The paper's eq. 35-37 with anomalies positive: an image is flagged when score >= threshold."""
+    """Paper eq. 35-37, anomalies positive: an image is flagged when its score >= threshold."""
 
     threshold: float
     gmean: float
@@ -47,7 +47,10 @@ def roc_points(scores: Tensor, labels: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     order = torch.argsort(scores, descending=True, stable=True)
     sorted_scores, sorted_labels = scores[order], labels[order].double()
     last_of_each_value = torch.cat(
-        [torch.nonzero(sorted_scores[1:] != sorted_scores[:-1]).flatten(), torch.tensor([len(scores) - 1])]
+        [
+            torch.nonzero(sorted_scores[1:] != sorted_scores[:-1]).flatten(),
+            torch.tensor([len(scores) - 1]),
+        ]
     )
     true_positives = sorted_labels.cumsum(0)[last_of_each_value]
     false_positives = (1 - sorted_labels).cumsum(0)[last_of_each_value]
@@ -74,7 +77,7 @@ def youden_threshold(scores: Tensor, labels: Tensor) -> float:
 
 
 def quantile_threshold(normal_scores: Tensor, false_alarm_target: float) -> float:
-    """The threshold that flags `false_alarm_target` of held-out normal images: no test data used."""
+    """The threshold flagging `false_alarm_target` of held-out normals: no test data used."""
     return torch.quantile(normal_scores.double(), 1.0 - false_alarm_target).item()
 
 
@@ -105,7 +108,9 @@ def detection_metrics(scores: Tensor, labels: Tensor) -> dict[str, float]:
     }
 
 
-def held_out_rates(scores: Tensor, labels: Tensor, val_scores: Tensor, target: float) -> dict[str, float]:
+def held_out_rates(
+    scores: Tensor, labels: Tensor, val_scores: Tensor, target: float
+) -> dict[str, float]:
     """The Table 4 rates at a threshold taken from held-out normal images (the honest choice)."""
     rates = rates_at(scores, labels, quantile_threshold(val_scores, target))
     return {
@@ -126,7 +131,10 @@ class ScoreCollector:
         self.parts.append({key: outputs[key].detach() for key in ("scores", "labels", "classes")})
 
     def collect(self) -> dict[str, Tensor]:
-        return {key: torch.cat([part[key] for part in self.parts]).cpu() for key in ("scores", "labels", "classes")}
+        return {
+            key: torch.cat([part[key] for part in self.parts]).cpu()
+            for key in ("scores", "labels", "classes")
+        }
 
     def __len__(self) -> int:
         return len(self.parts)
@@ -144,7 +152,8 @@ class AnomalyMetrics(L.Callback):
         super().__init__()
         if not 0.0 < val_false_alarm_target < 1.0:
             raise ValueError(
-                f"val_false_alarm_target={val_false_alarm_target!r} is not allowed; it must be in (0, 1)"
+                f"val_false_alarm_target={val_false_alarm_target!r} is not allowed; "
+                "it must be in (0, 1)"
             )
         self.output_dir = Path(output_dir)
         self.val_false_alarm_target = val_false_alarm_target
@@ -157,7 +166,9 @@ class AnomalyMetrics(L.Callback):
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._val = ScoreCollector()
 
-    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+    def on_validation_batch_end(
+        self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
+    ) -> None:
         self._val.add(outputs)
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -167,7 +178,9 @@ class AnomalyMetrics(L.Callback):
     def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._test = ScoreCollector()
 
-    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+    def on_test_batch_end(
+        self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
+    ) -> None:
         self._test.add(outputs)
 
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -175,21 +188,32 @@ class AnomalyMetrics(L.Callback):
         scores, labels = collected["scores"].double(), collected["labels"]
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.scores_path = self.output_dir / SCORES_FILE
-        np.savez_compressed(self.scores_path, **{key: value.numpy() for key, value in collected.items()})
+        np.savez_compressed(
+            self.scores_path, **{key: value.numpy() for key, value in collected.items()}
+        )
 
         metrics = detection_metrics(scores, labels)
         if self._last_val_scores is not None and len(self._last_val_scores):
-            metrics |= held_out_rates(scores, labels, self._last_val_scores.double(), self.val_false_alarm_target)
+            metrics |= held_out_rates(
+                scores, labels, self._last_val_scores.double(), self.val_false_alarm_target
+            )
         pl_module.log_dict({f"test/{key}": value for key, value in metrics.items()})
         self.results = {**metrics, "threshold_source": "test_youden"}
         self._save_plots(trainer, scores, labels, metrics)
 
-    def _save_plots(self, trainer: L.Trainer, scores: Tensor, labels: Tensor, metrics: dict) -> None:
+    def _save_plots(
+        self, trainer: L.Trainer, scores: Tensor, labels: Tensor, metrics: dict
+    ) -> None:
         fpr, tpr, _ = roc_points(scores, labels)
         plots = {
-            "test/roc_curve": save_roc_curve(fpr.numpy(), tpr.numpy(), metrics["auroc"], self.output_dir / "roc.png"),
+            "test/roc_curve": save_roc_curve(
+                fpr.numpy(), tpr.numpy(), metrics["auroc"], self.output_dir / "roc.png"
+            ),
             "test/score_histogram": save_score_histogram(
-                scores.numpy(), labels.numpy(), metrics["youden_threshold"], self.output_dir / "score_histogram.png"
+                scores.numpy(),
+                labels.numpy(),
+                metrics["youden_threshold"],
+                self.output_dir / "score_histogram.png",
             ),
         }
         for logger in trainer.loggers:

@@ -24,7 +24,11 @@ class AnomalyModule(LightningModule):
         """Scores [B] for images [B, C, H, W] in [-1, 1]."""
 
     def _score_batch(self, batch: Batch) -> dict[str, Tensor]:
-        return {"scores": self.anomaly_score(batch.images), "labels": batch.labels, "classes": batch.classes}
+        return {
+            "scores": self.anomaly_score(batch.images),
+            "labels": batch.labels,
+            "classes": batch.classes,
+        }
 
     def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
         return self._score_batch(batch)

@@ -21,6 +21,7 @@ from anomaly_bench.models.components.losses import discriminator_bce_loss, featu
 from anomaly_bench.models.components.scores import LATENT_NORMS, latent_distance
 
 OptimizerFactory = Callable[[Iterable], Optimizer]
+REFERENCE_OPTIMIZER: OptimizerFactory = partial(Adam, lr=2e-4, betas=(0.5, 0.999))
 
 
 class Ganomaly(AnomalyModule):
@@ -42,7 +43,7 @@ class Ganomaly(AnomalyModule):
         w_enc: float = 1.0,
         score_norm: str = "l2",
         d_reinit_threshold: float = 1e-5,
-        optimizer: OptimizerFactory = partial(Adam, lr=2e-4, betas=(0.5, 0.999)),
+        optimizer: OptimizerFactory = REFERENCE_OPTIMIZER,
     ) -> None:
         super().__init__()
         if score_norm not in LATENT_NORMS:
@@ -64,10 +65,17 @@ class Ganomaly(AnomalyModule):
         return fake, latent, self.reencoder(fake)
 
     def generator_parameters(self) -> list:
-        return [*self.encoder.parameters(), *self.decoder.parameters(), *self.reencoder.parameters()]
+        return [
+            *self.encoder.parameters(),
+            *self.decoder.parameters(),
+            *self.reencoder.parameters(),
+        ]
 
     def configure_optimizers(self) -> list[Optimizer]:
-        return [self.optimizer(self.generator_parameters()), self.optimizer(self.discriminator.parameters())]
+        return [
+            self.optimizer(self.generator_parameters()),
+            self.optimizer(self.discriminator.parameters()),
+        ]
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
         images = batch.images
@@ -94,7 +102,13 @@ class Ganomaly(AnomalyModule):
             self.discriminator.reset_parameters()
 
         self.log_dict(
-            {"train/g_loss": g_loss, "train/d_loss": d_loss, "train/adv": adv, "train/con": con, "train/enc": enc},
+            {
+                "train/g_loss": g_loss,
+                "train/d_loss": d_loss,
+                "train/adv": adv,
+                "train/con": con,
+                "train/enc": enc,
+            },
             prog_bar=True,
         )
 

@@ -36,7 +36,9 @@ def init_dcgan_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def _encoder_features(image_size: int, in_channels: int, width: int, batch_norm: bool) -> nn.Sequential:
+def _encoder_features(
+    image_size: int, in_channels: int, width: int, batch_norm: bool
+) -> nn.Sequential:
     """Downsample to a 4x4 map with `width * 2**k` channels; the head is added by the caller."""
     layers: list[nn.Module] = [
         nn.Conv2d(in_channels, width, 4, 2, 1, bias=False),
@@ -64,7 +66,9 @@ class DcganEncoder(nn.Module):
         super().__init__()
         check_image_shape(image_size, in_channels)
         self.features = _encoder_features(image_size, in_channels, width, batch_norm=True)
-        self.head = nn.Conv2d(final_feature_channels(image_size, width), latent_dim, 4, 1, 0, bias=False)
+        self.head = nn.Conv2d(
+            final_feature_channels(image_size, width), latent_dim, 4, 1, 0, bias=False
+        )
         self.apply(init_dcgan_weights)
 
     def forward(self, images: Tensor) -> Tensor:
@@ -74,7 +78,9 @@ class DcganEncoder(nn.Module):
 class DcganDecoder(nn.Module):
     """Latent vector [B, latent_dim] to image [B, C, S, S] in [-1, 1] (G_D, and every GAN's G)."""
 
-    def __init__(self, image_size: int, out_channels: int, latent_dim: int, width: int = 64) -> None:
+    def __init__(
+        self, image_size: int, out_channels: int, latent_dim: int, width: int = 64
+    ) -> None:
         super().__init__()
         check_image_shape(image_size, out_channels)
         channels = final_feature_channels(image_size, width)

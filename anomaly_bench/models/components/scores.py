@@ -10,9 +10,9 @@ LATENT_NORMS = ("l2", "l1")
 def latent_distance(latent: Tensor, reconstructed_latent: Tensor, norm: str) -> Tensor:
     """Per-sample mean distance between two latent codes.
 
-    `l2` is the GANomaly reference code's score, mean((G_E(x) - E(G(x)))^2); `l1` is the Mem_GANomaly
-    paper's eq. 8 / eq. 33, mean |G_E(x) - E(G(x))|. Means rather than sums keep the scale
-    independent of the latent size; AUROC depends only on the ranking.
+    `l2` is the GANomaly reference code's score, mean((G_E(x) - E(G(x)))^2); `l1` is the
+    Mem_GANomaly paper's eq. 8 / eq. 33, mean |G_E(x) - E(G(x))|. Means rather than sums keep
+    the scale independent of the latent size; AUROC depends only on the ranking.
     """
     difference = (latent - reconstructed_latent).flatten(1)
     if norm == "l2":

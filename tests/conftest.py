@@ -1,0 +1,64 @@
+"""Shared fixtures: config composition as the CLI does it, and the real-data folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = ROOT / "conf"
+
+
+def real_data_dir() -> Path:
+    return Path(os.environ.get("ANOMALY_BENCH_DATA", ROOT / "data"))
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    """The folder holding MNIST's IDX files; the test is skipped with the reason when absent."""
+    folder = real_data_dir()
+    if not (folder / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(
+            f"MNIST not in {folder}: run `make data` (copies ../shared/datasets) "
+            "or set ANOMALY_BENCH_DATA"
+        )
+    return folder
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
+    """Compose `conf/train.yaml` with overrides, outputs under tmp_path, hydra's runtime set."""
+
+    def make(*overrides: str) -> DictConfig:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+            cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
+        HydraConfig.instance().set_config(cfg)
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(tmp_path / "run")
+            cfg.paths.results_dir = str(tmp_path / "results")
+            del cfg.hydra
+        return cfg
+
+    return make
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m anomaly_bench.train ARGS` as a user runs it, in cwd."""
+    return subprocess.run(
+        [sys.executable, "-m", "anomaly_bench.train", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "WANDB_MODE": "disabled", **(env or {})},
+        timeout=600,
+    )

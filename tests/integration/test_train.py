@@ -1,0 +1,103 @@
+"""End to end as a user runs it: the CLI, every model config, failures, W&B offline, multirun."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anomaly_bench.results import ResultsStore
+from anomaly_bench.train import train
+from tests.conftest import CONF_DIR, run_cli
+
+MODEL_IDS = sorted(path.stem for path in (CONF_DIR / "model").glob("*.yaml"))
+
+
+def rows(results_dir: Path) -> list[dict]:
+    return ResultsStore(results_dir).read()
+
+
+def test_cli_fast_dev_run_writes_a_row_and_the_scores_file(tmp_path):
+    done = run_cli(
+        "data=synthetic",
+        "trainer.fast_dev_run=true",
+        f"paths.results_dir={tmp_path / 'results'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    [row] = rows(tmp_path / "results")
+    assert row["status"] == "ok" and row["method"] == "ganomaly" and row["dataset"] == "synthetic"
+    assert 0.0 <= row["auroc"] <= 1.0
+    assert (row["n_train"], row["n_test"], row["n_test_normal"]) == (48, 672, 24)
+    assert row["threshold_source"] == "test_youden" and row["fast_dev_run"] is True
+    scores = np.load(row["scores_path"])
+    assert set(scores.files) == {"scores", "labels", "classes"} and len(scores["scores"]) > 0
+
+
+@pytest.mark.parametrize("model", MODEL_IDS)
+def test_every_model_config_trains_and_writes_a_row(make_config, model):
+    cfg = make_config(
+        f"model={model}",
+        "data=synthetic",
+        "trainer.fast_dev_run=true",
+        "trainer.enable_progress_bar=false",
+    )
+    row = train(cfg)
+    assert row["method"] == model and row["status"] == "ok"
+    assert rows(Path(cfg.paths.results_dir))[-1]["run_id"] == row["run_id"]
+
+
+def test_a_bad_config_value_names_the_error_and_loses_no_row(tmp_path):
+    results = tmp_path / "results"
+    ResultsStore(results).append({"run_id": "earlier", "status": "ok", "auroc": 0.9})
+    done = run_cli(
+        "data=synthetic",
+        "data.normal_class=12",
+        f"paths.results_dir={results}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+    )
+    assert done.returncode != 0
+    assert "normal_class=12 is not allowed; allowed: 0, 1, 2" in done.stderr
+    earlier, failed = rows(results)
+    assert earlier == {"run_id": "earlier", "status": "ok", "auroc": 0.9}
+    assert failed["status"] == "failed" and "normal_class=12" in failed["error"]
+    assert "auroc" not in failed
+
+
+def test_wandb_logger_runs_offline_without_a_key(tmp_path):
+    done = run_cli(
+        "data=synthetic",
+        "logger=wandb",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=1",
+        "trainer.limit_test_batches=1",
+        f"paths.results_dir={tmp_path / 'results'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+        env={"WANDB_MODE": "offline", "WANDB_API_KEY": "", "WANDB_SILENT": "true"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    offline_runs = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
+    assert len(offline_runs) == 1
+    assert list((tmp_path / "run" / "csv").glob("version_*/metrics.csv"))
+    [row] = rows(tmp_path / "results")
+    assert row["config"]["logger"]["wandb"]["group"] == "synthetic/ganomaly"
+
+
+def test_multirun_writes_one_row_per_job(tmp_path):
+    done = run_cli(
+        "--multirun",
+        "data=synthetic",
+        "data.normal_class=0,1",
+        "trainer.fast_dev_run=true",
+        f"paths.results_dir={tmp_path / 'results'}",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    written = rows(tmp_path / "results")
+    assert sorted(row["normal_class"] for row in written) == [0, 1]
+    assert len({row["scores_path"] for row in written}) == 2
+    json.dumps(written)

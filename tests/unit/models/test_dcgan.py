@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from anomaly_bench.models.components.dcgan import DcganDecoder, DcganDiscriminator, DcganEncoder
+
+
+@pytest.mark.parametrize("size", [16, 32, 64])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_shapes_for_every_supported_image(size, channels):
+    images = torch.randn(2, channels, size, size)
+    latent = DcganEncoder(size, channels, latent_dim=7, width=8)(images)
+    assert latent.shape == (2, 7)
+    decoded = DcganDecoder(size, channels, latent_dim=7, width=8)(latent)
+    assert decoded.shape == images.shape and decoded.abs().max() <= 1
+    logits, features = DcganDiscriminator(size, channels, width=8)(images)
+    assert logits.shape == (2,) and features.shape[0] == 2 and features.shape[-1] == 4
+
+
+@pytest.mark.parametrize(
+    ("size", "channels", "message"),
+    [(28, 1, "image_size=28.*16, 32, 64"), (32, 2, "in_channels=2")],
+)
+def test_unsupported_shapes_are_refused_by_name(size, channels, message):
+    with pytest.raises(ValueError, match=message):
+        DcganEncoder(size, channels, latent_dim=4)
+
+
+def test_convolutions_have_no_bias_and_dcgan_init():
+    net = DcganEncoder(32, 1, latent_dim=16)
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(conv.bias is None for conv in convs)
+    assert abs(convs[1].weight.std().item() - 0.02) < 0.005
+
+
+def test_discriminator_reset_redraws_weights():
+    net = DcganDiscriminator(16, 1, width=8)
+    before = net.head.weight.clone()
+    net.reset_parameters()
+    assert not torch.equal(before, net.head.weight)
