@@ -1,0 +1,203 @@
+"""One normal class against the rest: the data module every method trains and is scored on.
+
+Images are decoded once, resized once and kept in memory as uint8; a batch is one tensor slice
+scaled to [-1, 1] on the fly, so an epoch costs no per-item Python and no PIL.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from lightning import LightningDataModule
+from torch import Tensor
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from anomaly_bench.data.sources import dataset_spec, load_dataset
+
+log = logging.getLogger(__name__)
+
+PROTOCOLS = ("paper", "standard")
+RESIZE_CHUNK = 4096
+
+
+class Batch(NamedTuple):
+    """Images in [-1, 1], anomaly labels (1 = anomalous) and the original class of each image."""
+
+    images: Tensor
+    labels: Tensor
+    classes: Tensor
+
+
+def scale_to_unit_range(images: Tensor) -> Tensor:
+    """uint8 [0, 255] to float [-1, 1], the range of the DCGAN generators' tanh output."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def resize_uint8(images: Tensor, size: int) -> Tensor:
+    """Resize a uint8 image stack once, in chunks so CIFAR-size stacks never need a float copy."""
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    chunks = [
+        F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True)
+        .round_()
+        .clamp_(0, 255)
+        .to(torch.uint8)
+        for chunk in images.split(RESIZE_CHUNK)
+    ]
+    return torch.cat(chunks)
+
+
+class InMemoryImages(Dataset):
+    """Indexed by a list of positions (one batch at a time), so a batch is one tensor slice."""
+
+    def __init__(self, images: Tensor, labels: Tensor, classes: Tensor) -> None:
+        self.images, self.labels, self.classes = images, labels, classes
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: list[int]) -> Batch:
+        positions = torch.as_tensor(index)
+        return Batch(
+            scale_to_unit_range(self.images[positions]),
+            self.labels[positions],
+            self.classes[positions],
+        )
+
+
+def _check_choice(key: str, value: object, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ValueError(f"{key}={value!r} is not allowed; allowed: {', '.join(map(str, allowed))}")
+
+
+class OneClassDataModule(LightningDataModule):
+    """One-class splits under a named protocol (DESIGN.md, Protocols).
+
+    `paper` (the Mem_GANomaly paper, sec. 4.1): train on the normal class of the training split,
+    test on the training split's other classes plus the whole test split. `standard` (Deep SVDD):
+    test on the whole test split. `val_fraction` of the normal training images is held out, never
+    trained on, so that thresholds can be chosen without the test set.
+    """
+
+    def __init__(
+        self,
+        dataset: str = "digits",
+        normal_class: int = 0,
+        protocol: str = "paper",
+        image_size: int = 32,
+        batch_size: int = 64,
+        eval_batch_size: int = 256,
+        seed: int = 0,
+        val_fraction: float = 0.0,
+        data_dir: str | Path | None = None,
+        download: bool = True,
+    ) -> None:
+        super().__init__()
+        spec = dataset_spec(dataset)
+        _check_choice("protocol", protocol, PROTOCOLS)
+        _check_choice("normal_class", normal_class, tuple(range(len(spec.class_names))))
+        for key, value in (
+            ("image_size", image_size),
+            ("batch_size", batch_size),
+            ("eval_batch_size", eval_batch_size),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{key}={value!r} is not allowed; it must be a positive integer")
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"val_fraction={val_fraction!r} is not allowed; it must be in [0, 1)")
+        self.dataset, self.normal_class, self.protocol = dataset, normal_class, protocol
+        self.image_size, self.batch_size, self.eval_batch_size = image_size, batch_size, eval_batch_size
+        self.seed, self.val_fraction = seed, val_fraction
+        self.data_dir, self.download = data_dir, download
+        self.num_channels = spec.channels
+        self.class_names = spec.class_names
+        self.train_set: InMemoryImages | None = None
+        self.val_set: InMemoryImages | None = None
+        self.test_set: InMemoryImages | None = None
+
+    def prepare_data(self) -> None:
+        load_dataset(self.dataset, self.data_dir, self.download)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.test_set is not None:
+            return
+        splits = load_dataset(self.dataset, self.data_dir, self.download)
+        is_normal = splits.train_labels == self.normal_class
+        normal = splits.train_images[is_normal]
+        if len(normal) == 0:
+            raise ValueError(
+                f"{self.dataset}: normal class {self.normal_class} "
+                f"({self.class_names[self.normal_class]}) has no training images"
+            )
+        order = torch.randperm(len(normal), generator=torch.Generator().manual_seed(self.seed))
+        n_val = round(self.val_fraction * len(normal))
+        normal = resize_uint8(normal[order], self.image_size)
+        normal_labels = torch.full((len(normal),), self.normal_class)
+        self.train_set = self._subset(normal[n_val:], normal_labels[n_val:])
+        self.val_set = self._subset(normal[:n_val], normal_labels[:n_val])
+
+        test_images, test_classes = splits.test_images, splits.test_labels
+        if self.protocol == "paper":
+            test_images = torch.cat([test_images, splits.train_images[~is_normal]])
+            test_classes = torch.cat([test_classes, splits.train_labels[~is_normal]])
+        self.test_set = self._subset(resize_uint8(test_images, self.image_size), test_classes)
+        if self.n_test_normal == 0 or self.n_test_normal == self.n_test:
+            raise ValueError(
+                f"{self.dataset} class {self.normal_class}: the test split needs normal and "
+                f"anomalous images, got {self.n_test_normal} normal of {self.n_test}"
+            )
+        log.info(
+            "%s class %d (%s), protocol %s: %d train, %d val, %d test (%d normal)",
+            self.dataset, self.normal_class, self.class_names[self.normal_class], self.protocol,
+            self.n_train, self.n_val, self.n_test, self.n_test_normal,
+        )
+
+    def _subset(self, images: Tensor, classes: Tensor) -> InMemoryImages:
+        labels = (classes != self.normal_class).long()
+        return InMemoryImages(images, labels, classes.long())
+
+    @property
+    def n_train(self) -> int:
+        return len(self._ready(self.train_set))
+
+    @property
+    def n_val(self) -> int:
+        return len(self._ready(self.val_set))
+
+    @property
+    def n_test(self) -> int:
+        return len(self._ready(self.test_set))
+
+    @property
+    def n_test_normal(self) -> int:
+        return int((self._ready(self.test_set).labels == 0).sum())
+
+    @staticmethod
+    def _ready(subset: InMemoryImages | None) -> InMemoryImages:
+        if subset is None:
+            raise RuntimeError("call setup() before asking for the splits")
+        return subset
+
+    def _loader(self, subset: InMemoryImages, batch_size: int, shuffle: bool) -> DataLoader:
+        if shuffle:
+            sampler = RandomSampler(subset, generator=torch.Generator().manual_seed(self.seed))
+        else:
+            sampler = SequentialSampler(subset)
+        # Only a trailing batch of one is dropped: BatchNorm cannot train on a single image.
+        drop_last = shuffle and len(subset) % batch_size == 1
+        batches = BatchSampler(sampler, batch_size=batch_size, drop_last=drop_last)
+        return DataLoader(subset, sampler=batches, batch_size=None)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self._ready(self.train_set), self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader | list:
+        subset = self._ready(self.val_set)
+        return self._loader(subset, self.eval_batch_size, shuffle=False) if len(subset) else []
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self._ready(self.test_set), self.eval_batch_size, shuffle=False)
