@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import partial
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Adam, Optimizer
@@ -77,29 +78,40 @@ class Ganomaly(AnomalyModule):
             self.optimizer(self.discriminator.parameters()),
         ]
 
+    def discriminator_step(self, optimizer: Optimizer, images: Tensor, fake: Tensor) -> Tensor:
+        """One BCE update of D; D is re-drawn when its loss collapses, as the reference does."""
+        real_logits, _ = self.discriminator(images)
+        fake_logits, _ = self.discriminator(fake.detach())
+        d_loss = discriminator_bce_loss(real_logits, fake_logits)
+        optimizer.zero_grad()
+        self.manual_backward(d_loss)
+        optimizer.step()
+        if d_loss.item() < self.hparams.d_reinit_threshold:
+            self.discriminator.reset_parameters()
+        return d_loss
+
+    def adversarial_loss(self, images: Tensor, fake: Tensor) -> Tensor:
+        """Feature matching on D's last feature map; D's features of x are a fixed target."""
+        with torch.no_grad():
+            _, real_features = self.discriminator(images)
+        _, fake_features = self.discriminator(fake)
+        return feature_matching_loss(real_features, fake_features)
+
     def training_step(self, batch: Batch, batch_idx: int) -> None:
+        """The reference's order: G, then D, on the same G(x)."""
         images = batch.images
         opt_g, opt_d = self.optimizers()
         hp = self.hparams
 
         fake, latent, reconstructed_latent = self.reconstruct(images)
-        real_logits, real_features = self.discriminator(images)
-        _, fake_features = self.discriminator(fake)
-        adv = feature_matching_loss(real_features.detach(), fake_features)
+        adv = self.adversarial_loss(images, fake)
         con = F.l1_loss(fake, images)
         enc = F.mse_loss(reconstructed_latent, latent)
         g_loss = hp.w_adv * adv + hp.w_con * con + hp.w_enc * enc
         opt_g.zero_grad()
         self.manual_backward(g_loss)
         opt_g.step()
-
-        fake_logits, _ = self.discriminator(fake.detach())
-        d_loss = discriminator_bce_loss(real_logits, fake_logits)
-        opt_d.zero_grad()
-        self.manual_backward(d_loss)
-        opt_d.step()
-        if d_loss.item() < hp.d_reinit_threshold:
-            self.discriminator.reset_parameters()
+        d_loss = self.discriminator_step(opt_d, images, fake)
 
         self.log_dict(
             {

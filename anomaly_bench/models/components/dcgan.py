@@ -76,7 +76,12 @@ class DcganEncoder(nn.Module):
 
 
 class DcganDecoder(nn.Module):
-    """Latent vector [B, latent_dim] to image [B, C, S, S] in [-1, 1] (G_D, and every GAN's G)."""
+    """Latent vector [B, latent_dim] to image [B, C, S, S] in [-1, 1] (G_D, and every GAN's G).
+
+    `head` lifts the vector to a 4x4 map with `final_feature_channels` channels and `body`
+    upsamples such a map to the image, so a model that keeps the encoder's 4x4 map (MemAE's 2-D
+    memory) decodes it with `body` alone.
+    """
 
     def __init__(
         self, image_size: int, out_channels: int, latent_dim: int, width: int = 64
@@ -84,11 +89,12 @@ class DcganDecoder(nn.Module):
         super().__init__()
         check_image_shape(image_size, out_channels)
         channels = final_feature_channels(image_size, width)
-        layers: list[nn.Module] = [
+        self.head = nn.Sequential(
             nn.ConvTranspose2d(latent_dim, channels, 4, 1, 0, bias=False),
             nn.BatchNorm2d(channels),
             nn.ReLU(inplace=True),
-        ]
+        )
+        layers: list[nn.Module] = []
         size = 4
         while size < image_size // 2:
             layers += [
@@ -98,11 +104,11 @@ class DcganDecoder(nn.Module):
             ]
             size, channels = size * 2, channels // 2
         layers += [nn.ConvTranspose2d(channels, out_channels, 4, 2, 1, bias=False), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        self.body = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
 
     def forward(self, latent: Tensor) -> Tensor:
-        return self.net(latent.reshape(latent.shape[0], -1, 1, 1))
+        return self.body(self.head(latent.reshape(latent.shape[0], -1, 1, 1)))
 
 
 class DcganDiscriminator(nn.Module):

@@ -1,0 +1,25 @@
+"""Tiny models and a short fit, shared by the model tests."""
+
+import lightning as L
+
+from anomaly_bench.data import OneClassDataModule
+
+SIZE = 16
+BATCHES_PER_EPOCH = 3  # synthetic: 48 normal training images in batches of 16
+
+
+def synthetic_data() -> OneClassDataModule:
+    return OneClassDataModule("synthetic", image_size=SIZE, batch_size=16)
+
+
+def fit(model: L.LightningModule, epochs: int) -> None:
+    """Train by epochs: global_step counts every optimiser's steps, which differ per model."""
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+    )
+    trainer.fit(model, datamodule=synthetic_data())
