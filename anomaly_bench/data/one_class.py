@@ -110,7 +110,11 @@ class OneClassDataModule(LightningDataModule):
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction={val_fraction!r} is not allowed; it must be in [0, 1)")
         self.dataset, self.normal_class, self.protocol = dataset, normal_class, protocol
-        self.image_size, self.batch_size, self.eval_batch_size = image_size, batch_size, eval_batch_size
+        self.image_size, self.batch_size, self.eval_batch_size = (
+            image_size,
+            batch_size,
+            eval_batch_size,
+        )
         self.seed, self.val_fraction = seed, val_fraction
         self.data_dir, self.download = data_dir, download
         self.num_channels = spec.channels
@@ -152,8 +156,14 @@ class OneClassDataModule(LightningDataModule):
             )
         log.info(
             "%s class %d (%s), protocol %s: %d train, %d val, %d test (%d normal)",
-            self.dataset, self.normal_class, self.class_names[self.normal_class], self.protocol,
-            self.n_train, self.n_val, self.n_test, self.n_test_normal,
+            self.dataset,
+            self.normal_class,
+            self.class_names[self.normal_class],
+            self.protocol,
+            self.n_train,
+            self.n_val,
+            self.n_test,
+            self.n_test_normal,
         )
 
     def _subset(self, images: Tensor, classes: Tensor) -> InMemoryImages:

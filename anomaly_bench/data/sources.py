@@ -145,8 +145,10 @@ def read_digits(root: Path, download: bool) -> ImageSplits:
         images, labels, test_size=1 / 3, stratify=labels, random_state=0
     )
     return ImageSplits(
-        torch.from_numpy(train_x), torch.from_numpy(train_y),
-        torch.from_numpy(test_x), torch.from_numpy(test_y),
+        torch.from_numpy(train_x),
+        torch.from_numpy(train_y),
+        torch.from_numpy(test_x),
+        torch.from_numpy(test_y),
     )
 
 
@@ -173,8 +175,10 @@ def read_synthetic(root: Path, download: bool) -> ImageSplits:
     train_labels = torch.arange(10).repeat(SYNTHETIC_TRAIN_PER_CLASS)
     test_labels = torch.arange(10).repeat(SYNTHETIC_TEST_PER_CLASS)
     return ImageSplits(
-        _synthetic_images(train_labels, generator), train_labels,
-        _synthetic_images(test_labels, generator), test_labels,
+        _synthetic_images(train_labels, generator),
+        train_labels,
+        _synthetic_images(test_labels, generator),
+        test_labels,
     )
 
 
@@ -184,8 +188,18 @@ DATASETS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(1, _DIGIT_NAMES, _read_torchvision_idx(MNIST, "MNIST")),
     "fmnist": DatasetSpec(
         1,
-        ("T-shirt", "Trouser", "Pullover", "Dress", "Coat",
-         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        (
+            "T-shirt",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
         _read_torchvision_idx(FashionMNIST, "Fashion-MNIST"),
     ),
     "cifar10": DatasetSpec(
@@ -205,7 +219,9 @@ def dataset_spec(name: str) -> DatasetSpec:
     return DATASETS[name]
 
 
-def load_dataset(name: str, data_dir: Path | str | None = None, download: bool = True) -> ImageSplits:
+def load_dataset(
+    name: str, data_dir: Path | str | None = None, download: bool = True
+) -> ImageSplits:
     """Read a dataset's splits from `data_dir` (default: `default_data_dir()`)."""
     spec = dataset_spec(name)
     root = Path(data_dir) if data_dir is not None else default_data_dir()

@@ -62,6 +62,10 @@ class MemGanomaly(Ganomaly):
         )
         self.memory = MemoryModule(memory_size, latent_dim, "dot", shrink_threshold)
 
+    def memory_readout(self, images: Tensor) -> MemoryReadout:
+        """The memory's reading of z = G_E(x)."""
+        return self.memory(self.encoder(images))
+
     def read_memory(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor, MemoryReadout]:
         """(G(x), z = G_E(x), z^ = E(G(x)), the memory readout of z); G = G_D after M."""
         latent = self.encoder(images)

@@ -54,8 +54,12 @@ class Memae(AnomalyModule):
             shrink_threshold=shrink_threshold,
         )
 
+    def memory_readout(self, images: Tensor) -> MemoryReadout:
+        """The memory's reading of each position of the encoder's 4x4 map."""
+        return self.memory(self.encoder(images))
+
     def reconstruct(self, images: Tensor) -> tuple[Tensor, MemoryReadout]:
-        readout = self.memory(self.encoder(images))
+        readout = self.memory_readout(images)
         return self.decoder(readout.output), readout
 
     def configure_optimizers(self) -> Optimizer:

@@ -5,22 +5,27 @@ from anomaly_bench.data import OneClassDataModule
 
 
 def synthetic(**kwargs) -> OneClassDataModule:
-    module = OneClassDataModule(**{"dataset": "synthetic", "image_size": 16, "batch_size": 32, **kwargs})
+    module = OneClassDataModule(
+        **{"dataset": "synthetic", "image_size": 16, "batch_size": 32, **kwargs}
+    )
     module.setup()
     return module
 
 
 def test_mnist_protocol_counts_for_class_0(mnist_dir):
-    paper = OneClassDataModule("mnist", 0, "paper", data_dir=mnist_dir, download=False)
+    paper = OneClassDataModule("mnist", 0, "paper", data_dir=mnist_dir)
     paper.setup()
     assert (paper.n_train, paper.n_test, paper.n_test_normal) == (5923, 64077, 980)
-    standard = OneClassDataModule("mnist", 0, "standard", data_dir=mnist_dir, download=False)
+    standard = OneClassDataModule("mnist", 0, "standard", data_dir=mnist_dir)
     standard.setup()
     assert (standard.n_train, standard.n_test, standard.n_test_normal) == (5923, 10000, 980)
 
 
 def test_paper_protocol_adds_the_other_training_classes_to_the_test_split():
-    paper, standard = synthetic(protocol="paper", normal_class=3), synthetic(protocol="standard", normal_class=3)
+    paper, standard = (
+        synthetic(protocol="paper", normal_class=3),
+        synthetic(protocol="standard", normal_class=3),
+    )
     assert paper.n_train == standard.n_train == 48
     assert standard.n_test == 240 and standard.n_test_normal == 24
     assert paper.n_test == 240 + 9 * 48 and paper.n_test_normal == 24

@@ -52,7 +52,7 @@ def test_missing_data_says_where_it_looked_and_how_to_get_it(tmp_path, name):
 
 
 def test_unknown_dataset_lists_the_known_ones():
-    with pytest.raises(ValueError, match="'svhn'.*mnist, fmnist, cifar10, digits, synthetic"):
+    with pytest.raises(ValueError, match=r"'svhn'.*mnist, fmnist, cifar10, digits, synthetic"):
         load_dataset("svhn")
 
 
@@ -67,7 +67,9 @@ def test_digits_are_offline_uint8_with_a_fixed_stratified_split():
 def test_synthetic_classes_differ_where_their_square_is():
     splits = load_dataset("synthetic")
     assert splits.train_images.shape == (480, 1, 16, 16)
-    class_means = torch.stack([splits.train_images[splits.train_labels == c].float().mean(0) for c in range(10)])
+    class_means = torch.stack(
+        [splits.train_images[splits.train_labels == c].float().mean(0) for c in range(10)]
+    )
     brightest_cell = class_means.flatten(1).argmax(1)
     assert len(set(brightest_cell.tolist())) == 10
 
