@@ -1,0 +1,29 @@
+import statistics
+
+from anomaly_bench.report import report
+from anomaly_bench.results import ResultsStore
+
+
+def row(method, normal_class, seed, auroc, status="ok"):
+    return {"method": method, "dataset": "mnist", "protocol": "paper", "normal_class": normal_class,
+            "seed": seed, "auroc": auroc, "status": status}  # fmt: skip
+
+
+def test_table_has_mean_and_std_over_seeds_blanks_for_missing_and_ignores_failed(tmp_path):
+    store = ResultsStore(tmp_path)
+    for r in (
+        row("ganomaly", 0, 0, 0.90), row("ganomaly", 0, 1, 0.94), row("ganomaly", 1, 0, 0.80),
+        row("memae", 0, 0, 0.70), row("memae", 1, 0, 0.10, status="failed"),
+    ):  # fmt: skip
+        store.append(r)
+    lines = report(tmp_path).splitlines()
+    std = statistics.stdev([0.90, 0.94])
+    assert "| class | ganomaly | memae |" in lines
+    assert f"| 0 | 0.9200 ± {std:.4f} | 0.7000 |" in lines
+    assert "| 1 | 0.8000 |  |" in lines  # the failed memae run is blank, not 0.1 and not 0
+    assert "| mean | 0.8600 |  |" in lines  # no mean over an incomplete column
+    assert any("1 failed run(s)" in line for line in lines)
+
+
+def test_an_empty_store_says_so(tmp_path):
+    assert "no ok rows" in report(tmp_path)
