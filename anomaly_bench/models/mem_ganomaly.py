@@ -1,11 +1,12 @@
 """Mem_GANomaly (Zhou & Xing, Computer Science 2022, sec. 3): GANomaly with a memory on z.
 
-The memory module (dot addressing, eq. 15-21) sits between G_E and G_D. Each batch follows
-Algorithm 1: update D (eq. 32), then G_E, G_D and M on the generator loss (eq. 31), then E and M
-on L_enc. Algorithm 1 also writes a -log D(G(x)) term in both generator updates that eq. 31 does
-not have; eq. 31 is followed here. The paper gives Adam lr 2e-3 but not the loss weights nor the
-betas: w_adv/w_con/w_enc default to GANomaly's 1/50/1, the entropy weight to MemAE's 0.0002, the
-betas to GANomaly's (0.5, 0.999). Memory size and epochs per dataset are in the model's yaml.
+The memory module (dot addressing, eq. 15-21; `addressing="cosine"` gives MemAE's eq. 10) sits
+between G_E and G_D. Each batch follows Algorithm 1: update D (eq. 32), then G_E, G_D and M on
+the generator loss (eq. 31), then E and M on L_enc. Algorithm 1 also writes a -log D(G(x)) term
+in both generator updates that eq. 31 does not have; eq. 31 is followed here. The paper gives
+Adam lr 2e-3 but neither the loss weights nor the betas: w_adv/w_con/w_enc default to GANomaly's
+1/50/1, the entropy weight to MemAE's 0.0002, the betas to GANomaly's (0.5, 0.999). Memory size
+and epochs per dataset are in the model's yaml.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class MemGanomaly(Ganomaly):
         width: int = 64,
         memory_size: int = 100,
         shrink_threshold: float | None = None,
+        addressing: str = "dot",
         w_adv: float = 1.0,
         w_con: float = 50.0,
         w_enc: float = 1.0,
@@ -60,7 +62,7 @@ class MemGanomaly(Ganomaly):
             d_reinit_threshold,
             optimizer,
         )
-        self.memory = MemoryModule(memory_size, latent_dim, "dot", shrink_threshold)
+        self.memory = MemoryModule(memory_size, latent_dim, addressing, shrink_threshold)
 
     def memory_readout(self, images: Tensor) -> MemoryReadout:
         """The memory's reading of z = G_E(x)."""
