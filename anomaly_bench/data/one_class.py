@@ -123,9 +123,6 @@ class OneClassDataModule(LightningDataModule):
         self.val_set: InMemoryImages | None = None
         self.test_set: InMemoryImages | None = None
 
-    def prepare_data(self) -> None:
-        load_dataset(self.dataset, self.data_dir, self.download)
-
     def setup(self, stage: str | None = None) -> None:
         if self.test_set is not None:
             return
