@@ -17,6 +17,7 @@ from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from anomaly_bench.data.sources import dataset_spec, load_dataset
+from anomaly_bench.validation import check_choice
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,6 @@ class InMemoryImages(Dataset):
         )
 
 
-def _check_choice(key: str, value: object, allowed: tuple) -> None:
-    if value not in allowed:
-        raise ValueError(f"{key}={value!r} is not allowed; allowed: {', '.join(map(str, allowed))}")
-
-
 class OneClassDataModule(LightningDataModule):
     """One-class splits under a named protocol (DESIGN.md, Protocols).
 
@@ -98,8 +94,8 @@ class OneClassDataModule(LightningDataModule):
     ) -> None:
         super().__init__()
         spec = dataset_spec(dataset)
-        _check_choice("protocol", protocol, PROTOCOLS)
-        _check_choice("normal_class", normal_class, tuple(range(len(spec.class_names))))
+        check_choice("protocol", protocol, PROTOCOLS)
+        check_choice("normal_class", normal_class, range(len(spec.class_names)))
         for key, value in (
             ("image_size", image_size),
             ("batch_size", batch_size),

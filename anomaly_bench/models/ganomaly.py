@@ -20,6 +20,7 @@ from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.models.components.dcgan import DcganDecoder, DcganDiscriminator, DcganEncoder
 from anomaly_bench.models.components.losses import discriminator_bce_loss, feature_matching_loss
 from anomaly_bench.models.components.scores import LATENT_NORMS, latent_distance
+from anomaly_bench.validation import check_choice
 
 OptimizerFactory = Callable[[Iterable], Optimizer]
 REFERENCE_OPTIMIZER: OptimizerFactory = partial(Adam, lr=2e-4, betas=(0.5, 0.999))
@@ -47,10 +48,7 @@ class Ganomaly(AnomalyModule):
         optimizer: OptimizerFactory = REFERENCE_OPTIMIZER,
     ) -> None:
         super().__init__()
-        if score_norm not in LATENT_NORMS:
-            raise ValueError(
-                f"score_norm={score_norm!r} is not allowed; allowed: {', '.join(LATENT_NORMS)}"
-            )
+        check_choice("score_norm", score_norm, LATENT_NORMS)
         self.save_hyperparameters(ignore=["optimizer"])
         self.automatic_optimization = False
         self.optimizer = optimizer

@@ -9,22 +9,16 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from anomaly_bench.validation import check_choice
+
 IMAGE_SIZES = (16, 32, 64)
 IMAGE_CHANNELS = (1, 3)
 
 
 def check_image_shape(image_size: int, channels: int) -> None:
     """Fail before training when the nets cannot take this image shape, naming what they can."""
-    if image_size not in IMAGE_SIZES:
-        raise ValueError(
-            f"image_size={image_size!r} is not allowed for the DCGAN nets; allowed: "
-            f"{', '.join(map(str, IMAGE_SIZES))}"
-        )
-    if channels not in IMAGE_CHANNELS:
-        raise ValueError(
-            f"in_channels={channels!r} is not allowed; allowed: "
-            f"{', '.join(map(str, IMAGE_CHANNELS))}"
-        )
+    check_choice("image_size", image_size, IMAGE_SIZES)
+    check_choice("in_channels", channels, IMAGE_CHANNELS)
 
 
 def init_dcgan_weights(module: nn.Module) -> None:

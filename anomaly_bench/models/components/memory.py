@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from anomaly_bench.validation import check_choice
+
 ADDRESSINGS = ("cosine", "dot")
 
 
@@ -57,10 +59,7 @@ class MemoryModule(nn.Module):
         epsilon: float = 1e-12,
     ) -> None:
         super().__init__()
-        if addressing not in ADDRESSINGS:
-            raise ValueError(
-                f"addressing={addressing!r} is not allowed; allowed: {', '.join(ADDRESSINGS)}"
-            )
+        check_choice("addressing", addressing, ADDRESSINGS)
         if num_slots < 1 or slot_dim < 1:
             raise ValueError(f"memory of {num_slots} x {slot_dim} slots is not allowed: both >= 1")
         self.addressing = addressing

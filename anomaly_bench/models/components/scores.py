@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from anomaly_bench.validation import check_choice
+
 LATENT_NORMS = ("l2", "l1")
 
 
@@ -14,9 +16,8 @@ def latent_distance(latent: Tensor, reconstructed_latent: Tensor, norm: str) -> 
     Mem_GANomaly paper's eq. 8 / eq. 33, mean |G_E(x) - E(G(x))|. Means rather than sums keep
     the scale independent of the latent size; AUROC depends only on the ranking.
     """
+    check_choice("score_norm", norm, LATENT_NORMS)
     difference = (latent - reconstructed_latent).flatten(1)
     if norm == "l2":
         return difference.pow(2).mean(dim=1)
-    if norm == "l1":
-        return difference.abs().mean(dim=1)
-    raise ValueError(f"score_norm={norm!r} is not allowed; allowed: {', '.join(LATENT_NORMS)}")
+    return difference.abs().mean(dim=1)
