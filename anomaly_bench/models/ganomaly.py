@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import partial
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Adam, Optimizer
@@ -76,9 +75,11 @@ class Ganomaly(AnomalyModule):
             self.optimizer(self.discriminator.parameters()),
         ]
 
-    def discriminator_step(self, optimizer: Optimizer, images: Tensor, fake: Tensor) -> Tensor:
-        """One BCE update of D; D is re-drawn when its loss collapses, as the reference does."""
-        real_logits, _ = self.discriminator(images)
+    def discriminator_step(self, optimizer: Optimizer, real_logits: Tensor, fake: Tensor) -> Tensor:
+        """One BCE update of D; D is re-drawn when its loss collapses, as the reference does.
+
+        `real_logits` are D's logits of the real batch, with their graph, from the current D.
+        """
         fake_logits, _ = self.discriminator(fake.detach())
         d_loss = discriminator_bce_loss(real_logits, fake_logits)
         optimizer.zero_grad()
@@ -88,28 +89,27 @@ class Ganomaly(AnomalyModule):
             self.discriminator.reset_parameters()
         return d_loss
 
-    def adversarial_loss(self, images: Tensor, fake: Tensor) -> Tensor:
+    def adversarial_loss(self, real_features: Tensor, fake: Tensor) -> Tensor:
         """Feature matching on D's last feature map; D's features of x are a fixed target."""
-        with torch.no_grad():
-            _, real_features = self.discriminator(images)
         _, fake_features = self.discriminator(fake)
-        return feature_matching_loss(real_features, fake_features)
+        return feature_matching_loss(real_features.detach(), fake_features)
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
-        """The reference's order: G, then D, on the same G(x)."""
+        """The reference's order: G, then D, on the same G(x) and one D forward of x."""
         images = batch.images
         opt_g, opt_d = self.optimizers()
         hp = self.hparams
 
         fake, latent, reconstructed_latent = self.reconstruct(images)
-        adv = self.adversarial_loss(images, fake)
+        real_logits, real_features = self.discriminator(images)
+        adv = self.adversarial_loss(real_features, fake)
         con = F.l1_loss(fake, images)
         enc = F.mse_loss(reconstructed_latent, latent)
         g_loss = hp.w_adv * adv + hp.w_con * con + hp.w_enc * enc
         opt_g.zero_grad()
         self.manual_backward(g_loss)
         opt_g.step()
-        d_loss = self.discriminator_step(opt_d, images, fake)
+        d_loss = self.discriminator_step(opt_d, real_logits, fake)
 
         self.log_dict(
             {

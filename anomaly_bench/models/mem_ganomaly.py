@@ -99,10 +99,13 @@ class MemGanomaly(Ganomaly):
 
         with torch.no_grad():
             fake = self.read_memory(images)[0]
-        d_loss = self.discriminator_step(opt_d, images, fake)
+        real_logits, _ = self.discriminator(images)
+        d_loss = self.discriminator_step(opt_d, real_logits, fake)
 
         fake, latent, reconstructed_latent, readout = self.read_memory(images)
-        adv = self.adversarial_loss(images, fake)
+        with torch.no_grad():  # the target comes from D as just updated
+            _, real_features = self.discriminator(images)
+        adv = self.adversarial_loss(real_features, fake)
         con = F.mse_loss(fake, images)
         enc = F.l1_loss(reconstructed_latent, latent)
         g_loss = hp.w_adv * adv + hp.w_con * con + hp.w_enc * enc + hp.w_entropy * readout.entropy
