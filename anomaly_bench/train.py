@@ -71,7 +71,7 @@ def resolved_config(cfg: DictConfig) -> dict[str, Any]:
     """The config as the run used it; falls back to unresolved text where a value cannot resolve."""
     try:
         return OmegaConf.to_container(cfg, resolve=True)
-    except Exception:
+    except Exception:  # a broken interpolation (any resolver's error) must not cost the row
         return OmegaConf.to_container(cfg, resolve=False)
 
 
