@@ -1,6 +1,5 @@
 """End to end as a user runs it: the CLI, every model config, failures, W&B offline, multirun."""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -100,4 +99,3 @@ def test_multirun_writes_one_row_per_job(tmp_path):
     written = rows(tmp_path / "results")
     assert sorted(row["normal_class"] for row in written) == [0, 1]
     assert len({row["scores_path"] for row in written}) == 2
-    json.dumps(written)
