@@ -34,6 +34,12 @@ def test_cli_fast_dev_run_writes_a_row_and_the_scores_file(tmp_path):
     assert set(scores.files) == {"scores", "labels", "classes"} and len(scores["scores"]) > 0
 
 
+def quick_overrides(model: str) -> list[str]:
+    """Shrink a test-time search (500 steps per image by default) to smoke-test size."""
+    text = (CONF_DIR / "model" / f"{model}.yaml").read_text()
+    return ["model.search_steps=2"] if "search_steps:" in text else []
+
+
 @pytest.mark.parametrize("model", MODEL_IDS)
 def test_every_model_config_trains_and_writes_a_row(make_config, model):
     cfg = make_config(
@@ -41,6 +47,7 @@ def test_every_model_config_trains_and_writes_a_row(make_config, model):
         "data=synthetic",
         "trainer.fast_dev_run=true",
         "trainer.enable_progress_bar=false",
+        *quick_overrides(model),
     )
     row = train(cfg)
     assert row["method"] == model and row["status"] == "ok"

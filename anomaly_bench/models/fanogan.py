@@ -1,0 +1,138 @@
+"""f-AnoGAN (Schlegl et al., Medical Image Analysis 2019): WGAN-GP, then an encoder into its z.
+
+One run trains both stages: epochs [0, gan_epochs) train the WGAN-GP, the remaining epochs train
+the encoder E against the frozen G and D (in eval mode). The encoder is trained as `ziz`
+(||z - E(G(z))||^2 / d), `izi` (||x - G(E(x))||^2 / n) or `izi_f` (izi + kappa *
+||f(x) - f(G(E(x)))||^2 / n_d); f-AnoGAN's choice is izi_f with kappa = 1. The encoder's Adam
+lr 1e-4 with betas (0.0, 0.9) is the WGAN-GP optimiser, as the PyTorch port of f-AnoGAN
+(github.com/dbbbbm/f-AnoGAN-PyTorch) uses it.
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+from torch.optim import Optimizer
+
+from anomaly_bench.data.one_class import Batch
+from anomaly_bench.models.components.dcgan import DcganEncoder
+from anomaly_bench.models.latent_gan import OptimizerFactory, ScoreFunction
+from anomaly_bench.models.wgan_gp import WGAN_GP_OPTIMIZER, WganGp
+from anomaly_bench.validation import check_choice
+
+ENCODER_TRAININGS = ("ziz", "izi", "izi_f")
+
+
+def per_image_mse(a: Tensor, b: Tensor) -> Tensor:
+    """||a - b||^2 / (elements per image), one value per image."""
+    return (a - b).pow(2).flatten(1).mean(dim=1)
+
+
+class FAnogan(WganGp):
+    """WGAN-GP + encoder; score `encoder` (A = A_R + kappa * A_D, eq. 7 of f-AnoGAN) or `critic`.
+
+    A_R = ||x - G(E(x))||^2 / n and A_D = ||f(x) - f(G(E(x)))||^2 / n_d, whichever way E was
+    trained. `latent_search` (AnoGAN's) is offered too, as for every GAN here.
+    """
+
+    def __init__(
+        self,
+        image_size: int = 32,
+        in_channels: int = 1,
+        latent_dim: int = 100,
+        width: int = 64,
+        encoder: str = "izi_f",
+        kappa: float = 1.0,
+        gan_epochs: int = 25,
+        gp_weight: float = 10.0,
+        n_critic: int = 5,
+        score: str = "encoder",
+        critic_reference_images: int = 32000,
+        search_steps: int = 500,
+        search_lr: float = 0.01,
+        search_weight: float = 0.1,
+        optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
+        encoder_optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
+    ) -> None:
+        check_choice("encoder", encoder, ENCODER_TRAININGS)
+        super().__init__(
+            image_size,
+            in_channels,
+            latent_dim,
+            width,
+            gp_weight=gp_weight,
+            n_critic=n_critic,
+            score=score,
+            critic_reference_images=critic_reference_images,
+            search_steps=search_steps,
+            search_lr=search_lr,
+            search_weight=search_weight,
+            optimizer=optimizer,
+        )
+        self.save_hyperparameters(ignore=["optimizer", "encoder_optimizer"])
+        self.encoder_optimizer = encoder_optimizer
+        self.encoder = DcganEncoder(image_size, in_channels, latent_dim, width)
+
+    def configure_optimizers(self) -> list[Optimizer]:
+        return [*super().configure_optimizers(), self.encoder_optimizer(self.encoder.parameters())]
+
+    def on_fit_start(self) -> None:
+        """Refuse a budget that leaves the encoder untrained (fast_dev_run only smoke-tests)."""
+        max_epochs = self.trainer.max_epochs
+        bounded = max_epochs is not None and max_epochs >= 0
+        if bounded and not self.trainer.fast_dev_run and max_epochs <= self.hparams.gan_epochs:
+            raise ValueError(
+                f"trainer.max_epochs={max_epochs} leaves no epoch for the encoder: f-AnoGAN "
+                f"trains the WGAN-GP for model.gan_epochs={self.hparams.gan_epochs} epochs "
+                "and the encoder for the rest; allowed: trainer.max_epochs > model.gan_epochs"
+            )
+
+    def reconstruct(self, images: Tensor) -> Tensor:
+        """G(E(x))."""
+        return self.generator(self.encoder(images))
+
+    def ziz_loss(self, images: Tensor) -> dict[str, Tensor]:
+        """||z - E(G(z))||^2 / d on z from the prior; the images only set the batch size."""
+        latent = self.sample_latent(images.shape[0])
+        return {"loss": F.mse_loss(self.encoder(self.generator(latent)), latent)}
+
+    def izi_loss(self, images: Tensor) -> dict[str, Tensor]:
+        """||x - G(E(x))||^2 / n."""
+        return {"loss": F.mse_loss(self.reconstruct(images), images)}
+
+    def izi_f_loss(self, images: Tensor) -> dict[str, Tensor]:
+        """izi + kappa * ||f(x) - f(G(E(x)))||^2 / n_d, f = D's last feature map."""
+        reconstruction = self.reconstruct(images)
+        residual = F.mse_loss(reconstruction, images)
+        features = F.mse_loss(
+            self.discriminator_features(reconstruction), self.discriminator_features(images)
+        )
+        return {
+            "loss": residual + self.hparams.kappa * features,
+            "residual": residual,
+            "features": features,
+        }
+
+    def training_step(self, batch: Batch, batch_idx: int) -> None:
+        if self.current_epoch < self.hparams.gan_epochs:
+            super().training_step(batch, batch_idx)
+            return
+        *_, opt_e = self.optimizers()
+        for frozen in (self.generator, self.discriminator):
+            frozen.eval().requires_grad_(False)
+        losses = getattr(self, f"{self.hparams.encoder}_loss")(batch.images)
+        opt_e.zero_grad()
+        self.manual_backward(losses["loss"])
+        opt_e.step()
+        self.log_dict({f"train/encoder_{k}": v for k, v in losses.items()}, prog_bar=True)
+
+    def encoder_score(self, images: Tensor) -> Tensor:
+        reconstruction = self.reconstruct(images)
+        residual = per_image_mse(images, reconstruction)
+        features = per_image_mse(
+            self.discriminator_features(images), self.discriminator_features(reconstruction)
+        )
+        return residual + self.hparams.kappa * features
+
+    def score_functions(self) -> dict[str, ScoreFunction]:
+        return {**super().score_functions(), "encoder": self.encoder_score}

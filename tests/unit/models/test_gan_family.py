@@ -1,0 +1,132 @@
+"""AnoGAN, WGAN, WGAN-GP and f-AnoGAN: shapes, every net trains, clipping, stages, scores."""
+
+import lightning as L
+import pytest
+import torch
+
+from anomaly_bench.models.anogan import Anogan
+from anomaly_bench.models.fanogan import ENCODER_TRAININGS, FAnogan
+from anomaly_bench.models.wgan import Wgan
+from anomaly_bench.models.wgan_gp import WganGp
+from tests.unit.models.helpers import SIZE, fit, synthetic_data
+
+NETS = {"latent_dim": 8, "width": 16, "search_steps": 3}
+# n_critic 2 so that G trains within the 3 batches of a synthetic epoch.
+TINY = {
+    "anogan": lambda channels=1, **kw: Anogan(SIZE, channels, **NETS, **kw),
+    "wgan": lambda channels=1, **kw: Wgan(SIZE, channels, **NETS, n_critic=2, **kw),
+    "wgan_gp": lambda channels=1, **kw: WganGp(SIZE, channels, **NETS, n_critic=2, **kw),
+    "fanogan": lambda channels=1, **kw: FAnogan(
+        SIZE, channels, **NETS, n_critic=2, gan_epochs=1, **kw
+    ),
+}
+SCORES = {
+    "anogan": ["latent_search"],
+    "wgan": ["critic", "latent_search"],
+    "wgan_gp": ["critic", "latent_search"],
+    "fanogan": ["encoder", "critic", "latent_search"],
+}
+
+
+def scores_from_test_loop(model: L.LightningModule) -> torch.Tensor:
+    """Scores of the synthetic test split through Lightning's test loop, as a run gets them."""
+    scores: list[torch.Tensor] = []
+
+    class Collect(L.Callback):
+        def on_test_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            scores.append(outputs["scores"])
+
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, callbacks=[Collect()])
+    trainer.test(model, datamodule=synthetic_data())
+    return torch.cat(scores)
+
+
+@pytest.mark.parametrize(("name", "score"), [(n, s) for n in TINY for s in SCORES[n]])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_generator_and_every_score_have_the_right_shapes(name, score, channels):
+    model = TINY[name](channels, score=score).eval()
+    assert model.generator(model.sample_latent(5)).shape == (5, channels, SIZE, SIZE)
+    scores = model.anomaly_score(torch.rand(5, channels, SIZE, SIZE) * 2 - 1)
+    assert scores.shape == (5,) and torch.isfinite(scores).all()
+
+
+def test_an_unknown_score_lists_the_allowed_ones():
+    with pytest.raises(ValueError, match="score='encoder' is not allowed; allowed: latent_search"):
+        Anogan(SIZE, 1, score="encoder")
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_training_changes_the_generator_and_the_discriminator(name):
+    model = TINY[name]()
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    fit(model, epochs=2)  # f-AnoGAN needs an epoch for its encoder
+    for net in ("generator", "discriminator"):
+        moved = [not torch.equal(before[n], p) for n, p in model.named_parameters() if net in n]
+        assert all(moved), f"{name}.{net} did not train"
+
+
+def test_wgan_clips_every_critic_weight():
+    model = TINY["wgan"](clip_value=0.005)
+    fit(model, epochs=1)
+    weights = torch.cat([p.flatten() for p in model.discriminator.parameters()])
+    assert weights.abs().max() <= 0.005
+    assert weights.abs().max().item() == pytest.approx(0.005)  # the clip was active, not vacuous
+
+
+def test_wgan_gp_does_not_clip():
+    model = TINY["wgan_gp"]()
+    fit(model, epochs=1)
+    weights = torch.cat([p.flatten() for p in model.discriminator.parameters()])
+    assert weights.abs().max() > 0.01
+
+
+@pytest.mark.parametrize("encoder", ENCODER_TRAININGS)
+def test_fanogan_trains_the_gan_then_only_the_encoder(encoder):
+    model = TINY["fanogan"](encoder=encoder)
+    snapshots: list[dict[str, list[torch.Tensor]]] = []
+
+    def snapshot() -> dict[str, list[torch.Tensor]]:
+        return {
+            net: [p.detach().clone() for p in getattr(model, net).parameters()]
+            for net in ("generator", "discriminator", "encoder")
+        }
+
+    class Snapshot(L.Callback):
+        def on_train_epoch_end(self, trainer, module):
+            snapshots.append(snapshot())
+
+    snapshots.append(snapshot())
+    trainer = L.Trainer(
+        max_epochs=2, logger=False, enable_progress_bar=False, callbacks=[Snapshot()]
+    )
+    trainer.fit(model, datamodule=synthetic_data())
+    start, after_gan, after_encoder = snapshots
+
+    def moved(before: dict, after: dict, net: str) -> bool:
+        return any(not torch.equal(a, b) for a, b in zip(before[net], after[net], strict=True))
+
+    assert moved(start, after_gan, "generator") and moved(start, after_gan, "discriminator")
+    assert not moved(start, after_gan, "encoder")
+    assert moved(after_gan, after_encoder, "encoder")
+    assert not moved(after_gan, after_encoder, "generator")
+    assert not moved(after_gan, after_encoder, "discriminator")
+
+
+def test_fanogan_refuses_a_budget_with_no_encoder_epoch():
+    with pytest.raises(ValueError, match=r"trainer\.max_epochs=1 leaves no epoch for the encoder"):
+        fit(TINY["fanogan"](), epochs=1)
+
+
+@pytest.mark.parametrize("name", ["wgan", "wgan_gp", "fanogan"])
+def test_critic_score_is_the_training_mean_minus_the_critic_value(name):
+    model = TINY[name](score="critic")
+    fit(model, epochs=2)
+    scores = scores_from_test_loop(model)
+    data = synthetic_data()
+    data.setup()
+    model.eval()
+    with torch.no_grad():
+        train_mean = model.critic_values(data.train_set[list(range(data.n_train))].images).mean()
+        test_values = model.critic_values(data.test_set[list(range(data.n_test))].images)
+    assert model.critic_train_mean.item() == pytest.approx(train_mean.item(), abs=1e-5)
+    torch.testing.assert_close(scores, train_mean - test_values, atol=1e-5, rtol=1e-4)
