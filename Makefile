@@ -11,7 +11,7 @@ DEMO_CLASSES ?= 0,1,2,3,4,5,6,7,8,9
 DEMO_EPOCHS ?= 15
 DEMO_RESULTS ?= results/demo
 
-.PHONY: help install data test test-full lint format demo report
+.PHONY: help install data test test-full lint format demo report bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -52,3 +52,6 @@ demo:  ## GANomaly on bundled digits (no download), every class, then the result
 
 report:  ## print the tables of the results store (RESULTS=results)
 	$(BIN)/python -m anomaly_bench.report --results-dir $(or $(RESULTS),results)
+
+bench:  ## speed benchmarks on this machine: a markdown table, and JSON in results/bench.json
+	$(BIN)/python -m anomaly_bench.bench $(BENCH_ARGS)

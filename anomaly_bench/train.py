@@ -134,7 +134,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         "train_images_per_second": round(counter.images / train_seconds, 2)
         if train_seconds
         else None,
-        "test_images_per_second": round(datamodule.n_test / test_seconds, 2)
+        "test_images_per_second": round(metrics.results["n_scored"] / test_seconds, 2)
         if test_seconds
         else None,
         "n_train": datamodule.n_train,

@@ -198,7 +198,13 @@ class AnomalyMetrics(L.Callback):
                 scores, labels, self._last_val_scores.double(), self.val_false_alarm_target
             )
         pl_module.log_dict({f"test/{key}": value for key, value in metrics.items()})
-        self.results = {**metrics, "threshold_source": "test_youden"}
+        self.results = {
+            **metrics,
+            "threshold_source": "test_youden",
+            # Fewer than the test split when trainer.limit_test_batches cuts the scoring short.
+            "n_scored": len(labels),
+            "n_scored_normal": int((labels == 0).sum()),
+        }
         self._save_plots(trainer, scores, labels, metrics)
 
     def _save_plots(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterator
 
 from lightning import LightningModule
 from torch import Tensor
@@ -22,6 +23,35 @@ class AnomalyModule(LightningModule):
     @abstractmethod
     def anomaly_score(self, images: Tensor) -> Tensor:
         """Scores [B] for images [B, C, H, W] in [-1, 1]."""
+
+    def training_images(self) -> Iterator[Tensor]:
+        """The datamodule's training images, batch by batch, on this module's device.
+
+        For statistics a method fits on the training set outside its training steps (a critic's
+        mean, a GMM, a centre, a normalisation range).
+        """
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is None:
+            raise ValueError(
+                f"{type(self).__name__} needs the training images outside its training steps: "
+                "pass a datamodule to the Trainer (trainer.fit(model, datamodule=...))"
+            )
+        for batch in datamodule.train_dataloader():
+            yield batch.images.to(self.device)
+
+    def check_epochs_after(self, first_stage_epochs: int, key: str, second_stage: str) -> None:
+        """Refuse a two-stage budget that leaves the second stage no epoch.
+
+        fast_dev_run is let through: it only smoke-tests one batch of the first stage.
+        """
+        max_epochs = self.trainer.max_epochs
+        bounded = max_epochs is not None and max_epochs >= 0
+        if bounded and not self.trainer.fast_dev_run and max_epochs <= first_stage_epochs:
+            raise ValueError(
+                f"trainer.max_epochs={max_epochs} leaves no epoch for {second_stage}: "
+                f"{type(self).__name__} spends model.{key}={first_stage_epochs} epochs before "
+                f"it; allowed: trainer.max_epochs > model.{key}"
+            )
 
     def _score_batch(self, batch: Batch) -> dict[str, Tensor]:
         return {

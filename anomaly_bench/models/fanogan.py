@@ -77,15 +77,7 @@ class FAnogan(WganGp):
         return [*super().configure_optimizers(), self.encoder_optimizer(self.encoder.parameters())]
 
     def on_fit_start(self) -> None:
-        """Refuse a budget that leaves the encoder untrained (fast_dev_run only smoke-tests)."""
-        max_epochs = self.trainer.max_epochs
-        bounded = max_epochs is not None and max_epochs >= 0
-        if bounded and not self.trainer.fast_dev_run and max_epochs <= self.hparams.gan_epochs:
-            raise ValueError(
-                f"trainer.max_epochs={max_epochs} leaves no epoch for the encoder: f-AnoGAN "
-                f"trains the WGAN-GP for model.gan_epochs={self.hparams.gan_epochs} epochs "
-                "and the encoder for the rest; allowed: trainer.max_epochs > model.gan_epochs"
-            )
+        self.check_epochs_after(self.hparams.gan_epochs, "gan_epochs", "the encoder")
 
     def reconstruct(self, images: Tensor) -> Tensor:
         """G(E(x))."""

@@ -103,16 +103,10 @@ class Wgan(LatentGan):
 
     def estimate_critic_train_mean(self) -> None:
         """E[D(x)] over the datamodule's training images, for the critic score's offset."""
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if datamodule is None:
-            raise ValueError(
-                "score=critic needs the training images for E[D(x_train)]: "
-                "pass a datamodule to the Trainer"
-            )
         total, count = torch.zeros((), device=self.device), 0
         with torch.no_grad():
-            for batch in datamodule.train_dataloader():
-                values = self.critic_values(batch.images.to(self.device))
+            for images in self.training_images():
+                values = self.critic_values(images)
                 values = values[: self.hparams.critic_reference_images - count]
                 total += values.sum()
                 count += values.shape[0]

@@ -113,7 +113,8 @@ def test_fanogan_trains_the_gan_then_only_the_encoder(encoder):
 
 
 def test_fanogan_refuses_a_budget_with_no_encoder_epoch():
-    with pytest.raises(ValueError, match=r"trainer\.max_epochs=1 leaves no epoch for the encoder"):
+    expected = r"trainer\.max_epochs=1 leaves no epoch for the encoder: FAnogan spends model\.gan_"
+    with pytest.raises(ValueError, match=expected):
         fit(TINY["fanogan"](), epochs=1)
 
 
