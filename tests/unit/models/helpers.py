@@ -12,14 +12,17 @@ def synthetic_data() -> OneClassDataModule:
     return OneClassDataModule("synthetic", image_size=SIZE, batch_size=16)
 
 
-def fit(model: L.LightningModule, epochs: int) -> None:
-    """Train by epochs: global_step counts every optimiser's steps, which differ per model."""
-    trainer = L.Trainer(
-        max_epochs=epochs,
+def quiet_trainer(**kwargs) -> L.Trainer:
+    """A Trainer that writes nothing (no logs, no checkpoints) and prints little."""
+    return L.Trainer(
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        limit_val_batches=0,
+        **kwargs,
     )
-    trainer.fit(model, datamodule=synthetic_data())
+
+
+def fit(model: L.LightningModule, epochs: int) -> None:
+    """Train by epochs: global_step counts every optimiser's steps, which differ per model."""
+    quiet_trainer(max_epochs=epochs, limit_val_batches=0).fit(model, datamodule=synthetic_data())

@@ -8,7 +8,7 @@ from anomaly_bench.models.anogan import Anogan
 from anomaly_bench.models.fanogan import ENCODER_TRAININGS, FAnogan
 from anomaly_bench.models.wgan import Wgan
 from anomaly_bench.models.wgan_gp import WganGp
-from tests.unit.models.helpers import SIZE, fit, synthetic_data
+from tests.unit.models.helpers import SIZE, fit, quiet_trainer, synthetic_data
 
 NETS = {"latent_dim": 8, "width": 16, "search_steps": 3}
 # n_critic 2 so that G trains within the 3 batches of a synthetic epoch.
@@ -36,7 +36,7 @@ def scores_from_test_loop(model: L.LightningModule) -> torch.Tensor:
         def on_test_batch_end(self, trainer, module, outputs, batch, batch_idx):
             scores.append(outputs["scores"])
 
-    trainer = L.Trainer(logger=False, enable_progress_bar=False, callbacks=[Collect()])
+    trainer = quiet_trainer(callbacks=[Collect()])
     trainer.test(model, datamodule=synthetic_data())
     return torch.cat(scores)
 
@@ -96,9 +96,7 @@ def test_fanogan_trains_the_gan_then_only_the_encoder(encoder):
             snapshots.append(snapshot())
 
     snapshots.append(snapshot())
-    trainer = L.Trainer(
-        max_epochs=2, logger=False, enable_progress_bar=False, callbacks=[Snapshot()]
-    )
+    trainer = quiet_trainer(max_epochs=2, callbacks=[Snapshot()])
     trainer.fit(model, datamodule=synthetic_data())
     start, after_gan, after_encoder = snapshots
 

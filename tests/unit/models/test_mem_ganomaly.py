@@ -2,7 +2,7 @@ import lightning as L
 import torch
 
 from anomaly_bench.models.mem_ganomaly import MemGanomaly
-from tests.unit.models.helpers import synthetic_data
+from tests.unit.models.helpers import quiet_trainer, synthetic_data
 
 
 def tiny() -> MemGanomaly:
@@ -22,14 +22,8 @@ class RecordStepOrder(L.Callback):
 
 def test_updates_follow_algorithm_1_d_then_generator_then_encoder():
     recorder = RecordStepOrder()
-    trainer = L.Trainer(
-        max_epochs=1,
-        limit_train_batches=2,
-        callbacks=[recorder],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        limit_val_batches=0,
+    trainer = quiet_trainer(
+        max_epochs=1, limit_train_batches=2, callbacks=[recorder], limit_val_batches=0
     )
     trainer.fit(tiny(), datamodule=synthetic_data())
     assert recorder.order == ["D", "G_E/G_D/M", "E/M"] * 2
