@@ -80,3 +80,9 @@ class ResultsStore:
         if skipped:
             log.warning("%s: skipped %d torn or corrupt line(s)", self.path, skipped)
         return rows
+
+    def latest_ok(self, run_key: str) -> dict[str, Any] | None:
+        """The last `ok` row written for this run identity, if any."""
+        wanted = (run_key, "ok")
+        done = [row for row in self.read() if (row.get("run_key"), row.get("status")) == wanted]
+        return done[-1] if done else None

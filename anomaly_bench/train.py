@@ -25,8 +25,10 @@ from omegaconf import DictConfig, OmegaConf
 from anomaly_bench.callbacks import AnomalyMetrics, TrainingImageCounter
 from anomaly_bench.loggers import finish_wandb
 from anomaly_bench.results import ResultsStore
+from anomaly_bench.run_identity import method_id, register_run_key_resolver, run_key
 
 log = logging.getLogger(__name__)
+register_run_key_resolver()
 
 PACKAGES = (
     "torch",
@@ -38,11 +40,6 @@ PACKAGES = (
     "wandb",
     "scikit-learn",
 )
-
-
-def method_id(cfg: DictConfig) -> str:
-    """The configured model's snake_case id: its module's name (`...models.ganomaly.Ganomaly`)."""
-    return str(cfg.model._target_).rsplit(".", 2)[-2]
 
 
 def git_commit() -> str | None:
@@ -85,6 +82,7 @@ def base_row(cfg: DictConfig) -> dict[str, Any]:
     return {
         "run_id": uuid.uuid4().hex,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run_key": run_key(cfg),
         "method": method_id(cfg),
         "dataset": cfg.data.dataset,
         "normal_class": cfg.data.normal_class,
@@ -98,8 +96,27 @@ def base_row(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
+def check_budget(cfg: DictConfig) -> None:
+    """A benchmark run trains for a stated, finite number of epochs (Lightning's -1 is endless)."""
+    epochs = cfg.trainer.get("max_epochs")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(
+            f"trainer.max_epochs={epochs!r} is not allowed; allowed: a positive integer"
+        )
+
+
+def checkpoint_to_resume(cfg: DictConfig) -> Path | None:
+    """The last.ckpt an interrupted run with this identity left, when resuming is on."""
+    last = Path(cfg.paths.checkpoint_dir) / "last.ckpt"
+    if cfg.get("resume", True) and not cfg.trainer.get("fast_dev_run") and last.exists():
+        log.info("resuming from %s", last)
+        return last
+    return None
+
+
 def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     """Build everything from the config, train, score the test split; the row's measured fields."""
+    check_budget(cfg)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
     model = instantiate(
@@ -118,8 +135,9 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         cfg.trainer, callbacks=[*callbacks, counter], logger=loggers, **no_validation
     )
 
+    resume_from = checkpoint_to_resume(cfg)
     started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     train_seconds = time.perf_counter() - started
     started = time.perf_counter()
     trainer.test(model, datamodule=datamodule)
@@ -127,6 +145,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     return {
         "normal_class_name": datamodule.class_names[datamodule.normal_class],
         "epochs": trainer.current_epoch,
+        "resumed_from": str(resume_from) if resume_from else None,
         **metrics.results,
         "select_epoch_on_test": False,
         "train_seconds": round(train_seconds, 3),
@@ -151,6 +170,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Run once and append its row (`ok`, or `failed` with the error before re-raising)."""
     store = ResultsStore(cfg.paths.results_dir)
     row = base_row(cfg)
+    done = store.latest_ok(row["run_key"]) if cfg.get("skip_done", False) else None
+    if done is not None:
+        log.info("skipped: %s already has an ok row (skip_done=true)", row["run_key"])
+        return done
     try:
         row |= fit_and_test(cfg)
     except BaseException as err:

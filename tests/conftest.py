@@ -43,6 +43,7 @@ def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
         HydraConfig.instance().set_config(cfg)
         with open_dict(cfg):
             cfg.paths.output_dir = str(tmp_path / "run")
+            cfg.paths.log_dir = str(tmp_path / "logs")
             cfg.paths.results_dir = str(tmp_path / "results")
             del cfg.hydra
         return cfg

@@ -1,6 +1,7 @@
 """Callbacks shared by every method."""
 
 from anomaly_bench.callbacks.anomaly_metrics import AnomalyMetrics
+from anomaly_bench.callbacks.divergence import DivergenceError, DivergenceGuard
 from anomaly_bench.callbacks.throughput import TrainingImageCounter
 
-__all__ = ["AnomalyMetrics", "TrainingImageCounter"]
+__all__ = ["AnomalyMetrics", "DivergenceError", "DivergenceGuard", "TrainingImageCounter"]
