@@ -19,7 +19,8 @@ from typing import Any
 import hydra
 import lightning as L
 import torch
-from hydra.utils import instantiate
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate as hydra_instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from anomaly_bench.callbacks import AnomalyMetrics, TrainingImageCounter
@@ -94,6 +95,20 @@ def base_row(cfg: DictConfig) -> dict[str, Any]:
         "versions": package_versions(),
         "config": resolved_config(cfg),
     }
+
+
+def instantiate(node: Any, **kwargs: Any) -> Any:
+    """Hydra's instantiate, but a constructor's own ValueError reaches the user unwrapped.
+
+    Constructors name the bad key, its value and what is allowed; Hydra would bury that in an
+    InstantiationException with the target's path around it.
+    """
+    try:
+        return hydra_instantiate(node, **kwargs)
+    except InstantiationException as err:
+        if isinstance(err.__cause__, ValueError):
+            raise err.__cause__ from None
+        raise
 
 
 def check_budget(cfg: DictConfig) -> None:

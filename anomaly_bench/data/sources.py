@@ -10,6 +10,7 @@ carry other md5s than torchvision's list, and because only some training batches
 from __future__ import annotations
 
 import logging
+import math
 import os
 import pickle
 from collections.abc import Callable
@@ -64,10 +65,36 @@ def _missing(name: str, looked_in: Path, cause: BaseException) -> DatasetNotFoun
     )
 
 
+def check_idx_file(path: Path) -> None:
+    """Refuse an unpacked IDX file whose size differs from what its own header promises.
+
+    torchvision reads such a file without naming it (a reshape error); this names the file.
+    """
+    with path.open("rb") as f:
+        header = f.read(4)
+        n_dims = header[3] if len(header) == 4 else 0
+        dims = f.read(4 * n_dims)
+    if len(header) < 4 or len(dims) < 4 * n_dims:
+        raise ValueError(f"dataset file {path} is truncated: its IDX header is incomplete")
+    expected = (
+        4
+        + 4 * n_dims
+        + math.prod(int.from_bytes(dims[i : i + 4], "big") for i in range(0, len(dims), 4))
+    )
+    size = path.stat().st_size
+    if size != expected:
+        raise ValueError(
+            f"dataset file {path} is truncated or corrupt: {size} bytes where its header "
+            f"promises {expected}; delete it (and its .gz) to download or copy it again"
+        )
+
+
 def _read_torchvision_idx(dataset_cls: type, name: str) -> Callable[[Path, bool], ImageSplits]:
     """A reader for the torchvision datasets stored as IDX files (MNIST, Fashion-MNIST)."""
 
     def read(root: Path, download: bool) -> ImageSplits:
+        for unpacked in sorted((root / dataset_cls.__name__ / "raw").glob("*-ubyte")):
+            check_idx_file(unpacked)
         try:
             train = dataset_cls(str(root), train=True, download=download)
             test = dataset_cls(str(root), train=False, download=download)

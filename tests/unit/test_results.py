@@ -1,5 +1,6 @@
 import json
 import logging
+import multiprocessing
 
 from anomaly_bench.results import ResultsStore
 
@@ -33,3 +34,38 @@ def test_a_torn_last_line_is_skipped_and_never_glued_to_the_next_row(tmp_path, c
 
 def test_reading_a_store_that_does_not_exist_yet_gives_no_rows(tmp_path):
     assert ResultsStore(tmp_path / "nowhere").read() == []
+
+
+def append_rows(results_dir: str, writer: int, n: int) -> None:
+    store = ResultsStore(results_dir)
+    for i in range(n):
+        store.append({"writer": writer, "i": i, "payload": "x" * 2000})
+
+
+def test_eight_concurrent_writers_lose_and_tear_no_row(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=append_rows, args=(str(tmp_path), w, 100)) for w in range(8)]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(timeout=120)
+    assert [process.exitcode for process in writers] == [0] * 8
+    rows = ResultsStore(tmp_path).read()
+    assert len(rows) == 800
+    assert {(row["writer"], row["i"]) for row in rows} == {
+        (w, i) for w in range(8) for i in range(100)
+    }
+    assert len(ResultsStore(tmp_path).path.read_text().splitlines()) == 800
+
+
+def test_latest_ok_finds_the_last_ok_row_of_a_run_key(tmp_path):
+    store = ResultsStore(tmp_path)
+    for row in (
+        {"run_key": "a", "status": "ok", "n": 1},
+        {"run_key": "a", "status": "failed"},
+        {"run_key": "a", "status": "ok", "n": 2},
+        {"run_key": "b", "status": "failed"},
+    ):
+        store.append(row)
+    assert store.latest_ok("a")["n"] == 2
+    assert store.latest_ok("b") is None

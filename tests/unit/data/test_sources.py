@@ -78,3 +78,18 @@ def test_every_dataset_declares_channels_and_ten_classes():
     for spec in DATASETS.values():
         assert spec.channels in (1, 3)
         assert len(spec.class_names) == 10
+
+
+def write_idx_images(path, n):
+    header = bytes([0, 0, 8, 3]) + b"".join(d.to_bytes(4, "big") for d in (n, 28, 28))
+    path.write_bytes(header + bytes(n * 28 * 28))
+
+
+def test_a_truncated_idx_file_is_named_with_its_expected_size(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    write_idx_images(raw / "train-images-idx3-ubyte", 10)
+    data = (raw / "train-images-idx3-ubyte").read_bytes()
+    (raw / "train-images-idx3-ubyte").write_bytes(data[:-100])
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte is truncated or corrupt: 7756 "):
+        load_dataset("mnist", tmp_path, download=False)

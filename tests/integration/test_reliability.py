@@ -1,0 +1,112 @@
+"""A grid survives bad values, diverging and killed runs: every job's row says what happened."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from anomaly_bench.results import ResultsStore
+from anomaly_bench.train import train
+from tests.conftest import run_cli
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["trainer.max_epochs=0"], "trainer.max_epochs=0 is not allowed; allowed: a positive"),
+        (["data.image_size=20"], "image_size=20 is not allowed; allowed: 16, 32, 64"),
+        (["data.protocol=mine"], "protocol='mine' is not allowed; allowed: paper, standard"),
+        (["model=fanogan", "model.encoder=zz"], "encoder='zz' is not allowed; allowed: ziz, izi"),
+        (["model=deep_svdd", "model.objective=hard"], "objective='hard' is not allowed"),
+    ],
+)
+def test_a_bad_value_fails_before_training_naming_key_value_and_allowed(
+    make_config, overrides, message
+):
+    cfg = make_config("data=synthetic", *overrides)
+    with pytest.raises(ValueError, match=message):
+        train(cfg)
+    [row] = ResultsStore(cfg.paths.results_dir).read()
+    assert row["status"] == "failed" and message in row["error"]
+    assert "train_seconds" not in row
+
+
+def test_an_unknown_model_lists_the_valid_ones(tmp_path):
+    done = run_cli("model=nope", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert done.returncode != 0
+    assert "Could not find 'model/nope'" in done.stderr
+    assert "deep_svdd" in done.stderr and "mem_ganomaly" in done.stderr
+
+
+def test_a_diverging_run_fails_with_the_step_and_the_loss_and_reports_no_metric(make_config):
+    cfg = make_config("data=synthetic", "model=memae", "model.w_entropy=nan")
+    with pytest.raises(RuntimeError, match="diverged"):
+        train(cfg)
+    [row] = ResultsStore(cfg.paths.results_dir).read()
+    assert row["status"] == "failed"
+    assert row["error"] == "DivergenceError: diverged at step 0 (train/loss): nan"
+    assert "auroc" not in row and "scores_path" not in row
+
+
+def test_a_multirun_with_a_failing_job_keeps_every_other_row(tmp_path):
+    done = run_cli(
+        "--multirun",
+        "data=synthetic",
+        "model=memae",
+        "model.w_entropy=0.0002,nan,0.0001",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        f"paths.results_dir={tmp_path / 'results'}",
+        f"paths.log_dir={tmp_path / 'logs'}",
+        cwd=tmp_path,
+    )
+    assert done.returncode != 0  # Hydra runs every job, then reports the failure
+    rows = ResultsStore(tmp_path / "results").read()
+    assert [row["status"] for row in rows] == ["ok", "failed", "ok"]
+    assert "diverged at step 0 (train/loss)" in rows[1]["error"]
+
+
+def cli(tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "anomaly_bench.train",
+        "data=synthetic",
+        "model=memae",
+        "trainer.max_epochs=40",
+        "trainer.enable_progress_bar=false",
+        f"paths.results_dir={tmp_path / 'results'}",
+        f"paths.log_dir={tmp_path / 'logs'}",
+        *extra,
+    ]
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint_and_writes_one_ok_row(tmp_path):
+    process = subprocess.Popen(
+        cli(tmp_path), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("logs/checkpoints/*/last.ckpt")):
+        assert process.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    time.sleep(0.2)  # let it into a later epoch
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert ResultsStore(tmp_path / "results").read() == []  # SIGKILL leaves no row
+
+    resumed = subprocess.run(
+        cli(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    [row] = ResultsStore(tmp_path / "results").read()
+    assert row["status"] == "ok" and row["resumed_from"].endswith("last.ckpt")
+    assert row["epochs"] == 40
+
+    skipped = subprocess.run(
+        cli(tmp_path, "skip_done=true"), cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert skipped.returncode == 0 and "already has an ok row" in skipped.stdout + skipped.stderr
+    assert len(ResultsStore(tmp_path / "results").read()) == 1

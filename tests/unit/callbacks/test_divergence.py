@@ -1,0 +1,44 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from anomaly_bench.callbacks import DivergenceError, DivergenceGuard
+from anomaly_bench.models.base import AnomalyModule
+from tests.unit.models.helpers import quiet_trainer, synthetic_data
+
+
+class BlowsUp(AnomalyModule):
+    """A linear model whose logged loss becomes NaN at a chosen training batch."""
+
+    def __init__(self, nan_at: int | None) -> None:
+        super().__init__()
+        self.nan_at = nan_at
+        self.weight = nn.Parameter(torch.zeros(1))
+
+    def training_step(self, batch, batch_idx):
+        loss = (self.weight - 1).pow(2).sum()
+        if self.trainer.fit_loop.total_batch_idx == self.nan_at:
+            loss = loss * math.nan
+        self.log("train/loss", loss)
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    def anomaly_score(self, images):
+        return images.flatten(1).mean(dim=1)
+
+
+def test_a_nan_loss_stops_the_run_naming_the_step_and_the_loss():
+    trainer = quiet_trainer(max_epochs=3, callbacks=[DivergenceGuard()])
+    with pytest.raises(DivergenceError, match=r"diverged at step 4 \(train/loss\): nan"):
+        trainer.fit(BlowsUp(nan_at=4), datamodule=synthetic_data())
+    assert trainer.current_epoch == 1  # batch 4 is the second of epoch 1 (3 batches per epoch)
+
+
+def test_finite_losses_pass():
+    trainer = quiet_trainer(max_epochs=2, callbacks=[DivergenceGuard()])
+    trainer.fit(BlowsUp(nan_at=None), datamodule=synthetic_data())
+    assert trainer.current_epoch == 2
