@@ -7,6 +7,9 @@ as anomalib does for its memory-bank models; later epochs, if configured, are sk
 
 from __future__ import annotations
 
+import pickle
+from typing import Any
+
 import numpy as np
 import torch
 from sklearn.ensemble import IsolationForest
@@ -14,6 +17,8 @@ from torch import Tensor
 
 from anomaly_bench.data.one_class import Batch
 from anomaly_bench.models.base import AnomalyModule
+
+FOREST_KEY = "isolation_forest"
 
 
 def flatten_pixels(images: Tensor) -> np.ndarray:
@@ -57,6 +62,14 @@ class Iforest(AnomalyModule):
         )
         self.forest = forest.fit(np.concatenate(self._gathered))
         self._gathered = []
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """The forest is no tensor: it travels pickled, as bytes, which weights_only loads allow."""
+        checkpoint[FOREST_KEY] = pickle.dumps(self.forest)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Unpickles what on_save_checkpoint wrote: load only checkpoints you trust."""
+        self.forest = pickle.loads(checkpoint[FOREST_KEY])
 
     def anomaly_score(self, images: Tensor) -> Tensor:
         if self.forest is None:

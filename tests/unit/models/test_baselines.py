@@ -163,3 +163,12 @@ def test_deep_svdd_soft_boundary_fits_a_radius_and_scores_relative_to_it():
 def test_deep_svdd_refuses_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         DeepSvdd(SIZE, 1, **kwargs)
+
+
+def test_iforest_travels_in_its_checkpoint(tmp_path):
+    model = Iforest(SIZE, 1, seed=5)
+    trainer = quiet_trainer(max_epochs=1)
+    trainer.fit(model, datamodule=synthetic_data())
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    restored = Iforest.load_from_checkpoint(tmp_path / "last.ckpt", weights_only=True)
+    np.testing.assert_array_equal(score_test_split(restored)[0], score_test_split(model)[0])
