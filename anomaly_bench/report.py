@@ -1,8 +1,9 @@
 """Results store -> tables: `python -m anomaly_bench.report --results-dir results`. Never trains.
 
-One table per (dataset, protocol): rows are normal classes plus their mean, columns are methods,
-each cell the mean (and std over seeds, when there are several) of a metric over `ok` rows.
-Missing runs are blank, never zero.
+Without `--table`: one table per (dataset, protocol): rows are normal classes plus their mean,
+columns are methods, each cell the mean (and std over seeds, when there are several) of a metric
+over `ok` rows. With `--table N`: our runs beside the paper's Table N (comparison.py), also
+written as markdown, CSV, LaTeX and a per-class PNG. Missing runs are blank, never zero.
 """
 
 from __future__ import annotations
@@ -13,6 +14,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+from anomaly_bench.comparison import (
+    per_class_comparison,
+    rates_comparison,
+    to_csv,
+    to_latex,
+    to_markdown,
+)
+from anomaly_bench.paper_tables import TABLES, load_paper_table
+from anomaly_bench.plots import save_per_class_comparison
 from anomaly_bench.results import ResultsStore
 
 Cell = tuple[float, float | None]
@@ -89,14 +99,50 @@ def report(results_dir: Path, metric: str = "auroc") -> str:
     return "\n\n".join(sections)
 
 
+def paper_report(results_dir: Path, number: int, output_dir: Path) -> str:
+    """Our runs beside the paper's Table `number`; also written as .md, .csv, .tex and .png."""
+    table = load_paper_table(number)
+    rows = ResultsStore(results_dir).read()
+    if number == 4:
+        comparison = rates_comparison(rows, table)
+    else:
+        comparison = per_class_comparison(rows, table, "auroc")
+    text = to_markdown(comparison)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stem = output_dir / f"table{number}"
+    stem.with_suffix(".md").write_text(text + "\n")
+    stem.with_suffix(".csv").write_text(to_csv(comparison))
+    stem.with_suffix(".tex").write_text(to_latex(comparison))
+    if number != 4:
+        labels = comparison.rows[: len(table.class_labels)]
+        ours = {
+            m: [comparison.cells[(label, m)].ours for label in labels] for m in comparison.methods
+        }
+        ours = {m: v for m, v in ours.items() if any(x is not None for x in v)}
+        save_per_class_comparison(
+            labels, ours, table.values["auroc"], "AUROC", stem.with_suffix(".png")
+        )
+    return text + f"\n\nwritten: {stem}.md .csv .tex" + ("" if number == 4 else " .png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     parser.add_argument(
         "--metric", default="auroc", help="any numeric row field: auroc, auprc, gmean, ..."
     )
+    parser.add_argument(
+        "--table", type=int, choices=TABLES, help="compare with the paper's Table 1, 2, 3 or 4"
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, help="where --table writes its files (default: RESULTS/report)"
+    )
     args = parser.parse_args()
-    print(report(args.results_dir, args.metric))
+    if args.table is None:
+        print(report(args.results_dir, args.metric))
+        return
+    output_dir = args.output_dir or args.results_dir / "report"
+    print(paper_report(args.results_dir, args.table, output_dir))
 
 
 if __name__ == "__main__":

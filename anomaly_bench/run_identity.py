@@ -44,9 +44,3 @@ def run_key(cfg: DictConfig) -> str:
         f"{method_id(cfg)}_{data.dataset}_class{data.normal_class}_{data.protocol}"
         f"_seed{cfg.seed}_{digest}"
     )
-
-
-def register_run_key_resolver() -> None:
-    """`${run_key:}` in a config resolves to the run key of the config it is in."""
-    if not OmegaConf.has_resolver("run_key"):
-        OmegaConf.register_new_resolver("run_key", lambda *, _root_: run_key(_root_))

@@ -26,10 +26,9 @@ from omegaconf import DictConfig, OmegaConf
 from anomaly_bench.callbacks import AnomalyMetrics, TrainingImageCounter
 from anomaly_bench.loggers import finish_wandb
 from anomaly_bench.results import ResultsStore
-from anomaly_bench.run_identity import method_id, register_run_key_resolver, run_key
+from anomaly_bench.run_identity import method_id, run_key
 
 log = logging.getLogger(__name__)
-register_run_key_resolver()
 
 PACKAGES = (
     "torch",

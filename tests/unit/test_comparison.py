@@ -1,0 +1,85 @@
+import csv
+import io
+import statistics
+
+import pytest
+
+from anomaly_bench.comparison import per_class_comparison, rates_comparison, to_csv, to_markdown
+from anomaly_bench.paper_tables import load_paper_table
+from anomaly_bench.report import paper_report
+from anomaly_bench.results import ResultsStore
+
+
+def row(method, normal_class, seed, auroc, status="ok", dataset="mnist", **metrics):
+    return {"method": method, "dataset": dataset, "protocol": "paper", "normal_class": normal_class,
+            "seed": seed, "auroc": auroc, "status": status, "threshold_source": "test_youden",
+            "select_epoch_on_test": False, **metrics}  # fmt: skip
+
+
+ROWS = [
+    row("ganomaly", 0, 0, 0.99), row("ganomaly", 0, 1, 0.97), row("ganomaly", 1, 0, 0.995),
+    row("memae", 0, 0, 0.80), row("memae", 1, 0, 0.10, status="failed"),
+    row("anogan", 1, 0, 0.95), row("ganomaly", 2, 0, 0.5, dataset="fmnist"),
+]  # fmt: skip
+
+
+def test_cells_hold_ours_with_std_the_paper_and_the_delta_and_blank_where_no_run():
+    comparison = per_class_comparison(ROWS, load_paper_table(1), "auroc")
+    cell = comparison.cells[("0", "ganomaly")]
+    assert cell.ours == pytest.approx(0.98) and cell.seeds == 2
+    assert cell.std == pytest.approx(statistics.stdev([0.99, 0.97]))
+    assert cell.paper == 0.9890 and cell.delta == pytest.approx(0.98 - 0.9890)
+    assert comparison.cells[("1", "memae")].ours is None  # failed: blank, not 0.1, not 0
+    assert comparison.cells[("2", "ganomaly")].ours is None  # the fmnist row is another table
+    assert comparison.methods[-1] == "anogan"  # not in the paper: after its seven columns
+    assert comparison.cells[("1", "anogan")].paper is None
+
+
+def test_the_mean_row_covers_the_classes_run_on_both_sides():
+    comparison = per_class_comparison(ROWS, load_paper_table(1), "auroc")
+    assert comparison.rows[-1] == "mean of classes 0,1"
+    mean = comparison.cells[("mean of classes 0,1", "ganomaly")]
+    assert mean.ours == pytest.approx((0.98 + 0.995) / 2)
+    assert mean.paper == pytest.approx((0.9890 + 0.9990) / 2)
+    assert comparison.cells[("mean of classes 0,1", "memae")].ours is None  # class 1 missing
+
+
+def test_markdown_and_csv_layout():
+    comparison = per_class_comparison(ROWS, load_paper_table(1), "auroc")
+    lines = to_markdown(comparison).splitlines()
+    assert (
+        "| | iforest | dagmm | fanogan | memae | ganomaly | deep_svdd | mem_ganomaly | anogan |"
+        in lines
+    )
+    std = statistics.stdev([0.99, 0.97])
+    assert any(
+        line.startswith(
+            "| 0 | (0.8816) | (0.7827) | (0.9763) | 0.8000 (0.9690, -0.1690) | "
+            f"0.9800 ± {std:.4f} (0.9890, -0.0090)"
+        )
+        for line in lines
+    )
+    assert any("select_epoch_on_test: False" in line for line in lines)
+    records = list(csv.DictReader(io.StringIO(to_csv(comparison))))
+    assert len(records) == 11 * 8
+    assert {r["ours"] for r in records if r["method"] == "dagmm"} == {""}
+
+
+def test_table4_compares_the_mean_rates_over_the_classes_run():
+    rows = [row("ganomaly", c, 0, 0.9, gmean=g, false_alarm_rate=0.1, miss_rate=0.2)
+            for c, g in ((0, 0.8), (1, 0.9))]  # fmt: skip
+    comparison = rates_comparison(rows, load_paper_table(4))
+    assert comparison.cells[("gmean", "ganomaly")].ours == pytest.approx(0.85)
+    assert comparison.cells[("gmean", "ganomaly")].paper == 0.9013
+    assert "classes [0, 1] only" in comparison.title
+
+
+def test_paper_report_writes_markdown_csv_latex_and_png(tmp_path):
+    store = ResultsStore(tmp_path / "results")
+    for r in ROWS:
+        store.append(r)
+    text = paper_report(tmp_path / "results", 1, tmp_path / "report")
+    assert "Table 1" in text
+    for suffix in ("md", "csv", "tex", "png"):
+        assert (tmp_path / "report" / f"table1.{suffix}").stat().st_size > 0
+    assert r"\begin{tabular}" in (tmp_path / "report" / "table1.tex").read_text()
