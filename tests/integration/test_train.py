@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from anomaly_bench.report import report
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.train import train
 from tests.conftest import CONF_DIR, run_cli
@@ -106,3 +107,23 @@ def test_multirun_writes_one_row_per_job(tmp_path):
     written = rows(tmp_path / "results")
     assert sorted(row["normal_class"] for row in written) == [0, 1]
     assert len({row["scores_path"] for row in written}) == 2
+
+
+def test_an_experiment_grid_runs_its_sweep_and_the_report_shows_it(tmp_path):
+    done = run_cli(
+        "--multirun",
+        "experiment=table1_mnist",
+        "data=synthetic",  # the grid's methods and classes, cut to two fast jobs
+        "model=iforest,ganomaly",
+        "data.normal_class=0",
+        "trainer.fast_dev_run=true",
+        f"paths.results_dir={tmp_path / 'results'}",
+        f"paths.log_dir={tmp_path / 'logs'}",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = rows(tmp_path / "results")
+    assert sorted(row["method"] for row in found) == ["ganomaly", "iforest"]
+    assert all(row["config"]["tags"] == ["table1"] for row in found)
+    printed = report(tmp_path / "results")
+    assert "| class | ganomaly | iforest |" in printed
