@@ -3,8 +3,8 @@
 A rerun with the same method, data, seed and budget resumes from the first one's `last.ckpt`
 (a killed run loses at most an epoch) and, with `skip_done=true`, is skipped once an `ok` row
 carries its key. Anything that changes what is trained changes the key: the whole model config,
-the data config (except where the files are), the seed, the epoch budget and any training-batch
-limit. Logging, progress bars and output folders do not.
+the data config (except where the files are), the seed, the epoch budget, any training-batch
+limit and test-set epoch selection. Logging, progress bars and output folders do not.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def run_identity(cfg: DictConfig) -> dict[str, Any]:
         "seed": cfg.seed,
         "max_epochs": cfg.trainer.get("max_epochs"),
         "limit_train_batches": cfg.trainer.get("limit_train_batches"),
+        "select_epoch_on_test": cfg.get("select_epoch_on_test", False),
     }
 
 

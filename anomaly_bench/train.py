@@ -23,7 +23,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate as hydra_instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from anomaly_bench.callbacks import AnomalyMetrics, TrainingImageCounter
+from anomaly_bench.callbacks import AnomalyMetrics, SelectEpochOnTest, TrainingImageCounter
 from anomaly_bench.loggers import finish_wandb
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.run_identity import method_id, run_key
@@ -138,6 +138,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     )
     callbacks = [instantiate(callback) for callback in cfg.callbacks.values()]
     counter = TrainingImageCounter()
+    selection = SelectEpochOnTest() if cfg.get("select_epoch_on_test", False) else None
     metrics = next((c for c in callbacks if isinstance(c, AnomalyMetrics)), None)
     if metrics is None:
         raise ValueError(
@@ -146,7 +147,10 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     loggers = [instantiate(logger) for logger in cfg.logger.values()]
     no_validation = {"limit_val_batches": 0} if datamodule.val_fraction == 0 else {}
     trainer: L.Trainer = instantiate(
-        cfg.trainer, callbacks=[*callbacks, counter], logger=loggers, **no_validation
+        cfg.trainer,
+        callbacks=[*callbacks, counter, *([selection] if selection else [])],
+        logger=loggers,
+        **no_validation,
     )
 
     resume_from = checkpoint_to_resume(cfg)
@@ -161,7 +165,8 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         "epochs": trainer.current_epoch,
         "resumed_from": str(resume_from) if resume_from else None,
         **metrics.results,
-        "select_epoch_on_test": False,
+        "select_epoch_on_test": selection is not None,
+        "selected_epoch": selection.selected_epoch if selection else None,
         "train_seconds": round(train_seconds, 3),
         "test_seconds": round(test_seconds, 3),
         "train_images_per_second": round(counter.images / train_seconds, 2)

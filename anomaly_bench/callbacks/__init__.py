@@ -2,6 +2,13 @@
 
 from anomaly_bench.callbacks.anomaly_metrics import AnomalyMetrics
 from anomaly_bench.callbacks.divergence import DivergenceError, DivergenceGuard
+from anomaly_bench.callbacks.epoch_selection import SelectEpochOnTest
 from anomaly_bench.callbacks.throughput import TrainingImageCounter
 
-__all__ = ["AnomalyMetrics", "DivergenceError", "DivergenceGuard", "TrainingImageCounter"]
+__all__ = [
+    "AnomalyMetrics",
+    "DivergenceError",
+    "DivergenceGuard",
+    "SelectEpochOnTest",
+    "TrainingImageCounter",
+]

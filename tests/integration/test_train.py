@@ -127,3 +127,13 @@ def test_an_experiment_grid_runs_its_sweep_and_the_report_shows_it(tmp_path):
     assert all(row["config"]["tags"] == ["table1"] for row in found)
     printed = report(tmp_path / "results")
     assert "| class | ganomaly | iforest |" in printed
+
+
+def test_test_set_epoch_selection_is_a_labelled_switch_recorded_in_the_row(make_config):
+    honest = train(make_config("data=synthetic", "trainer.max_epochs=2"))
+    chosen = train(
+        make_config("data=synthetic", "trainer.max_epochs=2", "select_epoch_on_test=true")
+    )
+    assert honest["select_epoch_on_test"] is False and honest["selected_epoch"] is None
+    assert chosen["select_epoch_on_test"] is True and chosen["selected_epoch"] in (0, 1)
+    assert chosen["run_key"] != honest["run_key"]

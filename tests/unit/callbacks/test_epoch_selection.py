@@ -1,0 +1,43 @@
+import torch
+
+from anomaly_bench.callbacks import SelectEpochOnTest
+from anomaly_bench.callbacks.anomaly_metrics import detection_metrics
+from tests.unit.callbacks.test_anomaly_metrics import TemplateDistance
+from tests.unit.models.helpers import quiet_trainer, synthetic_data
+
+
+class GoodOnlyInEpoch1(TemplateDistance):
+    """Learns a template; its score is right in epoch 1 and inverted in every other epoch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("sign", torch.tensor(1.0))
+
+    def on_train_epoch_start(self) -> None:
+        self.sign.fill_(1.0 if self.current_epoch == 1 else -1.0)
+
+    def anomaly_score(self, images):
+        return self.sign * super().anomaly_score(images)
+
+
+def auroc_on_test_split(model) -> float:
+    data = synthetic_data()
+    data.setup()
+    batch = data.test_set[list(range(data.n_test))]
+    with torch.no_grad():
+        return detection_metrics(model.eval().anomaly_score(batch.images).double(), batch.labels)[
+            "auroc"
+        ]
+
+
+def test_the_switch_restores_the_epoch_with_the_best_test_auroc():
+    selection = SelectEpochOnTest()
+    chosen = GoodOnlyInEpoch1()
+    quiet_trainer(max_epochs=4, callbacks=[selection]).fit(chosen, datamodule=synthetic_data())
+    last = GoodOnlyInEpoch1()
+    quiet_trainer(max_epochs=4).fit(last, datamodule=synthetic_data())
+    assert selection.selected_epoch == 1
+    assert auroc_on_test_split(chosen) == selection.best_auroc > 0.9
+    assert (
+        auroc_on_test_split(last) < 0.1
+    )  # the last epoch's inverted score, which the switch avoided
