@@ -137,3 +137,21 @@ def test_test_set_epoch_selection_is_a_labelled_switch_recorded_in_the_row(make_
     assert honest["select_epoch_on_test"] is False and honest["selected_epoch"] is None
     assert chosen["select_epoch_on_test"] is True and chosen["selected_epoch"] in (0, 1)
     assert chosen["run_key"] != honest["run_key"]
+
+
+def test_a_local_parallel_launcher_runs_two_jobs_and_both_rows_land(tmp_path):
+    done = run_cli(
+        "--multirun",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "data=synthetic",
+        "model=iforest,memae",
+        "trainer.fast_dev_run=true",
+        f"paths.results_dir={tmp_path / 'results'}",
+        f"paths.log_dir={tmp_path / 'logs'}",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = rows(tmp_path / "results")
+    assert sorted(row["method"] for row in found) == ["iforest", "memae"]
+    assert all(row["status"] == "ok" for row in found)
