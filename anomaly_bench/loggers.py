@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from lightning.pytorch.loggers import WandbLogger
 
@@ -20,15 +20,20 @@ def wandb_logger(
     name: str,
     save_dir: str,
     tags: Sequence[str] = (),
+    labels: Mapping[str, object] | None = None,
     offline: bool | None = None,
 ) -> WandbLogger:
-    """A W&B logger grouped `<dataset>/<model>`; offline runs can be uploaded with `wandb sync`."""
+    """A W&B logger grouped `<dataset>/<model>`; offline runs can be uploaded with `wandb sync`.
+
+    `labels` become `key:value` tags (table grids add their own tag, e.g. `table1`), so a W&B
+    workspace can filter and group by protocol or seed.
+    """
     return WandbLogger(
         project=project,
         group=group,
         name=name,
         save_dir=save_dir,
-        tags=list(tags),
+        tags=[*tags, *(f"{key}:{value}" for key, value in (labels or {}).items())],
         offline=wandb_offline_by_default() if offline is None else offline,
     )
 

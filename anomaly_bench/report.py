@@ -9,18 +9,22 @@ written as markdown, CSV, LaTeX and a per-class PNG. Missing runs are blank, nev
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
 from anomaly_bench.comparison import (
+    Comparison,
     per_class_comparison,
     rates_comparison,
     to_csv,
     to_latex,
     to_markdown,
 )
+from anomaly_bench.loggers import wandb_offline_by_default
 from anomaly_bench.paper_tables import TABLES, load_paper_table
 from anomaly_bench.plots import save_per_class_comparison
 from anomaly_bench.results import ResultsStore
@@ -99,8 +103,37 @@ def report(results_dir: Path, metric: str = "auroc") -> str:
     return "\n\n".join(sections)
 
 
-def paper_report(results_dir: Path, number: int, output_dir: Path) -> str:
-    """Our runs beside the paper's Table `number`; also written as .md, .csv, .tex and .png."""
+def log_to_wandb(comparison: Comparison, number: int, files: list[Path], project: str) -> str:
+    """The comparison as a `wandb.Table` and its figure, in a `report` run of the project.
+
+    Offline (a folder `wandb sync` uploads later) unless WANDB_API_KEY or WANDB_MODE is set.
+    """
+    import wandb
+
+    run = wandb.init(
+        project=project,
+        job_type="report",
+        name=f"table{number}-report",
+        tags=[f"table{number}", "report"],
+        mode="offline" if wandb_offline_by_default() else None,
+        dir=str(files[0].parent),
+    )
+    try:
+        records = list(csv.reader(io.StringIO(to_csv(comparison))))
+        run.log({f"table{number}/comparison": wandb.Table(columns=records[0], data=records[1:])})
+        for path in files:
+            if path.suffix == ".png":
+                run.log({f"table{number}/per_class": wandb.Image(str(path))})
+        return run.dir
+    finally:
+        run.finish()
+
+
+def paper_report(
+    results_dir: Path, number: int, output_dir: Path, wandb_project: str | None = None
+) -> str:
+    """Our runs beside the paper's Table `number`; also written as .md, .csv, .tex and .png,
+    and logged to W&B when `wandb_project` is given."""
     table = load_paper_table(number)
     rows = ResultsStore(results_dir).read()
     if number == 4:
@@ -113,16 +146,22 @@ def paper_report(results_dir: Path, number: int, output_dir: Path) -> str:
     stem.with_suffix(".md").write_text(text + "\n")
     stem.with_suffix(".csv").write_text(to_csv(comparison))
     stem.with_suffix(".tex").write_text(to_latex(comparison))
+    files = [stem.with_suffix(suffix) for suffix in (".md", ".csv", ".tex")]
     if number != 4:
         labels = comparison.rows[: len(table.class_labels)]
         ours = {
             m: [comparison.cells[(label, m)].ours for label in labels] for m in comparison.methods
         }
         ours = {m: v for m, v in ours.items() if any(x is not None for x in v)}
-        save_per_class_comparison(
-            labels, ours, table.values["auroc"], "AUROC", stem.with_suffix(".png")
+        files.append(
+            save_per_class_comparison(
+                labels, ours, table.values["auroc"], "AUROC", stem.with_suffix(".png")
+            )
         )
-    return text + f"\n\nwritten: {stem}.md .csv .tex" + ("" if number == 4 else " .png")
+    text += "\n\nwritten: " + ", ".join(str(path) for path in files)
+    if wandb_project:
+        text += "\nW&B report run: " + log_to_wandb(comparison, number, files, wandb_project)
+    return text
 
 
 def main() -> None:
@@ -137,12 +176,15 @@ def main() -> None:
     parser.add_argument(
         "--output-dir", type=Path, help="where --table writes its files (default: RESULTS/report)"
     )
+    parser.add_argument(
+        "--wandb-project", help="with --table: also log the comparison to a W&B `report` run"
+    )
     args = parser.parse_args()
     if args.table is None:
         print(report(args.results_dir, args.metric))
         return
     output_dir = args.output_dir or args.results_dir / "report"
-    print(paper_report(args.results_dir, args.table, output_dir))
+    print(paper_report(args.results_dir, args.table, output_dir, args.wandb_project))
 
 
 if __name__ == "__main__":

@@ -83,3 +83,15 @@ def test_paper_report_writes_markdown_csv_latex_and_png(tmp_path):
     for suffix in ("md", "csv", "tex", "png"):
         assert (tmp_path / "report" / f"table1.{suffix}").stat().st_size > 0
     assert r"\begin{tabular}" in (tmp_path / "report" / "table1.tex").read_text()
+
+
+def test_the_comparison_goes_to_an_offline_wandb_report_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    store = ResultsStore(tmp_path / "results")
+    for r in ROWS:
+        store.append(r)
+    text = paper_report(tmp_path / "results", 1, tmp_path / "report", wandb_project="ab-test")
+    [run_dir] = (tmp_path / "report" / "wandb").glob("offline-run-*")
+    assert str(run_dir) in text
+    assert list(run_dir.glob("*.wandb"))  # the logged table and image, ready for `wandb sync`
