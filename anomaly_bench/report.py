@@ -25,9 +25,10 @@ from anomaly_bench.comparison import (
     to_markdown,
 )
 from anomaly_bench.loggers import wandb_offline_by_default
-from anomaly_bench.paper_tables import TABLES, load_paper_table
+from anomaly_bench.paper_tables import TABLES, PaperTable, load_paper_table
 from anomaly_bench.plots import save_per_class_comparison
 from anomaly_bench.results import ResultsStore
+from anomaly_bench.significance import class_by_method, save_cd_diagram, significance
 
 Cell = tuple[float, float | None]
 
@@ -129,6 +130,41 @@ def log_to_wandb(comparison: Comparison, number: int, files: list[Path], project
         run.finish()
 
 
+def significance_outputs(
+    rows: list[dict], table: PaperTable, methods: list[str], stem: Path
+) -> tuple[str, list[Path]]:
+    """Friedman + Nemenyi over the complete classes, and the CD diagram, when there is enough."""
+    result = significance(class_by_method(rows, table.dataset, table.protocol, "auroc", methods))
+    if result is None:
+        return (
+            "no critical-difference diagram: it needs >= 3 methods run on the same >= 3 classes",
+            [],
+        )
+    diagram = save_cd_diagram(
+        result, f"Table {table.number}", stem.with_name(f"{stem.name}_cd.png")
+    )
+    ranks = ", ".join(f"{method} {rank:.2f}" for method, rank in result.mean_ranks.items())
+    text = (
+        f"Friedman test over classes {result.classes}: p = {result.friedman_p:.3g}; mean rank "
+        f"(1 = best): {ranks}. Nemenyi p-values: the CD diagram {diagram.name}"
+    )
+    return text, [diagram]
+
+
+def per_class_outputs(
+    rows: list[dict], table: PaperTable, comparison: Comparison, stem: Path
+) -> tuple[str, list[Path]]:
+    """Tables 1-3: the per-class figure (ours vs paper) and the significance of our gaps."""
+    labels = comparison.rows[: len(table.class_labels)]
+    ours = {m: [comparison.cells[(label, m)].ours for label in labels] for m in comparison.methods}
+    ours = {m: v for m, v in ours.items() if any(x is not None for x in v)}
+    figure = save_per_class_comparison(
+        labels, ours, table.values["auroc"], "AUROC", stem.with_suffix(".png")
+    )
+    text, diagrams = significance_outputs(rows, table, comparison.methods, stem)
+    return text, [figure, *diagrams]
+
+
 def paper_report(
     results_dir: Path, number: int, output_dir: Path, wandb_project: str | None = None
 ) -> str:
@@ -148,16 +184,9 @@ def paper_report(
     stem.with_suffix(".tex").write_text(to_latex(comparison))
     files = [stem.with_suffix(suffix) for suffix in (".md", ".csv", ".tex")]
     if number != 4:
-        labels = comparison.rows[: len(table.class_labels)]
-        ours = {
-            m: [comparison.cells[(label, m)].ours for label in labels] for m in comparison.methods
-        }
-        ours = {m: v for m, v in ours.items() if any(x is not None for x in v)}
-        files.append(
-            save_per_class_comparison(
-                labels, ours, table.values["auroc"], "AUROC", stem.with_suffix(".png")
-            )
-        )
+        extra_text, figures = per_class_outputs(rows, table, comparison, stem)
+        text += "\n\n" + extra_text
+        files += figures
     text += "\n\nwritten: " + ", ".join(str(path) for path in files)
     if wandb_project:
         text += "\nW&B report run: " + log_to_wandb(comparison, number, files, wandb_project)

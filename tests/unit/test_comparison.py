@@ -95,3 +95,23 @@ def test_the_comparison_goes_to_an_offline_wandb_report_run(tmp_path, monkeypatc
     [run_dir] = (tmp_path / "report" / "wandb").glob("offline-run-*")
     assert str(run_dir) in text
     assert list(run_dir.glob("*.wandb"))  # the logged table and image, ready for `wandb sync`
+
+
+def test_a_grid_with_enough_runs_gets_friedman_nemenyi_and_a_cd_diagram(tmp_path):
+    store = ResultsStore(tmp_path / "results")
+    quality = {"ganomaly": 0.95, "memae": 0.85, "iforest": 0.75, "dagmm": 0.70}
+    for normal_class in range(5):
+        for seed in (0, 1):
+            for method, auroc in quality.items():
+                store.append(row(method, normal_class, seed, auroc - 0.01 * seed))
+    text = paper_report(tmp_path / "results", 1, tmp_path / "report")
+    assert "Friedman test over classes [0, 1, 2, 3, 4]: p = " in text
+    assert "mean rank (1 = best): ganomaly 1.00, memae 2.00, iforest 3.00, dagmm 4.00" in text
+    assert (tmp_path / "report" / "table1_cd.png").stat().st_size > 0
+
+
+def test_too_few_runs_for_the_tests_are_said_so(tmp_path):
+    store = ResultsStore(tmp_path / "results")
+    for r in ROWS:
+        store.append(r)
+    assert "no critical-difference diagram" in paper_report(tmp_path / "results", 1, tmp_path)
