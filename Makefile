@@ -13,9 +13,11 @@ CLASSES ?=
 MODELS ?=
 EPOCHS ?=
 SEEDS ?=
+LAUNCHER ?=
 GRID = skip_done=true paths.results_dir=$(RESULTS) trainer.enable_progress_bar=false \
 	$(if $(CLASSES),data.normal_class=$(CLASSES)) $(if $(MODELS),model=$(MODELS)) \
-	$(if $(EPOCHS),trainer.max_epochs=$(EPOCHS)) $(if $(SEEDS),'seed=range(0,$(SEEDS))') $(GRID_ARGS)
+	$(if $(EPOCHS),trainer.max_epochs=$(EPOCHS)) $(if $(SEEDS),'seed=range(0,$(SEEDS))') \
+	$(if $(LAUNCHER),hydra/launcher=$(LAUNCHER)) $(GRID_ARGS)
 # The grid, then the comparison even when some jobs failed (their rows say why); make still
 # reports the failure through the exit status.
 reproduce = $(BIN)/python -m anomaly_bench.train --multirun experiment=$(1) $(GRID); status=$$?; \
@@ -71,7 +73,7 @@ report:  ## print the tables of the results store (RESULTS=results)
 bench:  ## speed benchmarks on this machine: a markdown table, and JSON in results/bench.json
 	$(BIN)/python -m anomaly_bench.bench $(BENCH_ARGS)
 
-reproduce-table1:  ## Table 1 (MNIST) grid + comparison; CLASSES= MODELS= EPOCHS= SEEDS= RESULTS=
+reproduce-table1:  ## Table 1 (MNIST) grid + comparison; CLASSES= MODELS= EPOCHS= SEEDS= LAUNCHER= RESULTS=
 	$(call reproduce,table1_mnist,1)
 
 reproduce-table2:  ## Table 2 (Fashion-MNIST) grid + comparison; same variables
