@@ -28,7 +28,7 @@ DEMO_EPOCHS ?= 15
 DEMO_RESULTS ?= results/demo
 
 .PHONY: help install data test test-full lint format demo report bench \
-	reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4
+	reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 wandb-sync
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -84,3 +84,6 @@ reproduce-table3:  ## Table 3 (CIFAR-10) grid + comparison; same variables
 
 reproduce-table4:  ## Table 4 (MNIST rates): the Table 1 grid (runs already done are skipped) + rates
 	$(call reproduce,table1_mnist,4)
+
+wandb-sync:  ## upload the offline W&B runs under logs/ and results/ (needs WANDB_API_KEY)
+	find logs results -type d -name 'offline-run-*' -print0 2>/dev/null | xargs -0 -r $(BIN)/wandb sync
