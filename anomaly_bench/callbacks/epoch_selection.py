@@ -11,6 +11,7 @@ import lightning as L
 import torch
 
 from anomaly_bench.callbacks.anomaly_metrics import detection_metrics
+from anomaly_bench.models.base import AnomalyModule
 
 
 class SelectEpochOnTest(L.Callback):
@@ -23,7 +24,7 @@ class SelectEpochOnTest(L.Callback):
         self.selected_epoch: int | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
 
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: AnomalyModule) -> None:
         auroc = self._test_auroc(trainer, pl_module)
         if auroc > self.best_auroc:
             self.best_auroc, self.selected_epoch = auroc, trainer.current_epoch
@@ -34,11 +35,12 @@ class SelectEpochOnTest(L.Callback):
             pl_module.load_state_dict(self._best_state)
 
     @staticmethod
-    def _test_auroc(trainer: L.Trainer, pl_module: L.LightningModule) -> float:
+    def _test_auroc(trainer: L.Trainer, pl_module: AnomalyModule) -> float:
         was_training = pl_module.training
         pl_module.eval()
         scores, labels = [], []
         with torch.no_grad():
+            pl_module.prepare_scoring()
             for batch in trainer.datamodule.test_dataloader():
                 scores.append(pl_module.anomaly_score(batch.images.to(pl_module.device)).cpu())
                 labels.append(batch.labels)

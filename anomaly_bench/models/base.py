@@ -39,6 +39,17 @@ class AnomalyModule(LightningModule):
         for batch in datamodule.train_dataloader():
             yield batch.images.to(self.device)
 
+    def prepare_scoring(self) -> None:
+        """Fit what the score needs from the training set (a critic's mean, a GMM), with the
+        weights about to be evaluated. Runs before every validation and test; most methods need
+        nothing."""
+
+    def on_validation_start(self) -> None:
+        self.prepare_scoring()
+
+    def on_test_start(self) -> None:
+        self.prepare_scoring()
+
     def check_epochs_after(self, first_stage_epochs: int, key: str, second_stage: str) -> None:
         """Refuse a two-stage budget that leaves the second stage no epoch.
 

@@ -118,10 +118,7 @@ class Dagmm(AnomalyModule):
         for buffer, value in zip(self.mixture, mixture, strict=True):
             buffer.copy_(value)
 
-    def on_validation_start(self) -> None:
-        self.estimate_mixture()
-
-    def on_test_start(self) -> None:
+    def prepare_scoring(self) -> None:
         self.estimate_mixture()
 
     def anomaly_score(self, images: Tensor) -> Tensor:

@@ -114,11 +114,7 @@ class Wgan(LatentGan):
                     break
         self.critic_train_mean.copy_(total / count)
 
-    def on_validation_start(self) -> None:
-        if self.hparams.score == "critic":
-            self.estimate_critic_train_mean()
-
-    def on_test_start(self) -> None:
+    def prepare_scoring(self) -> None:
         if self.hparams.score == "critic":
             self.estimate_critic_train_mean()
 

@@ -1,7 +1,9 @@
+import pytest
 import torch
 
-from anomaly_bench.callbacks import SelectEpochOnTest
+from anomaly_bench.callbacks import AnomalyMetrics, SelectEpochOnTest
 from anomaly_bench.callbacks.anomaly_metrics import detection_metrics
+from anomaly_bench.models.dagmm import Dagmm
 from tests.unit.callbacks.test_anomaly_metrics import TemplateDistance
 from tests.unit.models.helpers import quiet_trainer, synthetic_data
 
@@ -41,3 +43,15 @@ def test_the_switch_restores_the_epoch_with_the_best_test_auroc():
     assert (
         auroc_on_test_split(last) < 0.1
     )  # the last epoch's inverted score, which the switch avoided
+
+
+def test_selection_scores_with_the_statistics_of_the_epoch_it_judges(tmp_path):
+    """DAGMM scores with a GMM fitted on the training set: each epoch's judgement must refit it,
+    so the AUROC the switch selected on is the one the final test reproduces."""
+    torch.manual_seed(0)
+    selection = SelectEpochOnTest()
+    model = Dagmm(16, 1, width=16)
+    quiet_trainer(max_epochs=2, callbacks=[selection]).fit(model, datamodule=synthetic_data())
+    collected = AnomalyMetrics(tmp_path)
+    quiet_trainer(callbacks=[collected]).test(model, datamodule=synthetic_data())
+    assert collected.results["auroc"] == pytest.approx(selection.best_auroc, abs=1e-6)
