@@ -63,3 +63,13 @@ def run_cli(
         env={**os.environ, "WANDB_MODE": "disabled", **(env or {})},
         timeout=600,
     )
+
+
+def run_cli_isolated(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """run_cli in tmp_path with the results store and logs (checkpoints) kept under it."""
+    return run_cli(
+        *args,
+        f"paths.results_dir={tmp_path / 'results'}",
+        f"paths.log_dir={tmp_path / 'logs'}",
+        cwd=tmp_path,
+    )

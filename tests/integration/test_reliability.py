@@ -10,7 +10,7 @@ import pytest
 
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.train import train
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_isolated
 
 
 @pytest.mark.parametrize(
@@ -52,16 +52,14 @@ def test_a_diverging_run_fails_with_the_step_and_the_loss_and_reports_no_metric(
 
 
 def test_a_multirun_with_a_failing_job_keeps_every_other_row(tmp_path):
-    done = run_cli(
+    done = run_cli_isolated(
         "--multirun",
         "data=synthetic",
         "model=memae",
         "model.w_entropy=0.0002,nan,0.0001",
         "trainer.max_epochs=1",
         "trainer.enable_progress_bar=false",
-        f"paths.results_dir={tmp_path / 'results'}",
-        f"paths.log_dir={tmp_path / 'logs'}",
-        cwd=tmp_path,
+        tmp_path=tmp_path,
     )
     assert done.returncode != 0  # Hydra runs every job, then reports the failure
     rows = ResultsStore(tmp_path / "results").read()

@@ -8,7 +8,7 @@ import pytest
 from anomaly_bench.report import report
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.train import train
-from tests.conftest import CONF_DIR, run_cli
+from tests.conftest import CONF_DIR, run_cli, run_cli_isolated
 
 MODEL_IDS = sorted(path.stem for path in (CONF_DIR / "model").glob("*.yaml"))
 
@@ -110,16 +110,14 @@ def test_multirun_writes_one_row_per_job(tmp_path):
 
 
 def test_an_experiment_grid_runs_its_sweep_and_the_report_shows_it(tmp_path):
-    done = run_cli(
+    done = run_cli_isolated(
         "--multirun",
         "experiment=table1_mnist",
         "data=synthetic",  # the grid's methods and classes, cut to two fast jobs
         "model=iforest,ganomaly",
         "data.normal_class=0",
         "trainer.fast_dev_run=true",
-        f"paths.results_dir={tmp_path / 'results'}",
-        f"paths.log_dir={tmp_path / 'logs'}",
-        cwd=tmp_path,
+        tmp_path=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     found = rows(tmp_path / "results")
@@ -140,16 +138,14 @@ def test_test_set_epoch_selection_is_a_labelled_switch_recorded_in_the_row(make_
 
 
 def test_a_local_parallel_launcher_runs_two_jobs_and_both_rows_land(tmp_path):
-    done = run_cli(
+    done = run_cli_isolated(
         "--multirun",
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
         "data=synthetic",
         "model=iforest,memae",
         "trainer.fast_dev_run=true",
-        f"paths.results_dir={tmp_path / 'results'}",
-        f"paths.log_dir={tmp_path / 'logs'}",
-        cwd=tmp_path,
+        tmp_path=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     found = rows(tmp_path / "results")
