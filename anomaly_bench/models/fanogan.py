@@ -16,16 +16,12 @@ from torch.optim import Optimizer
 
 from anomaly_bench.data.one_class import Batch
 from anomaly_bench.models.components.dcgan import DcganEncoder
+from anomaly_bench.models.components.scores import per_sample_mse
 from anomaly_bench.models.latent_gan import OptimizerFactory, ScoreFunction
 from anomaly_bench.models.wgan_gp import WGAN_GP_OPTIMIZER, WganGp
 from anomaly_bench.validation import check_choice
 
 ENCODER_TRAININGS = ("ziz", "izi", "izi_f")
-
-
-def per_image_mse(a: Tensor, b: Tensor) -> Tensor:
-    """||a - b||^2 / (elements per image), one value per image."""
-    return (a - b).pow(2).flatten(1).mean(dim=1)
 
 
 class FAnogan(WganGp):
@@ -120,8 +116,8 @@ class FAnogan(WganGp):
 
     def encoder_score(self, images: Tensor) -> Tensor:
         reconstruction = self.reconstruct(images)
-        residual = per_image_mse(images, reconstruction)
-        features = per_image_mse(
+        residual = per_sample_mse(images, reconstruction)
+        features = per_sample_mse(
             self.discriminator_features(images), self.discriminator_features(reconstruction)
         )
         return residual + self.hparams.kappa * features

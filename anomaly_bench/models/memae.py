@@ -24,6 +24,7 @@ from anomaly_bench.models.components.dcgan import (
     final_feature_channels,
 )
 from anomaly_bench.models.components.memory import MemoryModule, MemoryReadout
+from anomaly_bench.models.components.scores import per_sample_mse
 
 MEMAE_OPTIMIZER: Callable[[Iterable], Optimizer] = partial(Adam, lr=1e-4)
 
@@ -76,4 +77,4 @@ class Memae(AnomalyModule):
 
     def anomaly_score(self, images: Tensor) -> Tensor:
         reconstruction, _ = self.reconstruct(images)
-        return (reconstruction - images).pow(2).flatten(1).mean(dim=1)
+        return per_sample_mse(reconstruction, images)

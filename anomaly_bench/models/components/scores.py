@@ -9,6 +9,11 @@ from anomaly_bench.validation import check_choice
 LATENT_NORMS = ("l2", "l1")
 
 
+def per_sample_mse(a: Tensor, b: Tensor) -> Tensor:
+    """||a - b||^2 / (elements per sample), one value per sample [B]."""
+    return (a - b).flatten(1).pow(2).mean(dim=1)
+
+
 def latent_distance(latent: Tensor, reconstructed_latent: Tensor, norm: str) -> Tensor:
     """Per-sample mean distance between two latent codes.
 
@@ -17,7 +22,6 @@ def latent_distance(latent: Tensor, reconstructed_latent: Tensor, norm: str) -> 
     the scale independent of the latent size; AUROC depends only on the ranking.
     """
     check_choice("score_norm", norm, LATENT_NORMS)
-    difference = (latent - reconstructed_latent).flatten(1)
     if norm == "l2":
-        return difference.pow(2).mean(dim=1)
-    return difference.abs().mean(dim=1)
+        return per_sample_mse(latent, reconstructed_latent)
+    return (latent - reconstructed_latent).flatten(1).abs().mean(dim=1)
