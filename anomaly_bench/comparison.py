@@ -46,7 +46,8 @@ class Comparison:
     flags: dict[str, list[str]]
 
 
-def _ok_rows(rows: Iterable[dict], table: PaperTable) -> list[dict]:
+def table_rows(rows: Iterable[dict], table: PaperTable) -> list[dict]:
+    """The `ok` rows of the table's dataset and protocol."""
     return [
         row
         for row in rows
@@ -56,12 +57,30 @@ def _ok_rows(rows: Iterable[dict], table: PaperTable) -> list[dict]:
     ]
 
 
-def _by_class(rows: list[dict], metric: str) -> dict[tuple[int, str], list[float]]:
+def values_by_class(rows: Iterable[dict], metric: str) -> dict[tuple[int, str], list[float]]:
+    """{(normal class, method): the metric of every row (one per seed)}; rows without it skipped.
+
+    Rows are taken as given: filter them (ok, dataset, protocol) first.
+    """
     values: dict[tuple[int, str], list[float]] = defaultdict(list)
     for row in rows:
         if row.get(metric) is not None:
             values[(row["normal_class"], row["method"])].append(row[metric])
-    return values
+    return dict(values)
+
+
+def summarise(values: list[float]) -> tuple[float, float | None]:
+    """Mean, and the sample std over seeds when there is more than one."""
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
+
+
+def mean_over_classes(
+    values: dict[tuple[int, str], list[float]], method: str, classes: list[int]
+) -> float | None:
+    """The mean of the method's per-class means; None unless every class has a run."""
+    if not classes or not all(values.get((c, method)) for c in classes):
+        return None
+    return statistics.fmean(statistics.fmean(values[(c, method)]) for c in classes)
 
 
 def _flags(rows: list[dict]) -> dict[str, list[str]]:
@@ -74,15 +93,10 @@ def _methods(table: PaperTable, rows: list[dict]) -> list[str]:
     return [*table.paper_names, *ours]
 
 
-def _ours(values: list[float]) -> Cell:
-    std = statistics.stdev(values) if len(values) > 1 else None
-    return Cell(statistics.fmean(values), std, len(values))
-
-
 def per_class_comparison(rows: Iterable[dict], table: PaperTable, metric: str) -> Comparison:
     """Tables 1-3: one row per normal class and a mean row, one column per method."""
-    kept = _ok_rows(rows, table)
-    values = _by_class(kept, metric)
+    kept = table_rows(rows, table)
+    values = values_by_class(kept, metric)
     methods = _methods(table, kept)
     published = table.values.get(metric, {})
     run_classes = sorted({c for c, _ in values})
@@ -97,45 +111,35 @@ def per_class_comparison(rows: Iterable[dict], table: PaperTable, metric: str) -
         labels.append(label)
         for method in methods:
             paper = published[method][normal_class] if method in published else None
-            found = values.get((normal_class, method))
-            ours = _ours(found) if found else Cell()
-            cells[(label, method)] = Cell(ours.ours, ours.std, ours.seeds, paper)
+            found = values.get((normal_class, method), [])
+            mean, std = summarise(found) if found else (None, None)
+            cells[(label, method)] = Cell(mean, std, len(found), paper)
     mean_label = (
         "mean"
         if len(run_classes) == len(table.class_labels)
         else ("mean of classes " + ",".join(map(str, run_classes)))
     )
     for method in methods:
-        complete = bool(run_classes) and all(values.get((c, method)) for c in run_classes)
         paper = (
             statistics.fmean(published[method][c] for c in run_classes)
             if method in published and run_classes
             else None
         )
-        ours = (
-            statistics.fmean(statistics.fmean(values[(c, method)]) for c in run_classes)
-            if complete
-            else None
-        )
+        ours = mean_over_classes(values, method, run_classes)
         cells[(mean_label, method)] = Cell(ours, None, 0, paper)
     return Comparison(table.title, [*labels, mean_label], methods, cells, _flags(kept))
 
 
 def rates_comparison(rows: Iterable[dict], table: PaperTable) -> Comparison:
     """Table 4: one row per rate, the mean over the classes run; the paper's is over all ten."""
-    kept = _ok_rows(rows, table)
+    kept = table_rows(rows, table)
     methods = _methods(table, kept)
     cells = {}
     classes = sorted({row["normal_class"] for row in kept})
     for metric, published in table.values.items():
-        values = _by_class(kept, metric)
+        values = values_by_class(kept, metric)
         for method in methods:
-            complete = bool(classes) and all(values.get((c, method)) for c in classes)
-            ours = (
-                statistics.fmean(statistics.fmean(values[(c, method)]) for c in classes)
-                if complete
-                else None
-            )
+            ours = mean_over_classes(values, method, classes)
             cells[(metric, method)] = Cell(ours, None, 0, published.get(method))
     title = table.title + ("" if len(classes) == 10 else f" (ours: classes {classes} only)")
     return Comparison(title, list(table.values), methods, cells, _flags(kept))

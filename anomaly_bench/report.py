@@ -20,9 +20,12 @@ from anomaly_bench.comparison import (
     Comparison,
     per_class_comparison,
     rates_comparison,
+    summarise,
+    table_rows,
     to_csv,
     to_latex,
     to_markdown,
+    values_by_class,
 )
 from anomaly_bench.loggers import wandb_offline_by_default
 from anomaly_bench.paper_tables import TABLES, PaperTable, load_paper_table
@@ -40,28 +43,21 @@ def format_cell(cell: Cell | None) -> str:
     return f"{mean:.4f}" if std is None else f"{mean:.4f} ± {std:.4f}"
 
 
-def summarise(values: list[float]) -> Cell:
-    """Mean, and the sample std over seeds when there is more than one."""
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
-
-
 def metric_table(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], dict]:
     """{(dataset, protocol): {"methods": [...], "cells": {(class, method): Cell}}} from ok rows."""
-    values: dict[tuple[str, str], dict[tuple[int, str], list[float]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
+    by_table: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in rows:
-        if row.get("status") == "ok" and row.get(metric) is not None:
-            values[(row["dataset"], row["protocol"])][(row["normal_class"], row["method"])].append(
-                row[metric]
-            )
+        if row.get("status") == "ok":
+            by_table[(row["dataset"], row["protocol"])].append(row)
     tables = {}
-    for key, by_cell in values.items():
-        tables[key] = {
-            "methods": sorted({method for _, method in by_cell}),
-            "classes": sorted({normal_class for normal_class, _ in by_cell}),
-            "cells": {cell: summarise(v) for cell, v in by_cell.items()},
-        }
+    for key, kept in by_table.items():
+        by_cell = values_by_class(kept, metric)
+        if by_cell:
+            tables[key] = {
+                "methods": sorted({method for _, method in by_cell}),
+                "classes": sorted({normal_class for normal_class, _ in by_cell}),
+                "cells": {cell: summarise(v) for cell, v in by_cell.items()},
+            }
     return tables
 
 
@@ -134,7 +130,8 @@ def significance_outputs(
     rows: list[dict], table: PaperTable, methods: list[str], stem: Path
 ) -> tuple[str, list[Path]]:
     """Friedman + Nemenyi over the complete classes, and the CD diagram, when there is enough."""
-    result = significance(class_by_method(rows, table.dataset, table.protocol, "auroc", methods))
+    values = values_by_class(table_rows(rows, table), "auroc")
+    result = significance(class_by_method(values, methods))
     if result is None:
         return (
             "no critical-difference diagram: it needs >= 3 methods run on the same >= 3 classes",

@@ -7,6 +7,7 @@ run of take part, so no method is ranked on classes it never saw.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
@@ -33,19 +34,12 @@ class Significance(NamedTuple):
 
 
 def class_by_method(
-    rows: Iterable[dict], dataset: str, protocol: str, metric: str, methods: Iterable[str]
+    values: dict[tuple[int, str], list[float]], methods: Iterable[str]
 ) -> pd.DataFrame:
-    """Classes x methods of the metric (mean over seeds), complete classes only."""
-    kept = [
-        (row["normal_class"], row["method"], row[metric])
-        for row in rows
-        if row.get("status") == "ok"
-        and (row.get("dataset"), row.get("protocol")) == (dataset, protocol)
-        and row.get(metric) is not None
-        and row["method"] in set(methods)
-    ]
-    frame = pd.DataFrame(kept, columns=["normal_class", "method", metric])
-    table = frame.pivot_table(index="normal_class", columns="method", values=metric, aggfunc="mean")
+    """Classes x methods (mean over seeds) from `comparison.values_by_class`, complete classes
+    only."""
+    kept = {key: statistics.fmean(v) for key, v in values.items() if key[1] in set(methods)}
+    table = pd.Series(kept, dtype=float).unstack() if kept else pd.DataFrame()
     return table.dropna(axis=1, how="all").dropna(axis=0, how="any")
 
 
