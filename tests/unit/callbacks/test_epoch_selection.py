@@ -5,7 +5,7 @@ from anomaly_bench.callbacks import AnomalyMetrics, SelectEpochOnTest
 from anomaly_bench.callbacks.anomaly_metrics import detection_metrics
 from anomaly_bench.models.dagmm import Dagmm
 from tests.unit.callbacks.test_anomaly_metrics import TemplateDistance
-from tests.unit.models.helpers import quiet_trainer, synthetic_data
+from tests.unit.models.helpers import quiet_trainer, score_test_split, synthetic_data
 
 
 class GoodOnlyInEpoch1(TemplateDistance):
@@ -23,13 +23,8 @@ class GoodOnlyInEpoch1(TemplateDistance):
 
 
 def auroc_on_test_split(model) -> float:
-    data = synthetic_data()
-    data.setup()
-    batch = data.test_set[list(range(data.n_test))]
-    with torch.no_grad():
-        return detection_metrics(model.eval().anomaly_score(batch.images).double(), batch.labels)[
-            "auroc"
-        ]
+    scores, labels = score_test_split(model)
+    return detection_metrics(scores.double(), labels)["auroc"]
 
 
 def test_the_switch_restores_the_epoch_with_the_best_test_auroc():

@@ -1,6 +1,7 @@
 """Tiny models and a short fit, shared by the model tests."""
 
 import lightning as L
+import torch
 
 from anomaly_bench.data import OneClassDataModule
 
@@ -26,3 +27,13 @@ def quiet_trainer(**kwargs) -> L.Trainer:
 def fit(model: L.LightningModule, epochs: int) -> None:
     """Train by epochs: global_step counts every optimiser's steps, which differ per model."""
     quiet_trainer(max_epochs=epochs, limit_val_batches=0).fit(model, datamodule=synthetic_data())
+
+
+def score_test_split(model: L.LightningModule) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scores, labels) of the whole synthetic test split, in eval mode, as one batch."""
+    data = synthetic_data()
+    data.setup()
+    batch = data.test_set[list(range(data.n_test))]
+    model.eval()
+    with torch.no_grad():
+        return model.anomaly_score(batch.images), batch.labels

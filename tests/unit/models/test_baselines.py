@@ -14,17 +14,18 @@ from anomaly_bench.models.components.gmm import mixture_from_memberships, sample
 from anomaly_bench.models.dagmm import Dagmm
 from anomaly_bench.models.deep_svdd import DeepSvdd, global_contrast_normalization
 from anomaly_bench.models.iforest import Iforest
-from tests.unit.models.helpers import SIZE, fit, quiet_trainer, synthetic_data
+from tests.unit.models.helpers import (
+    SIZE,
+    fit,
+    quiet_trainer,
+    score_test_split,
+    synthetic_data,
+)
 
 
-def score_test_split(model: L.LightningModule) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, labels) of the whole synthetic test split, in eval mode."""
-    data = synthetic_data()
-    data.setup()
-    batch = data.test_set[list(range(data.n_test))]
-    model.eval()
-    with torch.no_grad():
-        return model.anomaly_score(batch.images).numpy(), batch.labels.numpy()
+def score_test_split_numpy(model: L.LightningModule) -> tuple[np.ndarray, np.ndarray]:
+    scores, labels = score_test_split(model)
+    return scores.numpy(), labels.numpy()
 
 
 def test_iforest_fits_once_however_many_epochs(monkeypatch):
@@ -42,7 +43,7 @@ def test_iforest_scores_are_deterministic_for_a_seed_and_separate_an_easy_split(
     for name, seed in (("a", 3), ("b", 3), ("other", 4)):
         model = Iforest(SIZE, 1, seed=seed)
         fit(model, epochs=1)
-        runs[name] = score_test_split(model)
+        runs[name] = score_test_split_numpy(model)
     np.testing.assert_array_equal(runs["a"][0], runs["b"][0])
     assert not np.array_equal(runs["a"][0], runs["other"][0])
     scores, labels = runs["a"]
@@ -171,4 +172,6 @@ def test_iforest_travels_in_its_checkpoint(tmp_path):
     trainer.fit(model, datamodule=synthetic_data())
     trainer.save_checkpoint(tmp_path / "last.ckpt")
     restored = Iforest.load_from_checkpoint(tmp_path / "last.ckpt", weights_only=True)
-    np.testing.assert_array_equal(score_test_split(restored)[0], score_test_split(model)[0])
+    np.testing.assert_array_equal(
+        score_test_split_numpy(restored)[0], score_test_split_numpy(model)[0]
+    )
