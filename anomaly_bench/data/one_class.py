@@ -1,21 +1,23 @@
 """One normal class against the rest: the data module every method trains and is scored on.
 
-Images are decoded once, resized once and kept in memory as uint8; a batch is one tensor slice
-scaled to [-1, 1] on the fly, so an epoch costs no per-item Python and no PIL.
+Images are decoded once, resized once and kept in memory as uint8; `input_path` chooses how
+batches reach the model (anomaly_bench/data/loaders.py): sliced on the training device (default)
+or through an ordinary DataLoader.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from lightning import LightningDataModule
 from torch import Tensor
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader
 
+from anomaly_bench.data.batches import InMemoryImages
+from anomaly_bench.data.loaders import INPUT_PATHS, DeviceBatches, device_batches, ordinary_loader
 from anomaly_bench.data.sources import dataset_spec, load_dataset
 from anomaly_bench.validation import check_choice
 
@@ -23,19 +25,6 @@ log = logging.getLogger(__name__)
 
 PROTOCOLS = ("paper", "standard")
 RESIZE_CHUNK = 4096
-
-
-class Batch(NamedTuple):
-    """Images in [-1, 1], anomaly labels (1 = anomalous) and the original class of each image."""
-
-    images: Tensor
-    labels: Tensor
-    classes: Tensor
-
-
-def scale_to_unit_range(images: Tensor) -> Tensor:
-    """uint8 [0, 255] to float [-1, 1], the range of the DCGAN generators' tanh output."""
-    return images.float().div_(127.5).sub_(1.0)
 
 
 def resize_uint8(images: Tensor, size: int) -> Tensor:
@@ -50,24 +39,6 @@ def resize_uint8(images: Tensor, size: int) -> Tensor:
         for chunk in images.split(RESIZE_CHUNK)
     ]
     return torch.cat(chunks)
-
-
-class InMemoryImages(Dataset):
-    """Indexed by a list of positions (one batch at a time), so a batch is one tensor slice."""
-
-    def __init__(self, images: Tensor, labels: Tensor, classes: Tensor) -> None:
-        self.images, self.labels, self.classes = images, labels, classes
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: list[int]) -> Batch:
-        positions = torch.as_tensor(index)
-        return Batch(
-            scale_to_unit_range(self.images[positions]),
-            self.labels[positions],
-            self.classes[positions],
-        )
 
 
 class OneClassDataModule(LightningDataModule):
@@ -91,10 +62,13 @@ class OneClassDataModule(LightningDataModule):
         val_fraction: float = 0.0,
         data_dir: str | Path | None = None,
         download: bool = True,
+        input_path: str = "device",
+        num_workers: int = 0,
     ) -> None:
         super().__init__()
         spec = dataset_spec(dataset)
         check_choice("protocol", protocol, PROTOCOLS)
+        check_choice("input_path", input_path, INPUT_PATHS)
         check_choice("normal_class", normal_class, range(len(spec.class_names)))
         for key, value in (
             ("image_size", image_size),
@@ -103,6 +77,10 @@ class OneClassDataModule(LightningDataModule):
         ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{key}={value!r} is not allowed; it must be a positive integer")
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(
+                f"num_workers={num_workers!r} is not allowed; it must be an integer >= 0"
+            )
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction={val_fraction!r} is not allowed; it must be in [0, 1)")
         self.dataset, self.normal_class, self.protocol = dataset, normal_class, protocol
@@ -113,6 +91,7 @@ class OneClassDataModule(LightningDataModule):
         )
         self.seed, self.val_fraction = seed, val_fraction
         self.data_dir, self.download = data_dir, download
+        self.input_path, self.num_workers = input_path, num_workers
         self.num_channels = spec.channels
         self.class_names = spec.class_names
         self.train_set: InMemoryImages | None = None
@@ -185,22 +164,26 @@ class OneClassDataModule(LightningDataModule):
             raise RuntimeError("call setup() before asking for the splits")
         return subset
 
-    def _loader(self, subset: InMemoryImages, batch_size: int, shuffle: bool) -> DataLoader:
-        if shuffle:
-            sampler = RandomSampler(subset, generator=torch.Generator().manual_seed(self.seed))
-        else:
-            sampler = SequentialSampler(subset)
-        # Only a trailing batch of one is dropped: BatchNorm cannot train on a single image.
-        drop_last = shuffle and len(subset) % batch_size == 1
-        batches = BatchSampler(sampler, batch_size=batch_size, drop_last=drop_last)
-        return DataLoader(subset, sampler=batches, batch_size=None)
+    def _device(self) -> torch.device:
+        """Where the model trains: the trainer's device, or the CPU outside a Trainer."""
+        if self.trainer is None:
+            return torch.device("cpu")
+        return self.trainer.strategy.root_device
 
-    def train_dataloader(self) -> DataLoader:
+    def _loader(
+        self, subset: InMemoryImages, batch_size: int, shuffle: bool
+    ) -> DeviceBatches | DataLoader:
+        seed = self.seed if shuffle else None
+        if self.input_path == "device":
+            return device_batches(subset, batch_size, seed, self._device())
+        return ordinary_loader(subset, batch_size, seed, self._device(), self.num_workers)
+
+    def train_dataloader(self) -> DeviceBatches | DataLoader:
         return self._loader(self._ready(self.train_set), self.batch_size, shuffle=True)
 
-    def val_dataloader(self) -> DataLoader | list:
+    def val_dataloader(self) -> DeviceBatches | DataLoader | list:
         subset = self._ready(self.val_set)
         return self._loader(subset, self.eval_batch_size, shuffle=False) if len(subset) else []
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> DeviceBatches | DataLoader:
         return self._loader(self._ready(self.test_set), self.eval_batch_size, shuffle=False)

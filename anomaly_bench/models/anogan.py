@@ -12,7 +12,7 @@ from functools import partial
 
 from torch.optim import Adam
 
-from anomaly_bench.data.one_class import Batch
+from anomaly_bench.data.batches import Batch
 from anomaly_bench.models.components.losses import discriminator_bce_loss, generator_bce_loss
 from anomaly_bench.models.latent_gan import LatentGan, OptimizerFactory
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from lightning import LightningModule
 from torch import Tensor
 
-from anomaly_bench.data.one_class import Batch
+from anomaly_bench.data.batches import Batch
 
 
 class AnomalyModule(LightningModule):

@@ -23,7 +23,7 @@ from torch import Tensor
 from torch.optim import Adam, Optimizer
 from torch.optim.lr_scheduler import MultiStepLR
 
-from anomaly_bench.data.one_class import Batch
+from anomaly_bench.data.batches import Batch
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.models.components.lenet import LenetDecoder, LenetEncoder
 from anomaly_bench.validation import check_choice

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Optimizer
 
-from anomaly_bench.data.one_class import Batch
+from anomaly_bench.data.batches import Batch
 from anomaly_bench.models.components.dcgan import DcganEncoder
 from anomaly_bench.models.components.scores import per_sample_mse
 from anomaly_bench.models.latent_gan import OptimizerFactory, ScoreFunction

@@ -15,7 +15,7 @@ import torch
 from sklearn.ensemble import IsolationForest
 from torch import Tensor
 
-from anomaly_bench.data.one_class import Batch
+from anomaly_bench.data.batches import Batch
 from anomaly_bench.models.base import AnomalyModule
 
 FOREST_KEY = "isolation_forest"

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
-from anomaly_bench.data.one_class import Batch
+from anomaly_bench.data.batches import Batch
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.models.components.dcgan import (
     DcganDecoder,

@@ -33,7 +33,7 @@ def score_test_split(model: L.LightningModule) -> tuple[torch.Tensor, torch.Tens
     """(scores, labels) of the whole synthetic test split, in eval mode, as one batch."""
     data = synthetic_data()
     data.setup()
-    batch = data.test_set[list(range(data.n_test))]
+    batch = data.test_set.batch(slice(None))
     model.eval()
     with torch.no_grad():
         return model.anomaly_score(batch.images), batch.labels
