@@ -54,7 +54,14 @@ def drops_last(size: int, batch_size: int, shuffle: bool) -> bool:
 
 
 class DeviceBatches:
-    """Batches sliced from a split that already lives on the training device."""
+    """Batches sliced from a split that already lives on the training device.
+
+    It has a DataLoader's `sampler` and `batch_sampler` attributes because Lightning looks for
+    them: it calls `sampler.set_epoch` at each epoch start and reads both when it checks whether
+    an evaluation loader shuffles.
+    """
+
+    batch_sampler = None
 
     def __init__(
         self, split: InMemoryImages, batch_size: int, sampler: EpochShuffle | None

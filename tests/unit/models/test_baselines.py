@@ -114,7 +114,7 @@ def test_gcn_ignores_the_pixel_scale_and_preprocessing_lands_in_the_unit_range()
     fit(model, epochs=2)
     data = synthetic_data()
     data.setup()
-    scaled = model.preprocess(data.train_set[list(range(data.n_train))].images)
+    scaled = model.preprocess(data.train_set.batch(slice(None)).images)
     assert scaled.min().item() == pytest.approx(0, abs=1e-5)
     assert scaled.max().item() == pytest.approx(1, abs=1e-5)
 
@@ -125,7 +125,7 @@ def test_deep_svdd_center_avoids_zero_and_the_distance_to_it_shrinks():
     model = DeepSvdd(SIZE, 1, pretrain_epochs=1, optimizer=partial(Adam, lr=1e-3))
     data = synthetic_data()
     data.setup()
-    train_images = data.train_set[list(range(data.n_train))].images
+    train_images = data.train_set.batch(slice(None)).images
     distances = []
 
     class Record(L.Callback):

@@ -125,7 +125,7 @@ def test_critic_score_is_the_training_mean_minus_the_critic_value(name):
     data.setup()
     model.eval()
     with torch.no_grad():
-        train_mean = model.critic_values(data.train_set[list(range(data.n_train))].images).mean()
-        test_values = model.critic_values(data.test_set[list(range(data.n_test))].images)
+        train_mean = model.critic_values(data.train_set.batch(slice(None)).images).mean()
+        test_values = model.critic_values(data.test_set.batch(slice(None)).images)
     assert model.critic_train_mean.item() == pytest.approx(train_mean.item(), abs=1e-5)
     torch.testing.assert_close(scores, train_mean - test_values, atol=1e-5, rtol=1e-4)

@@ -16,7 +16,7 @@ def trained() -> tuple[Anogan, torch.Tensor]:
     fit(model, epochs=4)
     data = synthetic_data()
     data.setup()
-    return model.eval(), data.test_set[list(range(0, 640, 80))].images
+    return model.eval(), data.test_set.batch(slice(0, 640, 80)).images
 
 
 def search(model: Anogan, images: torch.Tensor, latent: torch.Tensor, steps: int) -> torch.Tensor:

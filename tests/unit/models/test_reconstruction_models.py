@@ -54,7 +54,7 @@ def test_reconstruction_error_falls(name):
     model = TINY[name]()
     data = synthetic_data()
     data.setup()
-    images = data.train_set[list(range(32))].images
+    images = data.train_set.batch(slice(32)).images
 
     def reconstruction_error() -> float:
         with torch.no_grad():
