@@ -14,17 +14,40 @@ class DivergenceError(RuntimeError):
 
 
 class DivergenceGuard(L.Callback):
-    """Raises DivergenceError at the first non-finite `train/*` value a model logged.
+    """Raises DivergenceError at the first non-finite `train/*` value a model logged that it sees.
 
     Every method logs its losses under `train/`; checking what was logged (rather than each
-    model's own tensors) keeps the guard the same for all of them. Step N is the training batch
-    counted from 0 across epochs. The check reads the logged values back from the device, one
-    sync per batch, which the models' own `log` calls already pay.
+    model's own tensors) keeps the guard the same for all of them. Reading a logged value back
+    waits for the device, so the guard looks every `check_every_n_steps` training batches
+    (default: the trainer's `log_every_n_steps`, when the loggers read them anyway) and at every
+    epoch end, never inside the steps between. A diverged GAN stays diverged, so a later look
+    still catches it. Steps count training batches from 0 across epochs.
     """
 
+    def __init__(self, check_every_n_steps: int | None = None) -> None:
+        super().__init__()
+        if check_every_n_steps is not None and (
+            not isinstance(check_every_n_steps, int) or check_every_n_steps < 1
+        ):
+            raise ValueError(
+                f"check_every_n_steps={check_every_n_steps!r} is not allowed; "
+                "allowed: a positive integer, or null for the trainer's log_every_n_steps"
+            )
+        self.check_every_n_steps = check_every_n_steps
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        every = self.check_every_n_steps or trainer.log_every_n_steps
+        if (trainer.fit_loop.total_batch_idx + 1) % every == 0:
+            self._check(trainer, every)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._check(trainer, self.check_every_n_steps or trainer.log_every_n_steps)
+
+    @staticmethod
+    def _check(trainer: L.Trainer, every: int) -> None:
         for name, value in trainer.callback_metrics.items():
             if name.startswith(TRAIN_PREFIX) and not math.isfinite(float(value)):
                 raise DivergenceError(
-                    f"diverged at step {trainer.fit_loop.total_batch_idx} ({name}): {float(value)}"
+                    f"diverged by step {trainer.fit_loop.total_batch_idx} ({name}: "
+                    f"{float(value)}; checked every {every} steps and at epoch ends)"
                 )

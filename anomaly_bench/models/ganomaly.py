@@ -85,8 +85,7 @@ class Ganomaly(AnomalyModule):
         optimizer.zero_grad()
         self.manual_backward(d_loss)
         optimizer.step()
-        if d_loss.item() < self.hparams.d_reinit_threshold:
-            self.discriminator.reset_parameters()
+        self.discriminator.reset_parameters_where(d_loss.detach() < self.hparams.d_reinit_threshold)
         return d_loss
 
     def adversarial_loss(self, real_features: Tensor, fake: Tensor) -> Tensor:

@@ -7,6 +7,9 @@ ReLU and a tanh output in the decoder, no biases, N(0, 0.02) weights.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import torch
 from torch import Tensor, nn
 
 from anomaly_bench.validation import check_choice
@@ -21,13 +24,24 @@ def check_image_shape(image_size: int, channels: int) -> None:
     check_choice("in_channels", channels, IMAGE_CHANNELS)
 
 
-def init_dcgan_weights(module: nn.Module) -> None:
-    """DCGAN initialisation (Radford et al. 2016, sec. 4): conv N(0, 0.02), BN scale N(1, 0.02)."""
-    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
+def dcgan_initial_values(net: nn.Module) -> Iterator[tuple[Tensor, Tensor]]:
+    """(parameter, a fresh draw of its initial value) for every conv and BatchNorm of `net`.
+
+    DCGAN initialisation (Radford et al. 2016, sec. 4): conv N(0, 0.02), BN scale N(1, 0.02),
+    BN shift 0.
+    """
+    for module in net.modules():
+        if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
+            yield module.weight, torch.empty_like(module.weight).normal_(0.0, 0.02)
+        elif isinstance(module, nn.BatchNorm2d):
+            yield module.weight, torch.empty_like(module.weight).normal_(1.0, 0.02)
+            yield module.bias, torch.zeros_like(module.bias)
+
+
+@torch.no_grad()
+def init_dcgan_weights(net: nn.Module) -> None:
+    for parameter, value in dcgan_initial_values(net):
+        parameter.copy_(value)
 
 
 def _encoder_features(
@@ -63,7 +77,7 @@ class DcganEncoder(nn.Module):
         self.head = nn.Conv2d(
             final_feature_channels(image_size, width), latent_dim, 4, 1, 0, bias=False
         )
-        self.apply(init_dcgan_weights)
+        init_dcgan_weights(self)
 
     def forward(self, images: Tensor) -> Tensor:
         return self.head(self.features(images)).flatten(1)
@@ -99,7 +113,7 @@ class DcganDecoder(nn.Module):
             size, channels = size * 2, channels // 2
         layers += [nn.ConvTranspose2d(channels, out_channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.body = nn.Sequential(*layers)
-        self.apply(init_dcgan_weights)
+        init_dcgan_weights(self)
 
     def forward(self, latent: Tensor) -> Tensor:
         return self.body(self.head(latent.reshape(latent.shape[0], -1, 1, 1)))
@@ -120,12 +134,16 @@ class DcganDiscriminator(nn.Module):
         check_image_shape(image_size, in_channels)
         self.features = _encoder_features(image_size, in_channels, width, batch_norm)
         self.head = nn.Conv2d(final_feature_channels(image_size, width), 1, 4, 1, 0, bias=False)
-        self.apply(init_dcgan_weights)
+        init_dcgan_weights(self)
 
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
         features = self.features(images)
         return self.head(features).flatten(), features
 
-    def reset_parameters(self) -> None:
-        """Re-draw every weight, as the GANomaly reference does when D's loss collapses."""
-        self.apply(init_dcgan_weights)
+    @torch.no_grad()
+    def reset_parameters_where(self, condition: Tensor) -> None:
+        """Re-draw every weight where the 0-dim bool `condition` holds, as the GANomaly
+        reference does when D's loss collapses, without reading `condition` on the host: a
+        training step that asked would wait for the GPU every time."""
+        for parameter, value in dcgan_initial_values(self):
+            parameter.copy_(torch.where(condition, value, parameter))

@@ -32,10 +32,22 @@ class BlowsUp(AnomalyModule):
 
 
 def test_a_nan_loss_stops_the_run_naming_the_step_and_the_loss():
-    trainer = quiet_trainer(max_epochs=3, callbacks=[DivergenceGuard()])
-    with pytest.raises(DivergenceError, match=r"diverged at step 4 \(train/loss\): nan"):
+    trainer = quiet_trainer(max_epochs=3, callbacks=[DivergenceGuard(check_every_n_steps=1)])
+    with pytest.raises(DivergenceError, match=r"diverged by step 4 \(train/loss: nan"):
         trainer.fit(BlowsUp(nan_at=4), datamodule=synthetic_data())
     assert trainer.current_epoch == 1  # batch 4 is the second of epoch 1 (3 batches per epoch)
+
+
+def test_between_looks_a_nan_is_caught_at_the_epoch_end():
+    """Every 10 steps and 3 batches per epoch: step 3's NaN is seen at epoch 1's end (step 5)."""
+    trainer = quiet_trainer(max_epochs=3, log_every_n_steps=10, callbacks=[DivergenceGuard()])
+    with pytest.raises(DivergenceError, match=r"by step 5 .*checked every 10 steps"):
+        trainer.fit(BlowsUp(nan_at=3), datamodule=synthetic_data())
+
+
+def test_a_bad_cadence_is_refused_by_name():
+    with pytest.raises(ValueError, match="check_every_n_steps=0"):
+        DivergenceGuard(check_every_n_steps=0)
 
 
 def test_finite_losses_pass():

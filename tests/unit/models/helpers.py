@@ -6,7 +6,6 @@ import torch
 from anomaly_bench.data import OneClassDataModule
 
 SIZE = 16
-BATCHES_PER_EPOCH = 3  # synthetic: 48 normal training images in batches of 16
 
 
 def synthetic_data() -> OneClassDataModule:

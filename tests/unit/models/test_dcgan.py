@@ -32,8 +32,15 @@ def test_convolutions_have_no_bias_and_dcgan_init():
     assert abs(convs[1].weight.std().item() - 0.02) < 0.005
 
 
-def test_discriminator_reset_redraws_weights():
+def test_discriminator_reset_redraws_weights_only_where_asked():
     net = DcganDiscriminator(16, 1, width=8)
-    before = net.head.weight.clone()
-    net.reset_parameters()
-    assert not torch.equal(before, net.head.weight)
+    batch_norm = next(m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    with torch.no_grad():
+        batch_norm.bias.fill_(0.5)
+    before = [p.clone() for p in net.parameters()]
+    net.reset_parameters_where(torch.tensor(False))
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
+    net.reset_parameters_where(torch.tensor(True))
+    assert not torch.equal(before[-1], net.head.weight)
+    assert torch.equal(batch_norm.bias, torch.zeros_like(batch_norm.bias))
+    assert abs(net.head.weight.std().item() - 0.02) < 0.01
