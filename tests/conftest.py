@@ -15,6 +15,13 @@ from omegaconf import DictConfig, open_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = ROOT / "conf"
+MODEL_IDS = sorted(path.stem for path in (CONF_DIR / "model").glob("*.yaml"))
+
+
+def quick_overrides(model: str) -> list[str]:
+    """Shrink a test-time search (500 steps per image by default) to smoke-test size."""
+    text = (CONF_DIR / "model" / f"{model}.yaml").read_text()
+    return ["model.search_steps=2"] if "search_steps:" in text else []
 
 
 def real_data_dir() -> Path:

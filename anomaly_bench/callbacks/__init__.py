@@ -3,6 +3,7 @@
 from anomaly_bench.callbacks.anomaly_metrics import AnomalyMetrics
 from anomaly_bench.callbacks.divergence import DivergenceError, DivergenceGuard
 from anomaly_bench.callbacks.epoch_selection import SelectEpochOnTest
+from anomaly_bench.callbacks.speedups import Speedups
 from anomaly_bench.callbacks.throughput import TrainingImageCounter
 
 __all__ = [
@@ -10,5 +11,6 @@ __all__ = [
     "DivergenceError",
     "DivergenceGuard",
     "SelectEpochOnTest",
+    "Speedups",
     "TrainingImageCounter",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Iterator
 
+import torch
 from lightning import LightningModule
 from torch import Tensor
 
@@ -16,8 +17,9 @@ class AnomalyModule(LightningModule):
 
     Subclasses provide their networks, `training_step`, `configure_optimizers` and
     `anomaly_score`. Scoring is shared here so that every method is evaluated the same way: in eval
-    mode (Lightning switches it for validation and test), with the final, unnormalised score the
-    metric callback sees. Models never compute metrics.
+    mode (Lightning switches it for validation and test) and in float32 (also when training ran
+    under bf16 autocast), with the final, unnormalised score the metric callback sees. Models never
+    compute metrics.
     """
 
     @abstractmethod
@@ -65,8 +67,12 @@ class AnomalyModule(LightningModule):
             )
 
     def _score_batch(self, batch: Batch) -> dict[str, Tensor]:
+        # Scored in float32 whatever the training precision: under bf16 autocast a score keeps
+        # three significant digits, and thousands of test images would tie.
+        with torch.autocast(self.device.type, enabled=False):
+            scores = self.anomaly_score(batch.images)
         return {
-            "scores": self.anomaly_score(batch.images),
+            "scores": scores,
             "labels": batch.labels,
             "classes": batch.classes,
         }

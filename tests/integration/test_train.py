@@ -8,9 +8,7 @@ import pytest
 from anomaly_bench.report import report
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.train import train
-from tests.conftest import CONF_DIR, run_cli, run_cli_isolated
-
-MODEL_IDS = sorted(path.stem for path in (CONF_DIR / "model").glob("*.yaml"))
+from tests.conftest import MODEL_IDS, quick_overrides, run_cli, run_cli_isolated
 
 
 def rows(results_dir: Path) -> list[dict]:
@@ -33,12 +31,6 @@ def test_cli_fast_dev_run_writes_a_row_and_the_scores_file(tmp_path):
     assert row["threshold_source"] == "test_youden" and row["fast_dev_run"] is True
     scores = np.load(row["scores_path"])
     assert set(scores.files) == {"scores", "labels", "classes"} and len(scores["scores"]) > 0
-
-
-def quick_overrides(model: str) -> list[str]:
-    """Shrink a test-time search (500 steps per image by default) to smoke-test size."""
-    text = (CONF_DIR / "model" / f"{model}.yaml").read_text()
-    return ["model.search_steps=2"] if "search_steps:" in text else []
 
 
 @pytest.mark.parametrize("model", MODEL_IDS)
