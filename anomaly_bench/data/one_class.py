@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from anomaly_bench.data.batches import InMemoryImages
 from anomaly_bench.data.loaders import INPUT_PATHS, DeviceBatches, device_batches, ordinary_loader
-from anomaly_bench.data.sources import dataset_spec, load_dataset
+from anomaly_bench.data.sources import ImageSplits, dataset_spec, load_dataset
 from anomaly_bench.validation import check_choice
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class OneClassDataModule(LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.test_set is not None:
             return
-        splits = load_dataset(self.dataset, self.data_dir, self.download)
+        splits = self.load_splits()
         is_normal = splits.train_labels == self.normal_class
         normal = splits.train_images[is_normal]
         if len(normal) == 0:
@@ -137,6 +137,10 @@ class OneClassDataModule(LightningDataModule):
             self.n_test,
             self.n_test_normal,
         )
+
+    def load_splits(self) -> ImageSplits:
+        """The dataset's official splits, decoded (read once per setup)."""
+        return load_dataset(self.dataset, self.data_dir, self.download)
 
     def _subset(self, images: Tensor, classes: Tensor) -> InMemoryImages:
         labels = (classes != self.normal_class).long()
