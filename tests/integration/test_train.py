@@ -129,10 +129,11 @@ def test_test_set_epoch_selection_is_a_labelled_switch_recorded_in_the_row(make_
     assert chosen["run_key"] != honest["run_key"]
 
 
-def test_a_local_parallel_launcher_runs_two_jobs_and_both_rows_land(tmp_path):
+def test_the_shared_device_launcher_runs_jobs_at_once_and_every_row_lands(tmp_path):
+    """conf/hydra/launcher/shared_gpu.yaml: N jobs at once on one device (here the CPU)."""
     done = run_cli_isolated(
         "--multirun",
-        "hydra/launcher=joblib",
+        "hydra/launcher=shared_gpu",
         "hydra.launcher.n_jobs=2",
         "data=synthetic",
         "model=iforest,memae",

@@ -1,0 +1,111 @@
+"""The benchmark's arithmetic and plumbing; its timings are never asserted (DESIGN: make bench)."""
+
+import json
+
+import pytest
+
+from anomaly_bench.bench import main
+from anomaly_bench.benchmarks.grid_estimate import (
+    RunShape,
+    estimate_table,
+    experiment_grid,
+    paper_protocol_sizes,
+    run_seconds,
+)
+from anomaly_bench.benchmarks.method_speed import BenchSettings, method_cases
+from anomaly_bench.benchmarks.timing import PhaseClock
+from tests.conftest import CONF_DIR
+
+
+def test_a_run_costs_each_stage_at_its_rate_plus_one_scoring_pass():
+    shape = RunShape(stage_epochs=(2, 3), n_train=100, n_test=1000)
+    assert run_seconds(shape, (50.0, 100.0), 500.0) == pytest.approx(2 * 2 + 3 * 1 + 2)
+
+
+def test_paper_protocol_sizes_add_the_other_training_classes_to_the_test_split():
+    assert paper_protocol_sizes("mnist") == (6000, 64000)
+    assert paper_protocol_sizes("cifar10") == (5000, 55000)
+
+
+def test_experiment_grids_expand_as_hydra_expands_them():
+    grid = experiment_grid(CONF_DIR, "table3_cifar10")
+    assert grid["dataset"] == ["cifar10"] and grid["seed"] == ["0"]
+    assert grid["data.normal_class"] == [str(c) for c in range(10)]
+    assert "mem_ganomaly" in grid["model"] and "fanogan" in grid["model"]
+
+
+def test_the_grid_estimate_sums_every_run_and_names_what_was_not_measured():
+    rows = [
+        {
+            "label": label,
+            "channels": 3,
+            "train_images_per_second": 500.0,
+            "score_images_per_second": 5000.0,
+        }
+        for label in ("ganomaly", "fanogan", "fanogan stage 2")
+    ]
+    estimate = estimate_table(3, rows, BenchSettings())
+    hours = {m["method"]: m["run_hours"] for m in estimate["methods"]}
+    # GANomaly: 15 epochs x 5,000 images at 500/s + 55,000 scored at 5,000/s = 161 s per run.
+    assert hours["ganomaly"] == pytest.approx(161 / 3600, abs=1e-3)
+    # f-AnoGAN: 50 epochs in two stages, both at 500/s here.
+    assert hours["fanogan"] == pytest.approx((50 * 10 + 11) / 3600, abs=1e-3)
+    assert estimate["runs"] == 20 and set(estimate["not_measured"]) >= {"iforest", "mem_ganomaly"}
+    assert estimate["grid_hours"] == pytest.approx(10 * sum(hours.values()), abs=0.01)
+
+
+def test_two_stage_methods_are_also_timed_in_their_second_stage():
+    labels = {case.label: case for case in method_cases(["fanogan", "ganomaly"], [1])}
+    assert labels["fanogan stage 2"].overrides == ("model.gan_epochs=0",)
+    assert labels["ganomaly dataloader"].overrides == ("data.input_path=dataloader",)
+
+
+def test_a_phase_with_no_timed_batch_is_refused():
+    clock = PhaseClock(warmup=2)
+    clock.batch_start(0, device=None)
+    with pytest.raises(RuntimeError, match="more batches than warm-up"):
+        clock.stop(device=None)
+
+
+def test_bench_writes_markdown_and_json_for_the_methods_asked(tmp_path, capsys):
+    output = tmp_path / "bench.json"
+    main(
+        [
+            "--methods",
+            "memae",
+            "--channels",
+            "1",
+            "--train-warmup",
+            "1",
+            "--train-steps",
+            "1",
+            "--score-warmup",
+            "1",
+            "--score-batches",
+            "1",
+            "--input-images",
+            "64",
+            "--search-images",
+            "2",
+            "--search-steps",
+            "1",
+            "--output",
+            str(output),
+            "data.batch_size=8",
+            "data.eval_batch_size=8",
+        ]
+    )
+    results = json.loads(output.read_text())
+    [row] = results["methods"]
+    assert row["label"] == "memae" and row["batch_size"] == 8
+    assert row["train_images_per_second"] > 0 and row["score_images_per_second"] > 0
+    assert row["peak_rss_mb"] > 0
+    assert [e["table"] for e in results["grid_estimates"]] == [1, 2]
+    assert "| memae | 1 | 8 |" in output.with_suffix(".md").read_text()
+    assert "## Estimated grid time" in capsys.readouterr().out
+
+
+def test_unknown_methods_are_refused_with_the_valid_ids(capsys):
+    with pytest.raises(SystemExit):
+        main(["--methods", "ganomaly,vae"])
+    assert "vae unknown; allowed: anogan" in capsys.readouterr().err
