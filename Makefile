@@ -70,7 +70,7 @@ demo:  ## GANomaly on bundled digits (no download), every class, then the result
 report:  ## print the tables of the results store (RESULTS=results)
 	$(BIN)/python -m anomaly_bench.report --results-dir $(or $(RESULTS),results)
 
-bench:  ## speed benchmarks on this machine: a markdown table, and JSON in results/bench.json
+bench:  ## speed of every method, input paths, latent search, grid hours: results/bench.{md,json}; BENCH_ARGS=
 	$(BIN)/python -m anomaly_bench.bench $(BENCH_ARGS)
 
 reproduce-table1:  ## Table 1 (MNIST) grid + comparison; CLASSES= MODELS= EPOCHS= SEEDS= LAUNCHER= RESULTS=

@@ -34,6 +34,7 @@ from anomaly_bench.benchmarks.method_speed import (
     method_cases,
 )
 
+DEFAULTS = BenchSettings()
 ALL_METHODS = sorted(path.stem for path in (CONF_DIR / "model").glob("*.yaml"))
 
 
@@ -159,14 +160,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", default=",".join(ALL_METHODS), help="comma-separated ids")
     parser.add_argument("--channels", default="1,3", help="comma-separated channel counts")
-    parser.add_argument("--train-warmup", type=int, default=3, help="untimed training batches")
-    parser.add_argument("--train-steps", type=int, default=10, help="timed training batches")
-    parser.add_argument("--score-warmup", type=int, default=1, help="untimed scoring batches")
-    parser.add_argument("--score-batches", type=int, default=2, help="timed scoring batches")
+    parser.add_argument(
+        "--train-warmup", type=int, default=DEFAULTS.train_warmup, help="untimed training batches"
+    )
+    parser.add_argument(
+        "--train-steps", type=int, default=DEFAULTS.train_steps, help="timed training batches"
+    )
+    parser.add_argument(
+        "--score-warmup", type=int, default=DEFAULTS.score_warmup, help="untimed scoring batches"
+    )
+    parser.add_argument(
+        "--score-batches", type=int, default=DEFAULTS.score_batches, help="timed scoring batches"
+    )
     parser.add_argument(
         "--max-search-steps",
         type=int,
-        default=20,
+        default=DEFAULTS.max_search_steps,
         help="latent-search scores: time this many steps and scale to the configured count",
     )
     parser.add_argument("--input-images", type=int, default=6000, help="input-path epoch size")

@@ -69,9 +69,9 @@ class BenchSettings:
     """How long each phase is timed, and the overrides every case gets (e.g. trainer=gpu)."""
 
     train_warmup: int = 3
-    train_steps: int = 10
+    train_steps: int = 30
     score_warmup: int = 1
-    score_batches: int = 2
+    score_batches: int = 5
     max_search_steps: int = 20
     overrides: tuple[str, ...] = field(default_factory=tuple)
 

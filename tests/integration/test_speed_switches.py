@@ -69,6 +69,14 @@ def test_compile_keeps_parameter_names_so_checkpoints_load_either_way(make_confi
     assert speedups.compiled and set(model.state_dict()) == before
 
 
+def test_channels_last_lays_every_conv_weight_out_nhwc(make_config):
+    model, _ = build(make_config("data=synthetic", "model=ganomaly"))
+    Speedups(channels_last=True).setup(quiet_trainer(), model, "fit")
+    convs = [m.weight for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
+    assert not all(w.is_contiguous() for w in convs)
+
+
 def test_where_compile_cannot_run_the_run_says_why_and_trains_eagerly(
     make_config, monkeypatch, caplog
 ):
