@@ -33,6 +33,7 @@ from anomaly_bench.benchmarks.method_speed import (
     measure_in_subprocess,
     method_cases,
 )
+from anomaly_bench.train import device_name
 
 DEFAULTS = BenchSettings()
 ALL_METHODS = sorted(path.stem for path in (CONF_DIR / "model").glob("*.yaml"))
@@ -179,6 +180,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="latent-search scores: time this many steps and scale to the configured count",
     )
     parser.add_argument("--input-images", type=int, default=6000, help="input-path epoch size")
+    parser.add_argument("--input-batch-size", type=int, default=64, help="input-path batch")
     parser.add_argument("--search-images", type=int, default=64, help="latent-search images")
     parser.add_argument("--search-steps", type=int, default=20, help="latent-search steps")
     parser.add_argument("--output", type=Path, default=Path("results/bench.json"))
@@ -210,13 +212,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rows.append(measure_in_subprocess(case, settings))
     estimates = [estimate_table(table, rows, settings) for table in PAPER_GRIDS]
     return {
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "device": device_name(device),
         "cpu": platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "settings": vars(args) | {"output": str(args.output)},
         "methods": rows,
-        "input_path": [input_path_speed(c, args.input_images, 64, device) for c in channels],
+        "input_path": [
+            input_path_speed(c, args.input_images, args.input_batch_size, device) for c in channels
+        ],
         "input_path_training": input_path_ratios(rows),
         "latent_search": [
             latent_search_speed(c, args.search_images, args.search_steps, device) for c in channels

@@ -72,8 +72,8 @@ def resolved_config(cfg: DictConfig) -> dict[str, Any]:
         return OmegaConf.to_container(cfg, resolve=False)
 
 
-def device_name(trainer: L.Trainer) -> str:
-    device = trainer.strategy.root_device
+def device_name(device: torch.device) -> str:
+    """The GPU's model name, or the device type: what a row or a benchmark ran on."""
     return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
 
 
@@ -179,7 +179,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         "n_val": datamodule.n_val,
         "n_test": datamodule.n_test,
         "n_test_normal": datamodule.n_test_normal,
-        "device": device_name(trainer),
+        "device": device_name(trainer.strategy.root_device),
         "scores_path": str(metrics.scores_path),
         "output_dir": str(cfg.paths.output_dir),
     }

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from anomaly_bench.benchmarks.timing import StepClock, peak_memory_mb
 from anomaly_bench.data import ImageSplits, OneClassDataModule
-from anomaly_bench.train import instantiate
+from anomaly_bench.train import device_name, instantiate
 
 CONF_DIR = Path(__file__).resolve().parent.parent.parent / "conf"
 # Each two-stage method's key for its first stage's epochs: 0 starts training in the second stage.
@@ -133,7 +133,7 @@ def measure(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
         score_rate *= search[1] / search[0]
     return {
         **asdict(case),
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "device": device_name(device),
         "precision": str(cfg.trainer.get("precision")),
         "batch_size": data.batch_size,
         "eval_batch_size": data.eval_batch_size,
