@@ -55,9 +55,9 @@ class Speedups(L.Callback):
     ) -> None:
         super().__init__()
         check_choice("compile_mode", compile_mode, COMPILE_MODES)
-        check_choice(
-            "compile_backend", compile_backend, torch.compiler.list_backends(exclude_tags=())
-        )
+        if compile:  # listing the backends imports Dynamo: only worth it when compiling
+            backends = torch.compiler.list_backends(exclude_tags=())
+            check_choice("compile_backend", compile_backend, backends)
         self.channels_last, self.compile = channels_last, compile
         self.compile_backend, self.compile_mode = compile_backend, compile_mode
         self.compiled = False
