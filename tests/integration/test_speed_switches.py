@@ -102,3 +102,19 @@ def test_where_compile_cannot_run_the_run_says_why_and_trains_eagerly(
 def test_bad_compile_settings_name_the_value_and_what_is_allowed(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Speedups(compile=True, **kwargs)
+
+
+def test_both_input_paths_train_the_same_network_for_the_same_seed(make_config):
+    trained, initial = [], []
+    for path in ("device", "dataloader"):
+        cfg = make_config("data=synthetic", "model=ganomaly", f"data.input_path={path}")
+        L.seed_everything(0)
+        model, data = build(cfg)
+        initial.append({k: v.clone() for k, v in model.state_dict().items()})
+        quiet_trainer(max_epochs=2, limit_val_batches=0).fit(model, datamodule=data)
+        trained.append(model.state_dict())
+    device, ordinary = trained
+    assert all(torch.allclose(device[k].float(), ordinary[k].float()) for k in device)
+    key = "encoder.features.0.weight"
+    assert torch.equal(initial[0][key], initial[1][key])
+    assert not torch.allclose(device[key], initial[0][key])
