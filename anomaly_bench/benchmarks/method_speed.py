@@ -113,21 +113,22 @@ def measure(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
     data = RandomImages(n_train, n_test, **data_kwargs)
     model = instantiate(cfg.model, image_size=data.image_size, in_channels=data.num_channels)
     clock = StepClock(settings.train_warmup, settings.score_warmup)
-    trainer = instantiate(
-        cfg.trainer,
-        default_root_dir=str(Path(tempfile.mkdtemp(prefix="anomaly-bench-"))),
-        callbacks=[clock, instantiate(cfg.callbacks.speedups)],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-    )
-    device = trainer.strategy.root_device
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    trainer.fit(model, datamodule=data)
-    trainer.test(model, datamodule=data, verbose=False)
+    with tempfile.TemporaryDirectory(prefix="anomaly-bench-") as root:
+        trainer = instantiate(
+            cfg.trainer,
+            default_root_dir=root,
+            callbacks=[clock, instantiate(cfg.callbacks.speedups)],
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            limit_val_batches=0,
+        )
+        device = trainer.strategy.root_device
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        trainer.fit(model, datamodule=data)
+        trainer.test(model, datamodule=data, verbose=False)
     score_rate = clock.score.images_per_second
     if search is not None:
         score_rate *= search[1] / search[0]
