@@ -24,11 +24,12 @@ from typing import Any
 
 import torch
 
+from anomaly_bench import CONF_DIR
 from anomaly_bench.benchmarks.grid_estimate import PAPER_GRIDS, estimate_table
 from anomaly_bench.benchmarks.input_path import input_path_speed
 from anomaly_bench.benchmarks.latent_search import latent_search_speed
 from anomaly_bench.benchmarks.method_speed import (
-    CONF_DIR,
+    DATALOADER_CASE,
     BenchSettings,
     measure_in_subprocess,
     method_cases,
@@ -64,7 +65,7 @@ def input_path_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for channels in sorted({r["channels"] for r in rows}):
         fast, ordinary = (
             by_label.get(("ganomaly", channels)),
-            by_label.get(("ganomaly dataloader", channels)),
+            by_label.get((DATALOADER_CASE, channels)),
         )
         if fast and ordinary:
             ratio = fast["train_images_per_second"] / ordinary["train_images_per_second"]

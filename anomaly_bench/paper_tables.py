@@ -11,9 +11,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from anomaly_bench import CONF_DIR
 from anomaly_bench.validation import check_choice
 
-PAPER_DIR = Path(__file__).resolve().parent.parent / "conf" / "paper"
+PAPER_DIR = CONF_DIR / "paper"
 TABLES = (1, 2, 3, 4)
 
 

@@ -15,12 +15,13 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
+from anomaly_bench import CONF_DIR
 from anomaly_bench.benchmarks.method_speed import (
-    CONF_DIR,
     FIRST_STAGE_EPOCHS,
     BenchCase,
     BenchSettings,
     compose_case,
+    second_stage_label,
 )
 from anomaly_bench.data.sources import dataset_spec
 
@@ -95,13 +96,14 @@ def estimate_table(
     runs_per_method = len(grid["data.normal_class"]) * len(grid["seed"])
     methods, missing = [], []
     for method in grid["model"]:
-        stage_labels = [method] + ([f"{method} stage 2"] if method in FIRST_STAGE_EPOCHS else [])
+        two_stage = method in FIRST_STAGE_EPOCHS
+        stage_labels = [method] + ([second_stage_label(method)] if two_stage else [])
         if any(label not in rates for label in stage_labels):
             missing.append(method)
             continue
         cfg = compose_case(BenchCase(method, method, channels), settings)
         epochs = cfg.trainer.max_epochs
-        first = cfg.model[FIRST_STAGE_EPOCHS[method]] if method in FIRST_STAGE_EPOCHS else epochs
+        first = cfg.model[FIRST_STAGE_EPOCHS[method]] if two_stage else epochs
         shape = RunShape((first, epochs - first)[: len(stage_labels)], n_train, n_test)
         seconds = run_seconds(
             shape,

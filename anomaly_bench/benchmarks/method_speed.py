@@ -11,22 +11,28 @@ import multiprocessing
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
+from anomaly_bench import CONF_DIR
 from anomaly_bench.benchmarks.timing import StepClock, peak_memory_mb
 from anomaly_bench.data import ImageSplits, OneClassDataModule
 from anomaly_bench.train import device_name, instantiate
 
-CONF_DIR = Path(__file__).resolve().parent.parent.parent / "conf"
 # Each two-stage method's key for its first stage's epochs: 0 starts training in the second stage.
 FIRST_STAGE_EPOCHS = {"fanogan": "gan_epochs", "deep_svdd": "pretrain_epochs"}
 # The datasets whose per-dataset settings (Mem_GANomaly's memory size) a case takes, by channels.
 DATASET_OF_CHANNELS = {1: "mnist", 3: "cifar10"}
+# GANomaly through the ordinary DataLoader, beside its default device-path case.
+DATALOADER_CASE = "ganomaly dataloader"
+
+
+def second_stage_label(method: str) -> str:
+    """The case that times a two-stage method in its second stage."""
+    return f"{method} stage 2"
 
 
 class RandomImages(OneClassDataModule):
@@ -162,12 +168,12 @@ def method_cases(methods: list[str], channels: list[int]) -> list[BenchCase]:
             if method in FIRST_STAGE_EPOCHS:
                 key = FIRST_STAGE_EPOCHS[method]
                 cases.append(
-                    BenchCase(f"{method} stage 2", method, n_channels, (f"model.{key}=0",), 2)
+                    BenchCase(
+                        second_stage_label(method), method, n_channels, (f"model.{key}=0",), 2
+                    )
                 )
             if method == "ganomaly":
                 cases.append(
-                    BenchCase(
-                        "ganomaly dataloader", method, n_channels, ("data.input_path=dataloader",)
-                    )
+                    BenchCase(DATALOADER_CASE, method, n_channels, ("data.input_path=dataloader",))
                 )
     return cases

@@ -36,18 +36,19 @@ class DivergenceGuard(L.Callback):
         self.check_every_n_steps = check_every_n_steps
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        every = self.check_every_n_steps or trainer.log_every_n_steps
-        if (trainer.fit_loop.total_batch_idx + 1) % every == 0:
-            self._check(trainer, every)
+        if (trainer.fit_loop.total_batch_idx + 1) % self._every(trainer) == 0:
+            self._check(trainer)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        self._check(trainer, self.check_every_n_steps or trainer.log_every_n_steps)
+        self._check(trainer)
 
-    @staticmethod
-    def _check(trainer: L.Trainer, every: int) -> None:
+    def _every(self, trainer: L.Trainer) -> int:
+        return self.check_every_n_steps or trainer.log_every_n_steps
+
+    def _check(self, trainer: L.Trainer) -> None:
         for name, value in trainer.callback_metrics.items():
             if name.startswith(TRAIN_PREFIX) and not math.isfinite(float(value)):
                 raise DivergenceError(
                     f"diverged by step {trainer.fit_loop.total_batch_idx} ({name}: "
-                    f"{float(value)}; checked every {every} steps and at epoch ends)"
+                    f"{float(value)}; checked every {self._every(trainer)} steps and at epoch ends)"
                 )
