@@ -14,6 +14,11 @@ MODELS ?=
 EPOCHS ?=
 SEEDS ?=
 LAUNCHER ?=
+# What the report shows: WHERE="max_epochs=15 model.encoder=izi_f" keeps only matching rows;
+# CURVES=1 draws the learning curves of runs that recorded one.
+WHERE ?=
+CURVES ?=
+REPORT_ARGS = $(foreach condition,$(WHERE),--where $(condition)) $(if $(CURVES),--curves)
 GRID = skip_done=true paths.results_dir=$(RESULTS) trainer.enable_progress_bar=false \
 	$(if $(CLASSES),data.normal_class=$(CLASSES)) $(if $(MODELS),model=$(MODELS)) \
 	$(if $(EPOCHS),trainer.max_epochs=$(EPOCHS)) $(if $(SEEDS),'seed=range(0,$(SEEDS))') \
@@ -21,7 +26,8 @@ GRID = skip_done=true paths.results_dir=$(RESULTS) trainer.enable_progress_bar=f
 # The grid, then the comparison even when some jobs failed (their rows say why); make still
 # reports the failure through the exit status.
 reproduce = $(BIN)/python -m anomaly_bench.train --multirun experiment=$(1) $(GRID); status=$$?; \
-	$(BIN)/python -m anomaly_bench.report --results-dir $(RESULTS) --table $(2) && exit $$status
+	$(BIN)/python -m anomaly_bench.report --results-dir $(RESULTS) --table $(2) $(REPORT_ARGS) && \
+	exit $$status
 # The demo: GANomaly on scikit-learn's bundled digits, every class, a CPU-minutes budget.
 DEMO_CLASSES ?= 0,1,2,3,4,5,6,7,8,9
 DEMO_EPOCHS ?= 15
@@ -68,12 +74,13 @@ demo:  ## GANomaly on bundled digits (no download), every class, then the result
 	$(BIN)/python -m anomaly_bench.report --results-dir $(DEMO_RESULTS)
 
 report:  ## print the tables of the results store (RESULTS=results)
-	$(BIN)/python -m anomaly_bench.report --results-dir $(or $(RESULTS),results)
+	$(BIN)/python -m anomaly_bench.report --results-dir $(or $(RESULTS),results) \
+		$(foreach condition,$(WHERE),--where $(condition))
 
 bench:  ## speed of every method, input paths, latent search, grid hours: results/bench.{md,json}; BENCH_ARGS=
 	$(BIN)/python -m anomaly_bench.bench $(BENCH_ARGS)
 
-reproduce-table1:  ## Table 1 (MNIST) grid + comparison; CLASSES= MODELS= EPOCHS= SEEDS= LAUNCHER= RESULTS=
+reproduce-table1:  ## Table 1 (MNIST) grid + comparison; CLASSES= MODELS= EPOCHS= SEEDS= LAUNCHER= RESULTS= WHERE= CURVES=
 	$(call reproduce,table1_mnist,1)
 
 reproduce-table2:  ## Table 2 (Fashion-MNIST) grid + comparison; same variables
@@ -84,6 +91,9 @@ reproduce-table3:  ## Table 3 (CIFAR-10) grid + comparison; same variables
 
 reproduce-table4:  ## Table 4 (MNIST rates): the Table 1 grid (runs already done are skipped) + rates
 	$(call reproduce,table1_mnist,4)
+
+results-page:  ## regenerate docs/results/ (the reference results) from its committed rows; trains nothing
+	$(BIN)/python -m anomaly_bench.results_page
 
 wandb-sync:  ## upload the offline W&B runs under logs/ and results/ (needs WANDB_API_KEY)
 	find logs results -type d -name 'offline-run-*' -print0 2>/dev/null | xargs -0 -r $(BIN)/wandb sync

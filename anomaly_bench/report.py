@@ -1,9 +1,11 @@
 """Results store -> tables: `python -m anomaly_bench.report --results-dir results`. Never trains.
 
 Without `--table`: one table per (dataset, protocol): rows are normal classes plus their mean,
-columns are methods, each cell the mean (and std over seeds, when there are several) of a metric
-over `ok` rows. With `--table N`: our runs beside the paper's Table N (comparison.py), also
-written as markdown, CSV, LaTeX and a per-class PNG. Missing runs are blank, never zero.
+columns are method configurations (configurations.py), each cell the mean (and std over seeds,
+when there are several) of a metric over `ok` rows. With `--table N`: our runs beside the paper's
+Table N (comparison.py), also written as markdown, CSV, LaTeX and a per-class PNG; with learning
+curves in the rows, the last-epoch vs best-epoch table, and with `--curves` their figures.
+`--where KEY=VALUE` narrows the rows first. Missing runs are blank, never zero.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from anomaly_bench.comparison import (
     Comparison,
+    markdown_grid,
     per_class_comparison,
     rates_comparison,
     summarise,
@@ -27,6 +30,8 @@ from anomaly_bench.comparison import (
     to_markdown,
     values_by_class,
 )
+from anomaly_bench.configurations import parse_where, where
+from anomaly_bench.curves import curve_markdown, save_curve_figures
 from anomaly_bench.loggers import wandb_offline_by_default
 from anomaly_bench.paper_tables import TABLES, PaperTable, load_paper_table
 from anomaly_bench.plots import save_per_class_comparison
@@ -44,7 +49,8 @@ def format_cell(cell: Cell | None) -> str:
 
 
 def metric_table(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], dict]:
-    """{(dataset, protocol): {"methods": [...], "cells": {(class, method): Cell}}} from ok rows."""
+    """{(dataset, protocol): {"methods": [column labels], "cells": {(class, label): Cell}}} from
+    ok rows; a column is one configuration of one method."""
     by_table: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in rows:
         if row.get("status") == "ok":
@@ -64,28 +70,22 @@ def metric_table(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], dic
 def markdown(table: dict, title: str) -> str:
     """A markdown table with a mean row (the mean of each method's class means, where complete)."""
     methods, classes, cells = table["methods"], table["classes"], table["cells"]
-    lines = [
-        f"### {title}",
-        "",
-        "| class | " + " | ".join(methods) + " |",
-        "|---" * (len(methods) + 1) + "|",
-    ]
-    for normal_class in classes:
-        lines.append(
-            f"| {normal_class} | "
-            + " | ".join(format_cell(cells.get((normal_class, m))) for m in methods)
-            + " |"
-        )
+    body = [[str(c), *(format_cell(cells.get((c, m))) for m in methods)] for c in classes]
     means = []
     for method in methods:
         column = [cells[(c, method)][0] for c in classes if (c, method) in cells]
         means.append(f"{statistics.fmean(column):.4f}" if len(column) == len(classes) else "")
-    lines.append("| mean | " + " | ".join(means) + " |")
-    return "\n".join(lines)
+    body.append(["mean", *means])
+    return "\n".join([f"### {title}", "", *markdown_grid(["class", *methods], body)])
 
 
-def report(results_dir: Path, metric: str = "auroc") -> str:
-    rows = ResultsStore(results_dir).read()
+def read_rows(results_dir: Path, conditions: list[tuple[str, str]] = ()) -> list[dict]:
+    """The store's rows that satisfy every `--where` condition."""
+    return where(ResultsStore(results_dir).read(), list(conditions))
+
+
+def report(results_dir: Path, metric: str = "auroc", conditions: list[tuple[str, str]] = ()) -> str:
+    rows = read_rows(results_dir, conditions)
     failed = sum(row.get("status") == "failed" for row in rows)
     sections = [
         markdown(table, f"{metric} — {dataset}, {protocol} protocol")
@@ -120,7 +120,8 @@ def log_to_wandb(comparison: Comparison, number: int, files: list[Path], project
         run.log({f"table{number}/comparison": wandb.Table(columns=records[0], data=records[1:])})
         for path in files:
             if path.suffix == ".png":
-                run.log({f"table{number}/per_class": wandb.Image(str(path))})
+                figure = path.stem.removeprefix(f"table{number}").lstrip("_") or "per_class"
+                run.log({f"table{number}/{figure}": wandb.Image(str(path))})
         return run.dir
     finally:
         run.finish()
@@ -153,27 +154,36 @@ def per_class_outputs(
 ) -> tuple[str, list[Path]]:
     """Tables 1-3: the per-class figure (ours vs paper) and the significance of our gaps."""
     labels = comparison.rows[: len(table.class_labels)]
-    ours = {m: [comparison.cells[(label, m)].ours for label in labels] for m in comparison.methods}
-    ours = {m: v for m, v in ours.items() if any(x is not None for x in v)}
+    ours = {c: [comparison.cells[(label, c)].ours for label in labels] for c in comparison.columns}
+    ours = {c: v for c, v in ours.items() if any(x is not None for x in v)}
     figure = save_per_class_comparison(
-        labels, ours, table.values["auroc"], "AUROC", stem.with_suffix(".png")
+        labels, ours, table.values["auroc"], comparison.method_of, "AUROC", stem.with_suffix(".png")
     )
-    text, diagrams = significance_outputs(rows, table, comparison.methods, stem)
+    text, diagrams = significance_outputs(rows, table, comparison.columns, stem)
     return text, [figure, *diagrams]
 
 
 def paper_report(
-    results_dir: Path, number: int, output_dir: Path, wandb_project: str | None = None
+    results_dir: Path,
+    number: int,
+    output_dir: Path,
+    wandb_project: str | None = None,
+    conditions: list[tuple[str, str]] = (),
+    curves: bool = False,
 ) -> str:
     """Our runs beside the paper's Table `number`; also written as .md, .csv, .tex and .png,
-    and logged to W&B when `wandb_project` is given."""
+    with the learning-curve figures when `curves`, and logged to W&B when `wandb_project` is
+    given."""
     table = load_paper_table(number)
-    rows = ResultsStore(results_dir).read()
+    rows = read_rows(results_dir, conditions)
     if number == 4:
         comparison = rates_comparison(rows, table)
     else:
         comparison = per_class_comparison(rows, table, "auroc")
     text = to_markdown(comparison)
+    curve_text = curve_markdown(rows, table) if number != 4 else None
+    if curve_text:
+        text += "\n\n" + curve_text
     output_dir.mkdir(parents=True, exist_ok=True)
     stem = output_dir / f"table{number}"
     stem.with_suffix(".md").write_text(text + "\n")
@@ -184,6 +194,11 @@ def paper_report(
         extra_text, figures = per_class_outputs(rows, table, comparison, stem)
         text += "\n\n" + extra_text
         files += figures
+    if curves:
+        drawn = save_curve_figures(rows, table, stem)
+        files += drawn
+        if not drawn:
+            text += "\n\nno learning curves in these rows (callbacks.learning_curve.every_n_epochs)"
     text += "\n\nwritten: " + ", ".join(str(path) for path in files)
     if wandb_project:
         text += "\nW&B report run: " + log_to_wandb(comparison, number, files, wandb_project)
@@ -205,12 +220,33 @@ def main() -> None:
     parser.add_argument(
         "--wandb-project", help="with --table: also log the comparison to a W&B `report` run"
     )
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keep only rows whose field or dotted config key equals VALUE (repeatable), e.g. "
+        "--where max_epochs=15 --where model.encoder=izi_f",
+    )
+    parser.add_argument(
+        "--curves",
+        action="store_true",
+        help="with --table: draw AUROC against epoch and training seconds from learning curves",
+    )
     args = parser.parse_args()
+    try:
+        conditions = parse_where(args.where)
+    except ValueError as err:
+        parser.error(str(err))
     if args.table is None:
-        print(report(args.results_dir, args.metric))
+        print(report(args.results_dir, args.metric, conditions))
         return
     output_dir = args.output_dir or args.results_dir / "report"
-    print(paper_report(args.results_dir, args.table, output_dir, args.wandb_project))
+    print(
+        paper_report(
+            args.results_dir, args.table, output_dir, args.wandb_project, conditions, args.curves
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,16 +1,22 @@
-"""What makes two runs the same run: the key that finds a run's checkpoint and its `ok` row.
+"""What makes two runs the same run, and two rows the same experiment.
 
-A rerun with the same method, data, seed and budget resumes from the first one's `last.ckpt`
-(a killed run loses at most an epoch) and, with `skip_done=true`, is skipped once an `ok` row
-carries its key. Anything that changes what is trained changes the key: the whole model config,
-the data config (except where the files are), the seed, the epoch budget, any training-batch
-limit and test-set epoch selection. Logging, progress bars and output folders do not.
+A run's *key* finds its checkpoint and its `ok` row: a rerun with the same method, data, seed and
+budget resumes from the first one's `last.ckpt` (a killed run loses at most an epoch) and, with
+`skip_done=true`, is skipped once an `ok` row carries its key. Anything that changes what is
+trained changes the key: the whole model config, the data config (except where the files are),
+the seed, the epoch budget, any training-batch limit and test-set epoch selection. Logging,
+progress bars and output folders do not.
+
+A run's *configuration* is the same minus the normal class and the seed: rows that share it are
+one experiment repeated over classes and seeds, the only rows a table may average.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -23,25 +29,57 @@ def method_id(cfg: DictConfig) -> str:
     return str(cfg.model._target_).rsplit(".", 2)[-2]
 
 
-def run_identity(cfg: DictConfig) -> dict[str, Any]:
-    data = OmegaConf.to_container(cfg.data, resolve=True)
+def _plain(node: Any) -> Any:
+    """A resolved, independent copy: a run's config node or a row's saved config alike."""
+    if isinstance(node, DictConfig):
+        return OmegaConf.to_container(node, resolve=True)
+    return copy.deepcopy(node)
+
+
+def run_identity(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """What the key hashes, from a run's config or from the `config` a row saved of it."""
+    data = _plain(config["data"])
     data.pop("data_dir", None)
+    trainer = config["trainer"]
     return {
-        "model": OmegaConf.to_container(cfg.model, resolve=True),
+        "model": _plain(config["model"]),
         "data": data,
-        "seed": cfg.seed,
-        "max_epochs": cfg.trainer.get("max_epochs"),
-        "limit_train_batches": cfg.trainer.get("limit_train_batches"),
-        "select_epoch_on_test": cfg.get("select_epoch_on_test", False),
+        "seed": config["seed"],
+        "max_epochs": trainer.get("max_epochs"),
+        "limit_train_batches": trainer.get("limit_train_batches"),
+        "select_epoch_on_test": config.get("select_epoch_on_test", False),
     }
+
+
+def _digest(identity: dict[str, Any]) -> str:
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_CHARS]
 
 
 def run_key(cfg: DictConfig) -> str:
     """`<method>_<dataset>_class<k>_<protocol>_seed<s>_<digest of run_identity>`."""
-    text = json.dumps(run_identity(cfg), sort_keys=True, default=str)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:DIGEST_CHARS]
     data = cfg.data
     return (
         f"{method_id(cfg)}_{data.dataset}_class{data.normal_class}_{data.protocol}"
-        f"_seed{cfg.seed}_{digest}"
+        f"_seed{cfg.seed}_{_digest(run_identity(cfg))}"
     )
+
+
+def configuration(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """The run identity without what a table averages over: the normal class and the seed.
+
+    A model seed that follows the run's seed (iForest's `seed: ${seed}`) is the seed too; one set
+    apart from it is part of the configuration.
+    """
+    identity = run_identity(config)
+    seed = identity.pop("seed")
+    identity["data"].pop("normal_class", None)
+    if identity["data"].get("seed") == seed:
+        identity["data"].pop("seed")
+    if identity["model"].get("seed") == seed:
+        identity["model"].pop("seed")
+    return identity
+
+
+def configuration_digest(config: DictConfig | Mapping[str, Any]) -> str:
+    return _digest(configuration(config))

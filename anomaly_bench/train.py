@@ -23,7 +23,12 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate as hydra_instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from anomaly_bench.callbacks import AnomalyMetrics, SelectEpochOnTest, TrainingImageCounter
+from anomaly_bench.callbacks import (
+    AnomalyMetrics,
+    LearningCurve,
+    SelectEpochOnTest,
+    TrainingImageCounter,
+)
 from anomaly_bench.loggers import finish_wandb
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.run_identity import method_id, run_key
@@ -144,6 +149,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         raise ValueError(
             "callbacks must include anomaly_metrics (AnomalyMetrics): it produces the results"
         )
+    curve = next((c for c in callbacks if isinstance(c, LearningCurve) and c.enabled), None)
     loggers = [instantiate(logger) for logger in cfg.logger.values()]
     no_validation = {"limit_val_batches": 0} if datamodule.val_fraction == 0 else {}
     trainer: L.Trainer = instantiate(
@@ -167,6 +173,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         **metrics.results,
         "select_epoch_on_test": selection is not None,
         "selected_epoch": selection.selected_epoch if selection else None,
+        **({"learning_curve": curve.points} if curve else {}),
         "train_seconds": round(train_seconds, 3),
         "test_seconds": round(test_seconds, 3),
         "train_images_per_second": round(counter.images / train_seconds, 2)

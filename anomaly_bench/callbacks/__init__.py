@@ -3,6 +3,8 @@
 from anomaly_bench.callbacks.anomaly_metrics import AnomalyMetrics
 from anomaly_bench.callbacks.divergence import DivergenceError, DivergenceGuard
 from anomaly_bench.callbacks.epoch_selection import SelectEpochOnTest
+from anomaly_bench.callbacks.last_checkpoint import LastCheckpoint
+from anomaly_bench.callbacks.learning_curve import LearningCurve
 from anomaly_bench.callbacks.speedups import Speedups
 from anomaly_bench.callbacks.throughput import TrainingImageCounter
 
@@ -10,6 +12,8 @@ __all__ = [
     "AnomalyMetrics",
     "DivergenceError",
     "DivergenceGuard",
+    "LastCheckpoint",
+    "LearningCurve",
     "SelectEpochOnTest",
     "Speedups",
     "TrainingImageCounter",

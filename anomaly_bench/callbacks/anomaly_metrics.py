@@ -8,6 +8,7 @@ logits and squashes them with a sigmoid, which in float32 turns large distinct s
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,9 +72,16 @@ def rates_at(scores: Tensor, labels: Tensor, threshold: float) -> RatesAtThresho
 
 
 def youden_threshold(scores: Tensor, labels: Tensor) -> float:
-    """The score maximising TPR - FPR (Youden's J); ties go to the highest such threshold."""
+    """The score maximising TPR - FPR (Youden's J); ties go to the highest such threshold.
+
+    As scikit-learn's `roc_curve`, the first candidate is +inf (nothing flagged, J = 0), so where
+    no threshold beats chance (all scores tied, a collapsed model) nothing is flagged: false-alarm
+    rate 0, miss rate 1, rather than everything flagged.
+    """
     fpr, tpr, thresholds = roc_points(scores, labels)
-    return thresholds[torch.argmax(tpr - fpr)].item()
+    gains = torch.cat([torch.zeros(1, dtype=tpr.dtype), tpr - fpr])
+    best = int(torch.argmax(gains))
+    return math.inf if best == 0 else thresholds[best - 1].item()
 
 
 def quantile_threshold(normal_scores: Tensor, false_alarm_target: float) -> float:

@@ -14,6 +14,14 @@ from anomaly_bench.callbacks.anomaly_metrics import detection_metrics
 from anomaly_bench.models.base import AnomalyModule
 
 
+def test_split_metrics(trainer: L.Trainer, pl_module: AnomalyModule) -> dict[str, float]:
+    """The current weights' metrics on the whole test split, scored as the final test is."""
+    scored = pl_module.score_split(trainer.datamodule.test_dataloader())
+    return detection_metrics(scored["scores"].double(), scored["labels"]) | {
+        "n_scored": len(scored["labels"])
+    }
+
+
 class SelectEpochOnTest(L.Callback):
     """After each training epoch, score the whole test split; at the end of fit, restore the
     weights (and buffers) of the epoch with the best test AUROC."""
@@ -25,7 +33,7 @@ class SelectEpochOnTest(L.Callback):
         self._best_state: dict[str, torch.Tensor] | None = None
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: AnomalyModule) -> None:
-        auroc = self._test_auroc(trainer, pl_module)
+        auroc = test_split_metrics(trainer, pl_module)["auroc"]
         if auroc > self.best_auroc:
             self.best_auroc, self.selected_epoch = auroc, trainer.current_epoch
             self._best_state = copy.deepcopy(pl_module.state_dict())
@@ -33,16 +41,3 @@ class SelectEpochOnTest(L.Callback):
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._best_state is not None:
             pl_module.load_state_dict(self._best_state)
-
-    @staticmethod
-    def _test_auroc(trainer: L.Trainer, pl_module: AnomalyModule) -> float:
-        was_training = pl_module.training
-        pl_module.eval()
-        scores, labels = [], []
-        with torch.no_grad():
-            pl_module.prepare_scoring()
-            for batch in trainer.datamodule.test_dataloader():
-                scores.append(pl_module.anomaly_score(batch.images.to(pl_module.device)).cpu())
-                labels.append(batch.labels)
-        pl_module.train(was_training)
-        return detection_metrics(torch.cat(scores).double(), torch.cat(labels))["auroc"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import torch
 from lightning import LightningModule
@@ -76,6 +76,26 @@ class AnomalyModule(LightningModule):
             "labels": batch.labels,
             "classes": batch.classes,
         }
+
+    def score_split(self, batches: Iterable[Batch]) -> dict[str, Tensor]:
+        """Score every batch as the test loop does, from inside training (a learning curve, a
+        test-set epoch choice): eval mode, no gradients, `prepare_scoring` first, the same
+        float32 `_score_batch`. Training mode and the random state are left as they were, so
+        scoring mid-training never changes the weights training ends with.
+        """
+        was_training = self.training
+        devices = [self.device] if self.device.type == "cuda" else []
+        parts: list[dict[str, Tensor]] = []
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            self.eval()
+            try:
+                self.prepare_scoring()
+                for batch in batches:
+                    on_device = Batch(*(part.to(self.device) for part in batch))
+                    parts.append(self._score_batch(on_device))
+            finally:
+                self.train(was_training)
+        return {key: torch.cat([part[key] for part in parts]).cpu() for key in parts[0]}
 
     def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
         return self._score_batch(batch)

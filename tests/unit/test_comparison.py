@@ -31,7 +31,7 @@ def test_cells_hold_ours_with_std_the_paper_and_the_delta_and_blank_where_no_run
     assert cell.paper == 0.9890 and cell.delta == pytest.approx(0.98 - 0.9890)
     assert comparison.cells[("1", "memae")].ours is None  # failed: blank, not 0.1, not 0
     assert comparison.cells[("2", "ganomaly")].ours is None  # the fmnist row is another table
-    assert comparison.methods[-1] == "anogan"  # not in the paper: after its seven columns
+    assert comparison.columns[-1] == "anogan"  # not in the paper: after its seven columns
     assert comparison.cells[("1", "anogan")].paper is None
 
 
@@ -48,7 +48,7 @@ def test_markdown_and_csv_layout():
     comparison = per_class_comparison(ROWS, load_paper_table(1), "auroc")
     lines = to_markdown(comparison).splitlines()
     assert (
-        "| | iforest | dagmm | fanogan | memae | ganomaly | deep_svdd | mem_ganomaly | anogan |"
+        "|  | iforest | dagmm | fanogan | memae | ganomaly | deep_svdd | mem_ganomaly | anogan |"
         in lines
     )
     std = statistics.stdev([0.99, 0.97])
@@ -61,7 +61,7 @@ def test_markdown_and_csv_layout():
     )
     assert any("select_epoch_on_test: False" in line for line in lines)
     records = list(csv.DictReader(io.StringIO(to_csv(comparison))))
-    assert len(records) == 11 * 8
+    assert len(records) == 11 * 8 and records[0]["column"] == records[0]["method"] == "iforest"
     assert {r["ours"] for r in records if r["method"] == "dagmm"} == {""}
 
 

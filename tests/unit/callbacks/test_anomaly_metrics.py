@@ -98,3 +98,16 @@ def test_callback_collects_scores_of_any_method_and_saves_them(tmp_path):
     assert (tmp_path / "roc.png").stat().st_size > 0 and (
         tmp_path / "score_histogram.png"
     ).stat().st_size > 0
+
+
+def test_fully_tied_scores_flag_nothing_as_sklearns_first_roc_threshold():
+    """No threshold beats chance: sklearn's roc_curve starts at +inf (nothing flagged), and so
+    does the Youden point here: false-alarm rate 0, miss rate 1, gmean 0."""
+    labels = np.array([0] * 6 + [1] * 10)
+    scores = np.full(16, 0.3)
+    fpr, tpr, thresholds = roc_curve(labels, scores)
+    theirs = thresholds[np.argmax(tpr - fpr)]
+    ours = youden_threshold(torch.tensor(scores), torch.tensor(labels))
+    assert ours == theirs == np.inf
+    metrics = detection_metrics(torch.tensor(scores), torch.tensor(labels))
+    assert (metrics["false_alarm_rate"], metrics["miss_rate"], metrics["gmean"]) == (0.0, 1.0, 0.0)

@@ -1,0 +1,129 @@
+"""A table cell is one configuration: columns per configuration, labels, --where."""
+
+import subprocess
+import sys
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from anomaly_bench.comparison import per_class_comparison, rates_comparison, to_markdown
+from anomaly_bench.configurations import column_of, parse_where, where
+from anomaly_bench.paper_tables import load_paper_table
+from anomaly_bench.report import report
+from anomaly_bench.results import ResultsStore
+from anomaly_bench.run_identity import _digest, run_identity, run_key
+from tests.conftest import CONF_DIR
+
+
+def saved_config(*overrides: str) -> dict:
+    """The parts of a run's resolved config that a row saves and the identity reads."""
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose("train", overrides=["data=mnist", *overrides])
+    return {
+        "model": OmegaConf.to_container(cfg.model, resolve=True),
+        "data": OmegaConf.to_container(cfg.data, resolve=True),
+        "trainer": {key: cfg.trainer[key] for key in ("max_epochs", "limit_train_batches")},
+        "seed": cfg.seed,
+        "select_epoch_on_test": cfg.select_epoch_on_test,
+    }
+
+
+def run_row(model: str, normal_class: int, seed: int, auroc: float, *overrides: str) -> dict:
+    config = saved_config(
+        f"model={model}", f"data.normal_class={normal_class}", f"seed={seed}", *overrides
+    )
+    return {
+        "method": model, "dataset": "mnist", "protocol": "paper", "normal_class": normal_class,
+        "seed": seed, "auroc": auroc, "status": "ok", "max_epochs": config["trainer"]["max_epochs"],
+        "select_epoch_on_test": config["select_epoch_on_test"], "config": config,
+    }  # fmt: skip
+
+
+def crafted_store() -> list[dict]:
+    """The issue's store: two GANomaly and two f-AnoGAN experiments on class 0, seed 0."""
+    return [
+        run_row("ganomaly", 0, 0, 0.60, "trainer.max_epochs=2"),
+        run_row("ganomaly", 0, 0, 0.99, "select_epoch_on_test=true"),
+        run_row("fanogan", 0, 0, 0.50, "model.encoder=ziz"),
+        run_row("fanogan", 0, 0, 0.90),
+    ]
+
+
+def test_a_saved_config_gives_back_the_run_key_it_was_run_under():
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose("train", overrides=["data=mnist", "model=deep_svdd", "seed=3"])
+    saved = saved_config("model=deep_svdd", "seed=3")
+    assert run_identity(saved) == run_identity(cfg)
+    assert run_key(cfg).endswith("_" + _digest(run_identity(saved)))
+
+
+def test_each_configuration_is_its_own_column_with_its_own_value_beside_the_paper():
+    comparison = per_class_comparison(crafted_store(), load_paper_table(1), "auroc")
+    cells = comparison.cells
+    assert cells[("0", "ganomaly (epochs 2)")].ours == 0.60
+    assert cells[("0", "ganomaly (epoch chosen on test)")].ours == 0.99
+    assert cells[("0", "fanogan (encoder ziz)")].ours == 0.50
+    assert cells[("0", "fanogan")].ours == 0.90
+    for label in comparison.columns:  # never a mean of two experiments, never a spread
+        cell = cells[("0", label)]
+        assert cell.std is None and cell.seeds in (0, 1)
+    assert cells[("0", "ganomaly (epochs 2)")].paper == 0.9890
+    assert cells[("0", "fanogan (encoder ziz)")].paper == 0.9763
+    assert comparison.method_of["fanogan (encoder ziz)"] == "fanogan"
+    header = to_markdown(comparison).splitlines()[4]
+    assert "| fanogan | fanogan (encoder ziz) |" in header
+    assert "| ganomaly (epoch chosen on test) | ganomaly (epochs 2) |" in header
+
+
+def test_seeds_and_classes_share_a_column_and_only_seeds_are_averaged():
+    rows = [run_row("iforest", c, s, 0.8 + 0.01 * c + 0.001 * s) for c in (0, 1) for s in (0, 1)]
+    assert len({column_of(r) for r in rows}) == 1  # model.seed and data.seed follow the seed
+    comparison = per_class_comparison(rows, load_paper_table(1), "auroc")
+    assert comparison.cells[("1", "iforest")].ours == pytest.approx(0.8105)
+    assert comparison.cells[("1", "iforest")].seeds == 2
+
+
+def test_where_narrows_by_row_fields_and_dotted_config_keys():
+    rows = crafted_store()
+    assert [r["auroc"] for r in where(rows, [("max_epochs", "2")])] == [0.60]
+    assert [r["auroc"] for r in where(rows, [("model.encoder", "izi_f")])] == [0.90]
+    both = [("method", "ganomaly"), ("select_epoch_on_test", "true")]
+    assert [r["auroc"] for r in where(rows, both)] == [0.99]
+    with pytest.raises(ValueError, match="--where 'max_epochs' is not allowed; allowed: KEY=VAL"):
+        parse_where(["max_epochs"])
+
+
+def test_the_plain_report_and_table4_keep_configurations_apart(tmp_path):
+    store = ResultsStore(tmp_path)
+    for index, row in enumerate(crafted_store()):
+        store.append(row | {"gmean": 0.5 + 0.1 * index, "false_alarm_rate": 0.1, "miss_rate": 0.1})
+    lines = report(tmp_path).splitlines()
+    assert "| 0 | 0.9000 | 0.5000 | 0.9900 | 0.6000 |" in lines
+    rates = rates_comparison(ResultsStore(tmp_path).read(), load_paper_table(4))
+    assert rates.cells[("gmean", "ganomaly (epochs 2)")].ours == pytest.approx(0.5)
+    assert rates.cells[("gmean", "ganomaly (epoch chosen on test)")].ours == pytest.approx(0.6)
+
+
+def test_table4_shows_held_out_threshold_rates_beside_the_test_youden_ones():
+    rows = [
+        run_row("ganomaly", 0, 0, 0.9) | {"gmean": 0.8, "false_alarm_rate": 0.1, "miss_rate": 0.2,
+        "val_gmean": 0.7, "val_false_alarm_rate": 0.05, "val_miss_rate": 0.4}
+    ]  # fmt: skip
+    rates = rates_comparison(rows, load_paper_table(4))
+    assert rates.rows[-3:] == ["val_gmean", "val_false_alarm_rate", "val_miss_rate"]
+    assert rates.cells[("val_gmean", "ganomaly")].ours == pytest.approx(0.7)
+    assert rates.cells[("val_gmean", "ganomaly")].paper is None
+
+
+def test_the_cli_where_option_filters_and_refuses_a_malformed_condition(tmp_path):
+    store = ResultsStore(tmp_path)
+    for row in crafted_store():
+        store.append(row)
+    command = [sys.executable, "-m", "anomaly_bench.report", "--results-dir", str(tmp_path)]
+    kept = subprocess.run(
+        [*command, "--where", "model.encoder=ziz"], capture_output=True, text=True, check=True
+    )
+    assert "| class | fanogan (encoder ziz) |" in kept.stdout
+    bad = subprocess.run([*command, "--where", "encoder"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--where 'encoder' is not allowed" in bad.stderr

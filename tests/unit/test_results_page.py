@@ -1,0 +1,68 @@
+"""The reference-results page: made from its committed rows only, and in step with them."""
+
+import shutil
+from pathlib import Path
+
+from anomaly_bench.paper_tables import load_paper_table
+from anomaly_bench.results import ResultsStore
+from anomaly_bench.results_page import PAGE_DIR, budget, table_page, write_pages
+
+
+def test_the_committed_pages_are_what_the_committed_rows_give(tmp_path: Path):
+    """Fails when someone edits a page without its rows, or the rows without regenerating."""
+    shutil.copy(PAGE_DIR / "results.jsonl", tmp_path / "results.jsonl")
+    for page in write_pages(tmp_path):
+        committed = PAGE_DIR / page.name
+        assert committed.exists(), f"{page.name} is generated but not committed"
+        assert page.read_text() == committed.read_text(), (
+            f"docs/results/{page.name} disagrees with docs/results/results.jsonl: run "
+            "`make results-page` and commit both"
+        )
+
+
+def reference_row(method: str, normal_class: int, auroc: float, **extra) -> dict:
+    return {
+        "method": method, "dataset": "mnist", "protocol": "paper", "normal_class": normal_class,
+        "seed": 0, "status": "ok", "auroc": auroc, "max_epochs": 300, "device": "cpu",
+        "git_commit": "0123456789abcdef", "n_train": 5923, "train_seconds": 3600.0,
+        "test_seconds": 0.0, "config": {}, **extra,
+    }  # fmt: skip
+
+
+def filled_cells(page: str, label: str) -> list[str]:
+    """The non-empty cells of the table row that starts with `label`."""
+    [line] = [line for line in page.splitlines() if line.startswith(f"| {label} |")]
+    return [cell.strip() for cell in line.split("|")[2:] if cell.strip()]
+
+
+def test_a_page_marks_pending_cells_states_budgets_and_lists_findings(tmp_path: Path):
+    rows = [
+        reference_row("deep_svdd", 0, 0.9862, config={"model": {"pretrain_epochs": 150}}),
+        reference_row("iforest", 0, 0.9490, max_epochs=1),
+        reference_row("iforest", 1, 0.10, status="failed"),
+    ]
+    page = table_page(rows, load_paper_table(1), tmp_path / "table1")
+    assert "| 1 | pending (0.9622) |" in page  # the failed run is pending, never its number
+    assert filled_cells(page, "*budget*") == ["1 epoch", "150 + 150 epochs"]
+    assert filled_cells(page, "*commit*") == ["0123456", "0123456"]
+    assert "| 0 | iforest | 0.9490 | 0.8816 | +0.0674 |" in page  # > 0.05 from the paper
+    assert "deep_svdd | 0.9862" not in page.split("## Findings")[1]  # equal to the paper
+    assert "- iforest: classes 1, 2, 3, 4, 5, 6, 7, 8, 9" in page
+    assert budget(reference_row("ganomaly", 0, 0.9, max_epochs=15)) == "15 epochs"
+
+
+def test_only_full_budget_rows_reach_a_page(tmp_path: Path):
+    from tests.unit.test_configurations import run_row
+
+    rows = [
+        run_row("ganomaly", 0, 0, 0.60, "trainer.max_epochs=2"),
+        run_row("ganomaly", 1, 0, 0.99),
+    ]
+    store_dir = tmp_path / "page"
+    for row in rows:
+        ResultsStore(store_dir).append(row)
+    write_pages(store_dir)
+    page = (store_dir / "table1.md").read_text()
+    assert "| 1 | " in page and "0.9900 (0.9990, -0.0090)" in page
+    assert "0.6000" not in page and "| 0 | pending (0.7827) | pending (0.7827)" not in page
+    assert "pending (0.9890)" in page  # class 0 ran only at 2 epochs: still pending
