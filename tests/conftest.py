@@ -80,3 +80,15 @@ def run_cli_isolated(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
         f"paths.log_dir={tmp_path / 'logs'}",
         cwd=tmp_path,
     )
+
+
+@pytest.fixture
+def cifar_dir() -> Path:
+    """The folder holding CIFAR-10's pickles; the test is skipped with the reason when absent."""
+    folder = real_data_dir()
+    if not (folder / "cifar-10-batches-py" / "test_batch").exists():
+        pytest.skip(
+            f"CIFAR-10 not in {folder}: run `make data` (copies ../shared/datasets) "
+            "or set ANOMALY_BENCH_DATA"
+        )
+    return folder

@@ -16,6 +16,7 @@ import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -110,13 +111,44 @@ def _read_torchvision_idx(dataset_cls: type, name: str) -> Callable[[Path, bool]
     return read
 
 
+# The only globals an official CIFAR-10 batch refers to: numpy's array reconstruction (module
+# `numpy.core` before numpy 2, `numpy._core` after). Its dict, lists, ints and bytes need none.
+CIFAR_GLOBALS = frozenset(
+    {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+)
+
+
+class RefusedGlobalError(pickle.UnpicklingError):
+    """A pickle asked for a global outside CIFAR_GLOBALS: it would run code of the file's choice."""
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """Unpickles only what the official CIFAR-10 format contains, so a data file never runs code."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in CIFAR_GLOBALS:
+            raise RefusedGlobalError(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
 def _read_cifar_batch(path: Path) -> tuple[Tensor, Tensor]:
     try:
         with path.open("rb") as f:
-            batch = pickle.load(f, encoding="bytes")
+            batch = CifarUnpickler(f, encoding="bytes").load()
         data = np.asarray(batch[b"data"], dtype=np.uint8)
         labels = np.asarray(batch[b"labels"], dtype=np.int64)
-    except (pickle.UnpicklingError, EOFError, KeyError, ValueError) as err:
+    except RefusedGlobalError as err:
+        allowed = ", ".join(sorted(f"{m}.{n}" for m, n in CIFAR_GLOBALS))
+        raise ValueError(
+            f"CIFAR-10 batch file {path} refused: it asks to load the global {err}, which could "
+            f"run code; a CIFAR-10 batch needs only {allowed}"
+        ) from None
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as err:
         raise ValueError(f"CIFAR-10 batch file {path} is unreadable or truncated: {err}") from err
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
         raise ValueError(

@@ -3,11 +3,17 @@
 scikit-learn's IsolationForest with its defaults (100 trees, 256 samples per tree), seeded. As a
 LightningModule it gathers the training images over the first epoch and fits at that epoch's end,
 as anomalib does for its memory-bank models; later epochs, if configured, are skipped outright.
+
+The fitted forest never goes into a checkpoint: a pickled forest would run whatever a crafted
+checkpoint says when unpickled, and skops, the safe format for scikit-learn, does not trust a
+tree's node arrays either (their unchecked indices read out of bounds). The checkpoint keeps only
+how many images the forest was fitted on; a resumed or re-scored run refits it before scoring,
+from the same images in the same order (the first epoch's order is a function of the seed) with
+the same random_state, so it gets the same forest in a few seconds.
 """
 
 from __future__ import annotations
 
-import pickle
 from typing import Any
 
 import numpy as np
@@ -18,7 +24,7 @@ from torch import Tensor
 from anomaly_bench.data.batches import Batch
 from anomaly_bench.models.base import AnomalyModule
 
-FOREST_KEY = "isolation_forest"
+FIT_IMAGES_KEY = "isolation_forest_fit_images"
 
 
 def flatten_pixels(images: Tensor) -> np.ndarray:
@@ -40,6 +46,7 @@ class Iforest(AnomalyModule):
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.forest: IsolationForest | None = None
+        self.fit_images: int | None = None
         self._gathered: list[np.ndarray] = []
 
     def configure_optimizers(self) -> None:
@@ -47,29 +54,42 @@ class Iforest(AnomalyModule):
 
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> int | None:
         """-1 tells Lightning to skip the rest of an epoch once the forest is fitted."""
-        return -1 if self.forest is not None else None
+        return -1 if self.fit_images is not None else None
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
         self._gathered.append(flatten_pixels(batch.images))
 
-    def on_train_epoch_end(self) -> None:
-        if self.forest is not None:
-            return
+    def _fit(self, pixels: np.ndarray) -> None:
         forest = IsolationForest(
             n_estimators=self.hparams.n_estimators,
             max_samples=self.hparams.max_samples,
             random_state=self.hparams.seed,
         )
-        self.forest = forest.fit(np.concatenate(self._gathered))
-        self._gathered = []
+        self.forest, self.fit_images = forest.fit(pixels), len(pixels)
+
+    def on_train_epoch_end(self) -> None:
+        if self.fit_images is None:
+            self._fit(np.concatenate(self._gathered))
+            self._gathered = []
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """The forest is no tensor: it travels pickled, as bytes, which weights_only loads allow."""
-        checkpoint[FOREST_KEY] = pickle.dumps(self.forest)
+        checkpoint[FIT_IMAGES_KEY] = self.fit_images
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Unpickles what on_save_checkpoint wrote: load only checkpoints you trust."""
-        self.forest = pickle.loads(checkpoint[FOREST_KEY])
+        """Whatever else the file holds (an older checkpoint's pickled forest) is never read."""
+        self.forest, self.fit_images = None, checkpoint.get(FIT_IMAGES_KEY)
+
+    def prepare_scoring(self) -> None:
+        """Refit after a checkpoint load: the first `fit_images` training images in the first
+        epoch's order, as the original fit gathered them."""
+        if self.forest is not None or self.fit_images is None:
+            return
+        batches, gathered = self.training_images(), 0
+        pixels = []
+        while gathered < self.fit_images:
+            pixels.append(flatten_pixels(next(batches)))
+            gathered += len(pixels[-1])
+        self._fit(np.concatenate(pixels)[: self.fit_images])
 
     def anomaly_score(self, images: Tensor) -> Tensor:
         if self.forest is None:

@@ -166,12 +166,14 @@ def test_deep_svdd_refuses_bad_settings(kwargs, message):
         DeepSvdd(SIZE, 1, **kwargs)
 
 
-def test_iforest_travels_in_its_checkpoint(tmp_path):
+def test_iforest_refits_the_same_forest_after_a_checkpoint_load(tmp_path):
     model = Iforest(SIZE, 1, seed=5)
     trainer = quiet_trainer(max_epochs=1)
     trainer.fit(model, datamodule=synthetic_data())
     trainer.save_checkpoint(tmp_path / "last.ckpt")
     restored = Iforest.load_from_checkpoint(tmp_path / "last.ckpt", weights_only=True)
+    assert restored.forest is None and restored.fit_images == model.fit_images
+    quiet_trainer().test(restored, datamodule=synthetic_data())  # refits before scoring
     np.testing.assert_array_equal(
         score_test_split_numpy(restored)[0], score_test_split_numpy(model)[0]
     )
