@@ -28,12 +28,14 @@ HELD_OUT_RATES = ("val_gmean", "val_false_alarm_rate", "val_miss_rate")
 
 @dataclass(frozen=True)
 class Cell:
-    """Ours (mean, std over seeds or None, number of seeds) and the paper's value, either absent."""
+    """Ours (mean, std over seeds or None, number of seeds) and the paper's value, either absent;
+    `warned` when a run of the cell ended with a warning (a collapsed memory)."""
 
     ours: float | None = None
     std: float | None = None
     seeds: int = 0
     paper: float | None = None
+    warned: bool = False
 
     @property
     def delta(self) -> float | None:
@@ -78,6 +80,16 @@ def values_by_class(rows: Iterable[Mapping], metric: str) -> dict[tuple[int, str
     return dict(values)
 
 
+def warned_cells(rows: Iterable[Mapping]) -> set[tuple[int, str]]:
+    """(normal class, column label) of every cell with a run whose row carries `warnings`."""
+    return {
+        (row["normal_class"], column.label)
+        for column, members in columns(rows).items()
+        for row in members
+        if row.get("warnings")
+    }
+
+
 def summarise(values: list[float]) -> tuple[float, float | None]:
     """Mean, and the sample std over seeds when there is more than one."""
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
@@ -116,6 +128,7 @@ def per_class_comparison(rows: Iterable[dict], table: PaperTable, metric: str) -
     """Tables 1-3: one row per normal class and a mean row, one column per configuration."""
     kept = table_rows(rows, table)
     values = values_by_class(kept, metric)
+    warned = warned_cells(kept)
     cols = table_columns(table, kept)
     published = table.values.get(metric, {})
     run_classes = sorted({c for c, _ in values})
@@ -126,7 +139,8 @@ def per_class_comparison(rows: Iterable[dict], table: PaperTable, metric: str) -
             paper = published[column.method][normal_class] if column.method in published else None
             found = values.get((normal_class, column.label), [])
             mean, std = summarise(found) if found else (None, None)
-            cells[(label, column.label)] = Cell(mean, std, len(found), paper)
+            flagged = (normal_class, column.label) in warned
+            cells[(label, column.label)] = Cell(mean, std, len(found), paper, flagged)
     mean_label = (
         "mean"
         if len(run_classes) == len(table.class_labels)
@@ -178,10 +192,19 @@ def rates_comparison(rows: Iterable[dict], table: PaperTable) -> Comparison:
     )
 
 
+WARNED = " (!)"
+WARNED_NOTE = (
+    f"{WARNED.strip()} = a run of this cell ended with a warning (e.g. a collapsed memory): "
+    "see the row's `warnings`."
+)
+
+
 def format_cell(cell: Cell) -> str:
     ours = "" if cell.ours is None else f"{cell.ours:.4f}"
     if cell.std is not None:
         ours += f" ± {cell.std:.4f}"
+    if cell.warned:
+        ours += WARNED
     if cell.paper is None:
         return ours
     delta = "" if cell.delta is None else f", {cell.delta:+.4f}"
@@ -189,7 +212,10 @@ def format_cell(cell: Cell) -> str:
 
 
 def flags_line(comparison: Comparison) -> str:
-    return "; ".join(f"{flag}: {', '.join(v) or '-'}" for flag, v in comparison.flags.items())
+    line = "; ".join(f"{flag}: {', '.join(v) or '-'}" for flag, v in comparison.flags.items())
+    if any(cell.warned for cell in comparison.cells.values()):
+        line += ". " + WARNED_NOTE
+    return line
 
 
 def markdown_grid(header: list[str], lines: Iterable[list[str]]) -> list[str]:

@@ -1,7 +1,8 @@
 """How sparse a trained memory reads normal vs anomalous images (the Mem_GANomaly mechanism).
 
 `python -m anomaly_bench.memory_sparsity RUN_DIR`: rebuilds the run's data from its Hydra config,
-loads `checkpoints/last.ckpt` and prints the mean number of non-zero attention weights per query
+loads the run's `last.ckpt` (`logs/checkpoints/<run key>/`, found from that config, relative to
+where training ran) and prints the mean number of non-zero attention weights per query
 for the normal and the anomalous test images. Never trains.
 """
 
@@ -13,16 +14,10 @@ from pathlib import Path
 import torch
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
-from torch import Tensor
 
+from anomaly_bench.callbacks.last_checkpoint import LAST
 from anomaly_bench.data import OneClassDataModule
-from anomaly_bench.models.components.memory import MemoryReadout
-
-
-def nonzero_weights(readout: MemoryReadout) -> Tensor:
-    """Per image: non-zero weights per query, averaged over the image's queries (2-D memories)."""
-    counts = (readout.weights > 0).sum(dim=-1).float()
-    return counts.flatten(1).mean(dim=1) if counts.dim() > 1 else counts
+from anomaly_bench.models.components.memory import nonzero_weights
 
 
 @torch.inference_mode()
@@ -42,13 +37,18 @@ def sparsity_by_label(model: torch.nn.Module, data: OneClassDataModule) -> dict[
 
 def load_run(run_dir: Path) -> tuple[torch.nn.Module, OneClassDataModule]:
     cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    checkpoint = Path(cfg.paths.checkpoint_dir) / LAST
     if not checkpoint.exists():
-        raise FileNotFoundError(f"no checkpoint at {checkpoint}: was the run trained to the end?")
+        raise FileNotFoundError(
+            f"no checkpoint at {checkpoint} for {run_dir}: run this from the folder the run was "
+            "trained in (paths.log_dir is relative to it), after at least one epoch"
+        )
     model_class = get_class(cfg.model._target_)
     if not hasattr(model_class, "memory_readout"):
         raise ValueError(f"{cfg.model._target_} has no memory; allowed: memae, mem_ganomaly")
-    model = model_class.load_from_checkpoint(checkpoint, map_location="cpu").eval()
+    model = model_class.load_from_checkpoint(
+        checkpoint, map_location="cpu", weights_only=True
+    ).eval()
     data = instantiate(cfg.data)
     data.setup("test")
     return model, data

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from anomaly_bench.comparison import (
+    WARNED,
+    WARNED_NOTE,
     Comparison,
     markdown_grid,
     per_class_comparison,
@@ -29,6 +31,7 @@ from anomaly_bench.comparison import (
     to_latex,
     to_markdown,
     values_by_class,
+    warned_cells,
 )
 from anomaly_bench.configurations import parse_where, where
 from anomaly_bench.curves import curve_markdown, save_curve_figures
@@ -41,11 +44,12 @@ from anomaly_bench.significance import class_by_method, save_cd_diagram, signifi
 Cell = tuple[float, float | None]
 
 
-def format_cell(cell: Cell | None) -> str:
+def format_cell(cell: Cell | None, warned: bool = False) -> str:
     if cell is None:
         return ""
     mean, std = cell
-    return f"{mean:.4f}" if std is None else f"{mean:.4f} ± {std:.4f}"
+    text = f"{mean:.4f}" if std is None else f"{mean:.4f} ± {std:.4f}"
+    return text + (WARNED if warned else "")
 
 
 def metric_table(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], dict]:
@@ -63,20 +67,25 @@ def metric_table(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], dic
                 "methods": sorted({method for _, method in by_cell}),
                 "classes": sorted({normal_class for normal_class, _ in by_cell}),
                 "cells": {cell: summarise(v) for cell, v in by_cell.items()},
+                "warned": warned_cells(kept),
             }
     return tables
 
 
 def markdown(table: dict, title: str) -> str:
     """A markdown table with a mean row (the mean of each method's class means, where complete)."""
-    methods, classes, cells = table["methods"], table["classes"], table["cells"]
-    body = [[str(c), *(format_cell(cells.get((c, m))) for m in methods)] for c in classes]
+    methods, classes, cells, warned = (table[k] for k in ("methods", "classes", "cells", "warned"))
+    body = [
+        [str(c), *(format_cell(cells.get((c, m)), (c, m) in warned) for m in methods)]
+        for c in classes
+    ]
     means = []
     for method in methods:
         column = [cells[(c, method)][0] for c in classes if (c, method) in cells]
         means.append(f"{statistics.fmean(column):.4f}" if len(column) == len(classes) else "")
     body.append(["mean", *means])
-    return "\n".join([f"### {title}", "", *markdown_grid(["class", *methods], body)])
+    note = ["", WARNED_NOTE] if warned else []
+    return "\n".join([f"### {title}", "", *markdown_grid(["class", *methods], body), *note])
 
 
 def read_rows(results_dir: Path, conditions: list[tuple[str, str]] = ()) -> list[dict]:

@@ -19,6 +19,7 @@ from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor
 from torchmetrics.functional.classification import binary_auroc, binary_average_precision
 
+from anomaly_bench.models.base import DIAGNOSTIC_PREFIX
 from anomaly_bench.plots import save_roc_curve, save_score_histogram
 
 log = logging.getLogger(__name__)
@@ -129,20 +130,27 @@ def held_out_rates(
     }
 
 
+def diagnostics_by_label(diagnostics: dict[str, Tensor], labels: Tensor) -> dict[str, float]:
+    """`<name>_normal` and `<name>_anomalous`: each per-image diagnostic's mean per group."""
+    means = {}
+    for name, values in diagnostics.items():
+        for label, group in ((0, "normal"), (1, "anomalous")):
+            means[f"{name}_{group}"] = values[labels == label].double().mean().item()
+    return means
+
+
 class ScoreCollector:
-    """Scores, labels and classes of one loop, kept on the device until the loop ends."""
+    """Scores, labels, classes (and any per-image diagnostics) of one loop, kept on the device
+    until the loop ends."""
 
     def __init__(self) -> None:
         self.parts: list[dict[str, Tensor]] = []
 
     def add(self, outputs: dict[str, Tensor]) -> None:
-        self.parts.append({key: outputs[key].detach() for key in ("scores", "labels", "classes")})
+        self.parts.append({key: value.detach() for key, value in outputs.items()})
 
     def collect(self) -> dict[str, Tensor]:
-        return {
-            key: torch.cat([part[key] for part in self.parts]).cpu()
-            for key in ("scores", "labels", "classes")
-        }
+        return {key: torch.cat([part[key] for part in self.parts]).cpu() for key in self.parts[0]}
 
     def __len__(self) -> int:
         return len(self.parts)
@@ -194,10 +202,16 @@ class AnomalyMetrics(L.Callback):
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         collected = self._test.collect()
         scores, labels = collected["scores"].double(), collected["labels"]
+        diagnostics = {
+            key.removeprefix(DIAGNOSTIC_PREFIX): value
+            for key, value in collected.items()
+            if key.startswith(DIAGNOSTIC_PREFIX)
+        }
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.scores_path = self.output_dir / SCORES_FILE
         np.savez_compressed(
-            self.scores_path, **{key: value.numpy() for key, value in collected.items()}
+            self.scores_path,
+            **{key.replace("/", "_"): value.numpy() for key, value in collected.items()},
         )
 
         metrics = detection_metrics(scores, labels)
@@ -206,12 +220,17 @@ class AnomalyMetrics(L.Callback):
                 scores, labels, self._last_val_scores.double(), self.val_false_alarm_target
             )
         pl_module.log_dict({f"test/{key}": value for key, value in metrics.items()})
+        warnings = pl_module.diagnostic_warnings(diagnostics)
+        for warning in warnings:
+            log.warning("%s", warning)
         self.results = {
             **metrics,
+            **diagnostics_by_label(diagnostics, labels),
             "threshold_source": "test_youden",
             # Fewer than the test split when trainer.limit_test_batches cuts the scoring short.
             "n_scored": len(labels),
             "n_scored_normal": int((labels == 0).sum()),
+            **({"warnings": warnings} if warnings else {}),
         }
         self._save_plots(trainer, scores, labels, metrics)
 

@@ -11,6 +11,9 @@ from torch import Tensor
 
 from anomaly_bench.data.batches import Batch
 
+# Keys of a scored batch that hold a per-image diagnostic rather than the score.
+DIAGNOSTIC_PREFIX = "diagnostic/"
+
 
 class AnomalyModule(LightningModule):
     """A detector: trains on normal images only, scores any image (higher = more anomalous).
@@ -25,6 +28,17 @@ class AnomalyModule(LightningModule):
     @abstractmethod
     def anomaly_score(self, images: Tensor) -> Tensor:
         """Scores [B] for images [B, C, H, W] in [-1, 1]."""
+
+    def score_and_diagnostics(self, images: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The scores and per-image values a method reports beside them ({name: [B]}), from one
+        forward pass; the metric callback records each value's mean over normal and over
+        anomalous test images. Most methods report none."""
+        return self.anomaly_score(images), {}
+
+    def diagnostic_warnings(self, diagnostics: dict[str, Tensor]) -> list[str]:
+        """Warnings about the trained model read off the whole test split's diagnostics (a
+        collapsed memory); the run still ends `ok`, and its row carries them."""
+        return []
 
     def training_images(self) -> Iterator[Tensor]:
         """The datamodule's training images, batch by batch, on this module's device.
@@ -70,11 +84,12 @@ class AnomalyModule(LightningModule):
         # Scored in float32 whatever the training precision: under bf16 autocast a score keeps
         # three significant digits, and thousands of test images would tie.
         with torch.autocast(self.device.type, enabled=False):
-            scores = self.anomaly_score(batch.images)
+            scores, diagnostics = self.score_and_diagnostics(batch.images)
         return {
             "scores": scores,
             "labels": batch.labels,
             "classes": batch.classes,
+            **{f"{DIAGNOSTIC_PREFIX}{name}": value for name, value in diagnostics.items()},
         }
 
     def score_split(self, batches: Iterable[Batch]) -> dict[str, Tensor]:

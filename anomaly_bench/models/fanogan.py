@@ -6,10 +6,16 @@ the encoder E against the frozen G and D (in eval mode). The encoder is trained 
 ||f(x) - f(G(E(x)))||^2 / n_d); f-AnoGAN's choice is izi_f with kappa = 1. The encoder's Adam
 lr 1e-4 with betas (0.0, 0.9) is the WGAN-GP optimiser, as the PyTorch port of f-AnoGAN
 (github.com/dbbbbm/f-AnoGAN-PyTorch) uses it.
+
+E's output is bounded by a tanh (`encoder_output: tanh`, the default), as every reference has it
+(the original's "paper version" encoder `Z_REG_TYPE='tanh_fc'`, A03ki/f-AnoGAN, the PyTorch
+port): G was trained on z from the prior, and an unbounded E(x) can land where G never was.
+`encoder_output: linear` is the unbounded variant this project had before.
 """
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Optimizer
@@ -22,6 +28,7 @@ from anomaly_bench.models.wgan_gp import WGAN_GP_OPTIMIZER, WganGp
 from anomaly_bench.validation import check_choice
 
 ENCODER_TRAININGS = ("ziz", "izi", "izi_f")
+ENCODER_OUTPUTS = ("tanh", "linear")
 
 
 class FAnogan(WganGp):
@@ -38,6 +45,7 @@ class FAnogan(WganGp):
         latent_dim: int = 100,
         width: int = 64,
         encoder: str = "izi_f",
+        encoder_output: str = "tanh",
         kappa: float = 1.0,
         gan_epochs: int = 25,
         gp_weight: float = 10.0,
@@ -51,6 +59,7 @@ class FAnogan(WganGp):
         encoder_optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
     ) -> None:
         check_choice("encoder", encoder, ENCODER_TRAININGS)
+        check_choice("encoder_output", encoder_output, ENCODER_OUTPUTS)
         super().__init__(
             image_size,
             in_channels,
@@ -75,14 +84,19 @@ class FAnogan(WganGp):
     def on_fit_start(self) -> None:
         self.check_epochs_after(self.hparams.gan_epochs, "gan_epochs", "the encoder")
 
+    def encode(self, images: Tensor) -> Tensor:
+        """E(x), through a tanh unless `encoder_output` is `linear`."""
+        latent = self.encoder(images)
+        return torch.tanh(latent) if self.hparams.encoder_output == "tanh" else latent
+
     def reconstruct(self, images: Tensor) -> Tensor:
         """G(E(x))."""
-        return self.generator(self.encoder(images))
+        return self.generator(self.encode(images))
 
     def ziz_loss(self, images: Tensor) -> dict[str, Tensor]:
         """||z - E(G(z))||^2 / d on z from the prior; the images only set the batch size."""
         latent = self.sample_latent(images.shape[0])
-        return {"loss": F.mse_loss(self.encoder(self.generator(latent)), latent)}
+        return {"loss": F.mse_loss(self.encode(self.generator(latent)), latent)}
 
     def izi_loss(self, images: Tensor) -> dict[str, Tensor]:
         """||x - G(E(x))||^2 / n."""

@@ -23,13 +23,18 @@ from anomaly_bench.models.components.dcgan import (
     DcganEncoder,
     final_feature_channels,
 )
-from anomaly_bench.models.components.memory import MemoryModule, MemoryReadout
+from anomaly_bench.models.components.memory import (
+    MemoryDiagnostics,
+    MemoryModule,
+    MemoryReadout,
+    nonzero_weights,
+)
 from anomaly_bench.models.components.scores import per_sample_mse
 
 MEMAE_OPTIMIZER: Callable[[Iterable], Optimizer] = partial(Adam, lr=1e-4)
 
 
-class Memae(AnomalyModule):
+class Memae(MemoryDiagnostics, AnomalyModule):
     """Encoder -> 2-D memory -> decoder; score = per-image mean squared reconstruction error."""
 
     def __init__(
@@ -71,10 +76,17 @@ class Memae(AnomalyModule):
         mse = F.mse_loss(reconstruction, batch.images)
         loss = mse + self.hparams.w_entropy * readout.entropy
         self.log_dict(
-            {"train/loss": loss, "train/mse": mse, "train/entropy": readout.entropy}, prog_bar=True
+            {
+                "train/loss": loss,
+                "train/mse": mse,
+                "train/entropy": readout.entropy,
+                "train/nonzero_slots": nonzero_weights(readout).mean(),
+            },
+            prog_bar=True,
         )
         return loss
 
-    def anomaly_score(self, images: Tensor) -> Tensor:
-        reconstruction, _ = self.reconstruct(images)
-        return per_sample_mse(reconstruction, images)
+    def scored_readout(self, images: Tensor) -> tuple[Tensor, MemoryReadout]:
+        """Score: the per-image mean squared reconstruction error."""
+        reconstruction, readout = self.reconstruct(images)
+        return per_sample_mse(reconstruction, images), readout

@@ -5,6 +5,10 @@ biases can map every input to the centre c, the hypersphere collapse of the pape
 Widths follow the reference code (github.com/lukasruff/Deep-SVDD-PyTorch, networks/): 8 and 4
 5x5 filters and a 32-unit code for one channel (MNIST, Fashion-MNIST); 32, 64 and 128 filters
 and a 128-unit code for three (CIFAR-10). LeakyReLU's slope is the code's 0.01.
+
+Image sizes: the DCGAN sizes 16, 32 and 64, and for one channel also MNIST's native 28x28, at
+which the reference trains: there the decoder's second convolution crops 16x16 to 14x14 (the
+reference's `padding=3` transposed convolution), so 4 -> 8 -> 14 -> 28.
 """
 
 from __future__ import annotations
@@ -21,8 +25,16 @@ LENET_VARIANTS: dict[int, tuple[tuple[int, ...], int]] = {
     1: ((8, 4), 32),
     3: ((32, 64, 128), 128),
 }
+LENET_IMAGE_SIZES: dict[int, tuple[int, ...]] = {1: (16, 28, 32, 64), 3: (16, 32, 64)}
 BN_EPS = 1e-4
 CODE_SIDE = 4  # the decoder starts from the code reshaped to [code / 16, 4, 4]
+SAME_PADDING = 2  # a 5x5 convolution that keeps the size
+
+
+def check_lenet_shape(image_size: int, channels: int) -> None:
+    """Fail before training when the LeNet nets cannot take this shape, naming what they can."""
+    check_choice("in_channels", channels, LENET_VARIANTS)
+    check_choice("image_size", image_size, LENET_IMAGE_SIZES[channels])
 
 
 def _norm(channels: int) -> nn.BatchNorm2d:
@@ -34,7 +46,7 @@ class LenetEncoder(nn.Module):
 
     def __init__(self, image_size: int, in_channels: int) -> None:
         super().__init__()
-        check_choice("in_channels", in_channels, LENET_VARIANTS)
+        check_lenet_shape(image_size, in_channels)
         widths, self.code_dim = LENET_VARIANTS[in_channels]
         layers: list[nn.Module] = []
         previous = in_channels
@@ -66,19 +78,32 @@ def upsampling_scales(n_convs: int, total: int) -> list[int]:
     return scales
 
 
+def paddings(n_convs: int, image_size: int) -> list[int]:
+    """Each convolution's padding: the same size everywhere, except where the doublings from the
+    code overshoot the image (28 = 32 - 4): the second-to-last convolution crops half the excess
+    (16 -> 14), which the last doubling brings to the whole of it, as the reference does."""
+    excess = CODE_SIDE * 2 ** math.ceil(math.log2(image_size / CODE_SIDE)) - image_size
+    padding = [SAME_PADDING] * n_convs
+    padding[-2] -= excess // 4
+    return padding
+
+
 class LenetDecoder(nn.Module):
     """Code to image in [0, 1]: upsample x2 and 5x5 convolutions, mirroring the encoder."""
 
     def __init__(self, image_size: int, out_channels: int) -> None:
         super().__init__()
-        check_choice("out_channels", out_channels, LENET_VARIANTS)
+        check_lenet_shape(image_size, out_channels)
         widths, code_dim = LENET_VARIANTS[out_channels]
         channels = [code_dim // CODE_SIDE**2, *reversed(widths), out_channels]
+        pads = paddings(len(channels) - 1, image_size)
         self.convs = nn.ModuleList(
-            nn.Conv2d(a, b, 5, padding=2, bias=False) for a, b in pairwise(channels)
+            nn.Conv2d(a, b, 5, padding=pad, bias=False)
+            for (a, b), pad in zip(pairwise(channels), pads, strict=True)
         )
         self.norms = nn.ModuleList(_norm(c) for c in channels[1:-1])
-        self.scales = upsampling_scales(len(self.convs), image_size // CODE_SIDE)
+        doublings = 2 ** math.ceil(math.log2(image_size / CODE_SIDE))
+        self.scales = upsampling_scales(len(self.convs), doublings)
 
     def forward(self, code: Tensor) -> Tensor:
         x = code.view(code.shape[0], -1, CODE_SIDE, CODE_SIDE)

@@ -96,3 +96,42 @@ class MemoryModule(nn.Module):
         raise ValueError(
             f"memory queries must be [B, C] or [B, C, H, W], got shape {tuple(z.shape)}"
         )
+
+
+def nonzero_weights(readout: MemoryReadout) -> Tensor:
+    """Per image: non-zero weights per query, averaged over the image's queries (2-D memories)."""
+    counts = (readout.weights > 0).sum(dim=-1).float()
+    return counts.flatten(1).mean(dim=1) if counts.dim() > 1 else counts
+
+
+class MemoryDiagnostics:
+    """What a memory model reports beside its scores: how many slots each test image reads
+    (`nonzero_slots`, per image; the row gets its mean for normal and for anomalous images), and
+    a warning when the memory has collapsed to one slot per query for every image.
+
+    Mixed into an AnomalyModule that has `memory` (a MemoryModule) and `scored_readout(images)`,
+    the scores and the memory's readout from one forward pass.
+    """
+
+    memory: MemoryModule
+
+    def scored_readout(self, images: Tensor) -> tuple[Tensor, MemoryReadout]:
+        raise NotImplementedError
+
+    def anomaly_score(self, images: Tensor) -> Tensor:
+        return self.scored_readout(images)[0]
+
+    def score_and_diagnostics(self, images: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        scores, readout = self.scored_readout(images)
+        return scores, {"nonzero_slots": nonzero_weights(readout)}
+
+    def diagnostic_warnings(self, diagnostics: dict[str, Tensor]) -> list[str]:
+        nonzero = diagnostics.get("nonzero_slots")
+        if nonzero is None or not len(nonzero) or nonzero.max() > 1:
+            return []
+        slots = self.memory.memory.shape[0]
+        return [
+            f"memory collapse: every test image reads a single memory slot of {slots} (mean "
+            f"non-zero attention weights {nonzero.mean().item():.2f}), so the decoder sees one "
+            "pattern whatever the input and the scores say little about anomalies"
+        ]

@@ -177,3 +177,29 @@ def test_iforest_refits_the_same_forest_after_a_checkpoint_load(tmp_path):
     np.testing.assert_array_equal(
         score_test_split_numpy(restored)[0], score_test_split_numpy(model)[0]
     )
+
+
+def test_deep_svdd_autoencoder_reconstructs_mnists_native_28x28():
+    model = DeepSvdd(28, 1)
+    images = torch.rand(3, 1, 28, 28)
+    assert model.decoder(model.encoder(images)).shape == (3, 1, 28, 28)
+    # The reference's crop: the second-to-last convolution takes 16x16 to 14x14.
+    assert [conv.padding[0] for conv in model.decoder.convs] == [2, 1, 2]
+    assert [conv.padding[0] for conv in DeepSvdd(32, 1).decoder.convs] == [2, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("size", "channels", "message"),
+    [
+        (28, 3, "image_size=28 is not allowed; allowed: 16, 32, 64"),
+        (20, 1, "image_size=20 is not allowed; allowed: 16, 28, 32, 64"),
+    ],
+)
+def test_deep_svdd_refuses_an_image_size_its_nets_cannot_take(size, channels, message):
+    with pytest.raises(ValueError, match=message):
+        DeepSvdd(size, channels)
+
+
+def test_the_dcgan_nets_still_refuse_28x28():
+    with pytest.raises(ValueError, match="image_size=28 is not allowed; allowed: 16, 32, 64"):
+        Dagmm(28, 1)

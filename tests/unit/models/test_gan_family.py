@@ -129,3 +129,19 @@ def test_critic_score_is_the_training_mean_minus_the_critic_value(name):
         test_values = model.critic_values(data.test_set.batch(slice(None)).images)
     assert model.critic_train_mean.item() == pytest.approx(train_mean.item(), abs=1e-5)
     torch.testing.assert_close(scores, train_mean - test_values, atol=1e-5, rtol=1e-4)
+
+
+def test_fanogan_bounds_its_encoder_output_by_default_and_not_when_linear():
+    images = torch.randn(4, 1, SIZE, SIZE)
+    bounded = TINY["fanogan"]()
+    with torch.no_grad():  # large weights push an unbounded E's output far out
+        for parameter in bounded.encoder.parameters():
+            parameter.mul_(20)
+    assert bounded.hparams.encoder_output == "tanh"
+    assert bounded.encode(images).abs().max() <= 1
+    unbounded = TINY["fanogan"](encoder_output="linear")
+    unbounded.load_state_dict(bounded.state_dict())
+    assert unbounded.encode(images).abs().max() > 1
+    torch.testing.assert_close(bounded.encode(images), torch.tanh(unbounded.encode(images)))
+    with pytest.raises(ValueError, match="encoder_output='relu' is not allowed; allowed: tanh"):
+        TINY["fanogan"](encoder_output="relu")

@@ -1,6 +1,12 @@
-import lightning as L
-import torch
+import copy
 
+import lightning as L
+import pytest
+import torch
+import torch.nn.functional as F
+
+from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.components.losses import discriminator_bce_loss
 from anomaly_bench.models.mem_ganomaly import MemGanomaly
 from tests.unit.models.helpers import quiet_trainer, synthetic_data
 
@@ -46,3 +52,87 @@ def test_score_is_eq_33_through_the_memory():
     latent = model.encoder(images)
     expected = (latent - model.reencoder(model.decoder(model.memory(latent).output))).abs().mean(1)
     assert torch.allclose(model.anomaly_score(images), expected, atol=1e-6)
+
+
+def reference_step(model: MemGanomaly, images: torch.Tensor, optimizers) -> None:
+    """Algorithm 1 under eq. 31 written plainly, three full forwards, every gradient computed:
+    what the model's cheaper step must equal."""
+    opt_g, opt_e, opt_d = optimizers
+    hp = model.hparams
+    with torch.no_grad():
+        fake = model.read_memory(images)[0]
+    real_logits, _ = model.discriminator(images)
+    fake_logits, _ = model.discriminator(fake)
+    d_loss = discriminator_bce_loss(real_logits, fake_logits)
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    fake, latent, reconstructed, readout = model.read_memory(images)
+    with torch.no_grad():
+        _, real_features = model.discriminator(images)
+    _, fake_features = model.discriminator(fake)
+    g_loss = (
+        hp.w_adv * F.mse_loss(fake_features, real_features)
+        + hp.w_con * F.mse_loss(fake, images)
+        + hp.w_enc * F.l1_loss(reconstructed, latent)
+        + hp.w_entropy * readout.entropy
+    )
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    _, latent, reconstructed, _ = model.read_memory(images)
+    e_loss = hp.w_enc * F.l1_loss(reconstructed, latent)
+    opt_e.zero_grad()
+    e_loss.backward()
+    opt_e.step()
+
+
+def test_one_step_updates_the_parameters_as_three_plain_forwards_would():
+    torch.manual_seed(0)
+    ours = tiny().double()
+    plain = copy.deepcopy(ours)
+    images = torch.rand(8, 1, 16, 16, dtype=torch.float64) * 2 - 1
+    ours.optimizers = lambda: optimizers_ours
+    ours.manual_backward = lambda loss: loss.backward()
+    ours.log_dict = lambda *args, **kwargs: None
+    optimizers_ours = ours.configure_optimizers()
+    reference_step(plain, images, plain.configure_optimizers())
+    ours.training_step(Batch(images, torch.zeros(8), torch.zeros(8)), 0)
+    for (name, mine), theirs in zip(ours.named_parameters(), plain.parameters(), strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-9, atol=1e-12, msg=name)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"update_rule": "eq32"}, "update_rule='eq32' is not allowed; allowed: eq31, algorithm1"),
+        ({"memory_lr": 0.0}, "model.memory_lr=0.0 is not allowed; allowed: null or a positive"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_key(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MemGanomaly(16, 1, latent_dim=8, width=8, memory_size=12, **kwargs)
+
+
+def test_algorithm1_adds_the_gan_term_to_both_generator_updates():
+    torch.manual_seed(0)
+    eq31 = tiny()
+    algorithm1 = MemGanomaly(16, 1, latent_dim=8, width=8, memory_size=12, update_rule="algorithm1")
+    algorithm1.load_state_dict(eq31.state_dict())
+    images = torch.rand(4, 1, 16, 16) * 2 - 1
+    assert algorithm1._reencoder_loss(images) > eq31._reencoder_loss(images)  # + -log D(G(x))
+    memory = algorithm1.memory.memory
+    algorithm1._reencoder_loss(images).backward()
+    with_term = memory.grad.clone()
+    eq31._reencoder_loss(images).backward()
+    assert not torch.allclose(with_term, eq31.memory.memory.grad)  # D's term reaches M
+    assert all(p.grad is None for p in algorithm1.decoder.parameters())  # G_D passes them on
+
+
+def test_memory_lr_gives_the_memory_its_own_rate_in_both_updates():
+    model = MemGanomaly(16, 1, latent_dim=8, width=8, memory_size=12, memory_lr=2e-3)
+    generator, reencoder, discriminator = model.configure_optimizers()
+    for optimizer in (generator, reencoder):
+        rates = [group["lr"] for group in optimizer.param_groups]
+        assert rates == [2e-4, 2e-3]
+    assert [g["lr"] for g in discriminator.param_groups] == [2e-4]

@@ -1,0 +1,52 @@
+"""Collapse is visible: sparsity in the row, a warning for a collapsed memory, marked cells."""
+
+import subprocess
+import sys
+
+from anomaly_bench.report import report
+from anomaly_bench.results import ResultsStore
+from tests.conftest import run_cli_isolated
+
+
+def mem_ganomaly(tmp_path, *overrides):
+    tmp_path.mkdir(exist_ok=True)
+    done = run_cli_isolated(
+        "model=mem_ganomaly",
+        "data=synthetic",
+        "trainer.max_epochs=10",
+        "trainer.enable_progress_bar=false",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        *overrides,
+        tmp_path=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return ResultsStore(tmp_path / "results").read()[-1]
+
+
+def test_the_printed_learning_rate_collapses_and_is_flagged_the_default_is_not(tmp_path):
+    default = mem_ganomaly(tmp_path / "default")
+    assert "warnings" not in default
+    assert default["nonzero_slots_normal"] > 1 and default["nonzero_slots_anomalous"] > 1
+
+    printed = mem_ganomaly(tmp_path / "printed", "model.optimizer.lr=2e-3")
+    assert printed["status"] == "ok"
+    assert printed["nonzero_slots_normal"] == printed["nonzero_slots_anomalous"] == 1.0
+    [warning] = printed["warnings"]
+    assert warning.startswith("memory collapse: every test image reads a single memory slot of 100")
+
+    lines = report(tmp_path / "printed" / "results").splitlines()
+    assert any(line.startswith("| 0 | ") and line.endswith(" (!) |") for line in lines)
+    assert any("(!) = a run of this cell ended with a warning" in line for line in lines)
+
+
+def test_the_sparsity_command_finds_a_fresh_runs_checkpoint(tmp_path):
+    mem_ganomaly(tmp_path, "trainer.max_epochs=2")
+    done = subprocess.run(
+        [sys.executable, "-m", "anomaly_bench.memory_sparsity", str(tmp_path / "run")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    name, slots, normal, anomalous = done.stdout.splitlines()[-1].strip("| ").split(" | ")
+    assert (name, slots) == ("run", "100") and float(normal) > 1 and float(anomalous) > 1
