@@ -34,7 +34,7 @@ from anomaly_bench.benchmarks.method_speed import (
     measure_in_subprocess,
     method_cases,
 )
-from anomaly_bench.train import device_name
+from anomaly_bench.runtime import device_name
 
 DEFAULTS = BenchSettings()
 ALL_METHODS = sorted(path.stem for path in (CONF_DIR / "model").glob("*.yaml"))

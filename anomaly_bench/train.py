@@ -7,20 +7,15 @@ store always says what happened to every job.
 from __future__ import annotations
 
 import logging
-import platform
-import subprocess
 import time
 import uuid
 from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
-import torch
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate as hydra_instantiate
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from anomaly_bench.callbacks import (
@@ -32,41 +27,15 @@ from anomaly_bench.callbacks import (
 from anomaly_bench.loggers import finish_wandb
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.run_identity import method_id, run_key
-
-log = logging.getLogger(__name__)
-
-PACKAGES = (
-    "torch",
-    "torchvision",
-    "lightning",
-    "torchmetrics",
-    "hydra-core",
-    "omegaconf",
-    "wandb",
-    "scikit-learn",
+from anomaly_bench.runtime import (
+    apply_thread_budget,
+    device_name,
+    git_commit,
+    instantiate,
+    package_versions,
 )
 
-
-def git_commit() -> str | None:
-    """HEAD of the checkout the package runs from, `+dirty` when it has uncommitted changes."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit + ("+dirty" if dirty else "")
-
-
-def package_versions() -> dict[str, str]:
-    return {"python": platform.python_version(), **{name: version(name) for name in PACKAGES}}
+log = logging.getLogger(__name__)
 
 
 def resolved_config(cfg: DictConfig) -> dict[str, Any]:
@@ -75,11 +44,6 @@ def resolved_config(cfg: DictConfig) -> dict[str, Any]:
         return OmegaConf.to_container(cfg, resolve=True)
     except Exception:  # a broken interpolation (any resolver's error) must not cost the row
         return OmegaConf.to_container(cfg, resolve=False)
-
-
-def device_name(device: torch.device) -> str:
-    """The GPU's model name, or the device type: what a row or a benchmark ran on."""
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
 
 
 def base_row(cfg: DictConfig) -> dict[str, Any]:
@@ -101,20 +65,6 @@ def base_row(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-def instantiate(node: Any, **kwargs: Any) -> Any:
-    """Hydra's instantiate, but a constructor's own ValueError reaches the user unwrapped.
-
-    Constructors name the bad key, its value and what is allowed; Hydra would bury that in an
-    InstantiationException with the target's path around it.
-    """
-    try:
-        return hydra_instantiate(node, **kwargs)
-    except InstantiationException as err:
-        if isinstance(err.__cause__, ValueError):
-            raise err.__cause__ from None
-        raise
-
-
 def check_budget(cfg: DictConfig) -> None:
     """A benchmark run trains for a stated, finite number of epochs (Lightning's -1 is endless)."""
     epochs = cfg.trainer.get("max_epochs")
@@ -133,9 +83,17 @@ def checkpoint_to_resume(cfg: DictConfig) -> Path | None:
     return None
 
 
+def launcher_config() -> dict[str, Any] | None:
+    """The Hydra launcher running this job (None outside a Hydra app)."""
+    if not HydraConfig.initialized():
+        return None
+    return OmegaConf.to_container(HydraConfig.get().launcher, resolve=True)
+
+
 def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     """Build everything from the config, train, score the test split; the row's measured fields."""
     check_budget(cfg)
+    threads = apply_thread_budget(cfg.get("cpu_threads"), launcher_config())
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
     model = instantiate(
@@ -187,6 +145,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         "n_test": datamodule.n_test,
         "n_test_normal": datamodule.n_test_normal,
         "device": device_name(trainer.strategy.root_device),
+        "torch_threads": threads,
         "scores_path": str(metrics.scores_path),
         "output_dir": str(cfg.paths.output_dir),
     }

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from anomaly_bench import CONF_DIR
 from anomaly_bench.benchmarks.timing import StepClock, peak_memory_mb
 from anomaly_bench.data import ImageSplits, OneClassDataModule
-from anomaly_bench.train import device_name, instantiate
+from anomaly_bench.runtime import device_name, instantiate
 
 # Each two-stage method's key for its first stage's epochs: 0 starts training in the second stage.
 FIRST_STAGE_EPOCHS = {"fanogan": "gan_epochs", "deep_svdd": "pretrain_epochs"}

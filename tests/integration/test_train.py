@@ -1,5 +1,6 @@
 """End to end as a user runs it: the CLI, every model config, failures, W&B offline, multirun."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -144,3 +145,5 @@ def test_the_shared_device_launcher_runs_jobs_at_once_and_every_row_lands(tmp_pa
     found = rows(tmp_path / "results")
     assert sorted(row["method"] for row in found) == ["iforest", "memae"]
     assert all(row["status"] == "ok" for row in found)
+    cores = len(os.sched_getaffinity(0))
+    assert {row["torch_threads"] for row in found} == {max(1, cores // min(2, cores))}

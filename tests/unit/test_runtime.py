@@ -1,0 +1,31 @@
+import pytest
+
+from anomaly_bench.runtime import thread_budget
+
+JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+SUBMITIT_LOCAL = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"
+BASIC = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+
+
+@pytest.mark.parametrize(
+    ("requested", "launcher", "cores", "threads"),
+    [
+        (None, {"_target_": JOBLIB, "n_jobs": 2}, 2, 1),  # two jobs share two cores
+        (None, {"_target_": JOBLIB, "n_jobs": 3}, 16, 5),  # shared_gpu's default on 16 cores
+        (None, {"_target_": JOBLIB, "n_jobs": -1}, 8, 1),  # joblib's -1: a job per core
+        (None, {"_target_": JOBLIB, "n_jobs": 4}, 2, 1),  # more jobs than cores: still one
+        (None, {"_target_": SUBMITIT_LOCAL, "cpus_per_task": 1}, 2, 1),  # local_cpu
+        (None, {"_target_": SUBMITIT_LOCAL, "cpus_per_task": 8}, 64, 8),  # slurm_gpu's request
+        (None, {"_target_": BASIC}, 2, None),  # one job at a time: torch's default
+        (None, None, 2, None),  # outside a Hydra app
+        (3, {"_target_": JOBLIB, "n_jobs": 2}, 2, 3),  # cpu_threads wins
+    ],
+)
+def test_each_job_gets_its_share_of_the_cores(requested, launcher, cores, threads):
+    assert thread_budget(requested, launcher, cores) == threads
+
+
+@pytest.mark.parametrize("requested", [0, -2, 1.5])
+def test_a_thread_count_that_is_not_a_positive_integer_is_refused(requested):
+    with pytest.raises(ValueError, match=f"cpu_threads={requested!r} is not allowed"):
+        thread_budget(requested, None, 2)
