@@ -93,19 +93,33 @@ def read_rows(results_dir: Path, conditions: list[tuple[str, str]] = ()) -> list
     return where(ResultsStore(results_dir).read(), list(conditions))
 
 
+def failed_runs(rows: list[dict]) -> str | None:
+    """The failed runs with their errors, those a later run of the same key finished left out
+    (a terminated run that was resumed); None when there are none."""
+    finished = {row["run_key"] for row in rows if row.get("status") == "ok" and row.get("run_key")}
+    failed = [r for r in rows if r.get("status") == "failed" and r.get("run_key") not in finished]
+    if not failed:
+        return None
+    body = [
+        [str(r.get(k, "")) for k in ("method", "dataset", "normal_class", "seed")]
+        + [str(r.get("error", "")).replace("|", "/").replace("\n", " ")[:300]]
+        for r in failed
+    ]
+    grid = markdown_grid(["method", "dataset", "class", "seed", "error"], body)
+    return "\n".join([f"#### {len(failed)} failed run(s), not finished since", "", *grid])
+
+
 def report(results_dir: Path, metric: str = "auroc", conditions: list[tuple[str, str]] = ()) -> str:
     rows = read_rows(results_dir, conditions)
-    failed = sum(row.get("status") == "failed" for row in rows)
     sections = [
         markdown(table, f"{metric} — {dataset}, {protocol} protocol")
         for (dataset, protocol), table in sorted(metric_table(rows, metric).items())
     ]
     if not sections:
         sections.append(f"no ok rows with {metric!r} in {ResultsStore(results_dir).path}")
-    if failed:
-        sections.append(
-            f"{failed} failed run(s): see their `error` in {ResultsStore(results_dir).path}"
-        )
+    failures = failed_runs(rows)
+    if failures:
+        sections.append(failures)
     return "\n\n".join(sections)
 
 
@@ -190,6 +204,15 @@ def paper_report(
     else:
         comparison = per_class_comparison(rows, table, "auroc")
     text = to_markdown(comparison)
+    failures = failed_runs(
+        [
+            r
+            for r in rows
+            if (r.get("dataset"), r.get("protocol")) == (table.dataset, table.protocol)
+        ]
+    )
+    if failures:
+        text += "\n\n" + failures
     curve_text = curve_markdown(rows, table) if number != 4 else None
     if curve_text:
         text += "\n\n" + curve_text

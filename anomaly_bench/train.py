@@ -20,10 +20,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from anomaly_bench.callbacks import (
     AnomalyMetrics,
+    LastCheckpoint,
     LearningCurve,
     SelectEpochOnTest,
     TrainingImageCounter,
 )
+from anomaly_bench.callbacks.last_checkpoint import TerminatedError
 from anomaly_bench.loggers import finish_wandb
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.run_identity import method_id, run_key
@@ -119,7 +121,13 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
 
     resume_from = checkpoint_to_resume(cfg)
     started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    except BaseException as err:
+        stopped = next((c.interruption for c in callbacks if isinstance(c, LastCheckpoint)), None)
+        if stopped is not None:
+            raise TerminatedError(stopped) from err
+        raise
     train_seconds = time.perf_counter() - started
     started = time.perf_counter()
     trainer.test(model, datamodule=datamodule)
@@ -161,6 +169,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         return done
     try:
         row |= fit_and_test(cfg)
+    except TerminatedError as err:
+        row |= {"status": "failed", "error": str(err)}
+        store.append(row)
+        log.error("%s", err)
+        raise SystemExit(err.exit_status) from None
     except BaseException as err:
         row |= {"status": "failed", "error": f"{type(err).__name__}: {err}"}
         store.append(row)

@@ -32,9 +32,22 @@ class EpochShuffle(Sampler[int]):
 
     def __init__(self, size: int, seed: int) -> None:
         self.size, self.seed, self.epoch = size, seed, 0
+        self._resume: tuple[int, int] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def resume_at(self, epoch: int, samples_done: int) -> None:
+        """Start `epoch`'s order after its first `samples_done` images, once: a run interrupted
+        mid-epoch goes on with exactly the batches it had not trained on."""
+        self._resume = (epoch, samples_done)
+
+    def take_skip(self) -> int:
+        """Images of this epoch's order to leave out (0 but right after `resume_at`)."""
+        if self._resume is None or self._resume[0] != self.epoch:
+            return 0
+        skip, self._resume = self._resume[1], None
+        return skip
 
     def permutation(self) -> Tensor:
         state = np.random.SeedSequence([self.seed, self.epoch]).generate_state(1, np.uint64)[0]
@@ -42,7 +55,8 @@ class EpochShuffle(Sampler[int]):
         return torch.randperm(self.size, generator=generator)
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self.permutation().tolist())
+        skip = self.take_skip()
+        return iter(self.permutation()[skip:].tolist())
 
     def __len__(self) -> int:
         return self.size
@@ -74,8 +88,11 @@ class DeviceBatches:
         return self.n_batches
 
     def __iter__(self) -> Iterator[Batch]:
-        order = None if self.sampler is None else self.sampler.permutation().to(self.split.device)
-        for start in range(0, self.n_batches * self.batch_size, self.batch_size):
+        order, skip = None, 0
+        if self.sampler is not None:
+            skip = self.sampler.take_skip()
+            order = self.sampler.permutation().to(self.split.device)
+        for start in range(skip, self.n_batches * self.batch_size, self.batch_size):
             stop = start + self.batch_size
             yield self.split.batch(slice(start, stop) if order is None else order[start:stop])
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.train import train
@@ -52,9 +53,13 @@ def test_a_diverging_run_fails_with_the_step_and_the_loss_and_reports_no_metric(
     assert "auroc" not in row and "scores_path" not in row
 
 
-def test_a_multirun_with_a_failing_job_keeps_every_other_row(tmp_path):
+@pytest.mark.parametrize("launcher", ["basic", "joblib", "local_cpu"])
+def test_a_multirun_with_a_failing_job_keeps_every_other_row_and_exits_non_zero(
+    tmp_path, launcher
+):
     done = run_cli_isolated(
         "--multirun",
+        f"hydra/launcher={launcher}",
         "data=synthetic",
         "model=memae",
         "model.w_entropy=0.0002,nan,0.0001",
@@ -64,8 +69,9 @@ def test_a_multirun_with_a_failing_job_keeps_every_other_row(tmp_path):
     )
     assert done.returncode != 0  # Hydra runs every job, then reports the failure
     rows = ResultsStore(tmp_path / "results").read()
-    assert [row["status"] for row in rows] == ["ok", "failed", "ok"]
-    assert "diverged by step 1 (train/loss: nan" in rows[1]["error"]
+    assert sorted(row["status"] for row in rows) == ["failed", "ok", "ok"]
+    [failed] = [row for row in rows if row["status"] == "failed"]
+    assert "diverged by step 1 (train/loss: nan" in failed["error"]
 
 
 def cli(tmp_path: Path, *extra: str) -> list[str]:
@@ -109,3 +115,49 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_and_writes_one_ok_row(tmp
     )
     assert skipped.returncode == 0 and "already has an ok row" in skipped.stdout + skipped.stderr
     assert len(ResultsStore(tmp_path / "results").read()) == 1
+
+
+def final_weights(tmp_path: Path) -> dict:
+    [checkpoint] = tmp_path.glob("logs/checkpoints/*/last.ckpt")
+    return torch.load(checkpoint, weights_only=True)["state_dict"]
+
+
+@pytest.mark.parametrize("received", [signal.SIGTERM, signal.SIGINT])
+def test_a_terminated_run_checkpoints_says_so_exits_non_zero_and_resumes_exactly(
+    tmp_path, received
+):
+    """SIGTERM (a scheduler's preemption, scancel) or SIGINT mid-training: a checkpoint at once
+    (mid-epoch: 3 batches per epoch here), a failed row that says what happened, exit status
+    128 + the signal; the rerun ends with the weights of a run never interrupted."""
+    args = ("data.batch_size=16", "trainer.max_epochs=12")
+    interrupted, uninterrupted = tmp_path / "interrupted", tmp_path / "uninterrupted"
+    for folder in (interrupted, uninterrupted):
+        folder.mkdir()
+    process = subprocess.Popen(
+        cli(interrupted, *args), cwd=interrupted, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 120
+    while not list(interrupted.glob("logs/checkpoints/*/last.ckpt")):
+        assert process.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    process.send_signal(received)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + received, stderr[-3000:]
+    [row] = ResultsStore(interrupted / "results").read()
+    assert row["status"] == "failed"
+    assert row["error"].startswith(f"terminated by {received.name} at epoch ")
+    assert row["error"].endswith("last.ckpt; rerun the same command to resume")
+
+    resumed = subprocess.run(
+        cli(interrupted, *args), cwd=interrupted, capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert ResultsStore(interrupted / "results").read()[-1]["status"] == "ok"
+    whole = subprocess.run(
+        cli(uninterrupted, *args), cwd=uninterrupted, capture_output=True, text=True
+    )
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    mine, theirs = final_weights(interrupted), final_weights(uninterrupted)
+    assert mine.keys() == theirs.keys()
+    for name in mine:
+        assert torch.equal(mine[name], theirs[name]), name

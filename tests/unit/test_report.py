@@ -6,7 +6,8 @@ from anomaly_bench.results import ResultsStore
 
 def row(method, normal_class, seed, auroc, status="ok"):
     return {"method": method, "dataset": "mnist", "protocol": "paper", "normal_class": normal_class,
-            "seed": seed, "auroc": auroc, "status": status}  # fmt: skip
+            "seed": seed, "auroc": auroc, "status": status,
+            **({"error": "DivergenceError: diverged"} if status == "failed" else {})}  # fmt: skip
 
 
 def test_table_has_mean_and_std_over_seeds_blanks_for_missing_and_ignores_failed(tmp_path):
@@ -22,7 +23,15 @@ def test_table_has_mean_and_std_over_seeds_blanks_for_missing_and_ignores_failed
     assert f"| 0 | 0.9200 ± {std:.4f} | 0.7000 |" in lines
     assert "| 1 | 0.8000 |  |" in lines  # the failed memae run is blank, not 0.1 and not 0
     assert "| mean | 0.8600 |  |" in lines  # no mean over an incomplete column
-    assert any("1 failed run(s)" in line for line in lines)
+    assert "#### 1 failed run(s), not finished since" in lines
+    assert "| memae | mnist | 1 | 0 | DivergenceError: diverged |" in lines
+
+
+def test_a_failed_run_finished_later_is_not_listed(tmp_path):
+    store = ResultsStore(tmp_path)
+    store.append(row("memae", 1, 0, None, status="failed") | {"run_key": "k"})
+    store.append(row("memae", 1, 0, 0.9) | {"run_key": "k"})
+    assert "failed" not in report(tmp_path)
 
 
 def test_an_empty_store_says_so(tmp_path):
