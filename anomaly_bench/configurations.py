@@ -51,22 +51,28 @@ def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 @functools.cache
-def _default_configuration(method: str, dataset: str) -> str | None:
-    """The method's yaml defaults on the dataset, as JSON (cached); None where Hydra cannot
+def _default_configuration(method: str, dataset: str, max_epochs: int | None) -> str | None:
+    """The method's yaml defaults on the dataset (at `max_epochs` when given, so that settings
+    the yaml derives from the budget follow it), as JSON (cached); None where Hydra cannot
     compose them (a model or dataset without a yaml in conf/)."""
     from hydra import compose, initialize_config_dir
 
+    overrides = [f"model={method}", f"data={dataset}"]
+    if max_epochs is not None:
+        overrides.append(f"trainer.max_epochs={max_epochs}")
     try:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            cfg = compose("train", overrides=[f"model={method}", f"data={dataset}"])
+            cfg = compose("train", overrides=overrides)
         return json.dumps(configuration(cfg), default=str)
     except Exception as err:  # any composition failure only costs the label its detail
         log.warning("no yaml defaults for %s on %s (%s): labels by digest", method, dataset, err)
         return None
 
 
-def default_configuration(method: str, dataset: str) -> dict[str, Any] | None:
-    text = _default_configuration(method, dataset)
+def default_configuration(
+    method: str, dataset: str, max_epochs: int | None = None
+) -> dict[str, Any] | None:
+    text = _default_configuration(method, dataset, max_epochs)
     return None if text is None else json.loads(text)
 
 
@@ -98,10 +104,16 @@ def column_of(row: Mapping[str, Any]) -> Column:
         return Column(method, method, "")
     config = configuration(saved)
     digest = configuration_digest(saved)
-    default = default_configuration(method, row.get("dataset", ""))
-    if default is None:
+    dataset, epochs = row.get("dataset", ""), config["max_epochs"]
+    default = default_configuration(method, dataset)
+    at_budget = default_configuration(method, dataset, epochs if isinstance(epochs, int) else None)
+    if default is None or at_budget is None:
         return Column(method, f"{method} ({digest})", digest)
-    changed = differences(config, default)
+    # Against the defaults at this budget, so a stage split the yaml derives from the epochs
+    # (Deep SVDD's pretrain_epochs, f-AnoGAN's gan_epochs) is not a difference of its own.
+    changed = differences(config, at_budget)
+    if epochs != default["max_epochs"]:
+        changed.insert(0, _describe("max_epochs", epochs))
     return Column(method, f"{method} ({', '.join(changed)})" if changed else method, digest)
 
 

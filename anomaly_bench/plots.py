@@ -77,7 +77,7 @@ def save_per_class_comparison(
             ax.plot(x, paper[method], "--", color=colour, alpha=0.6, label=f"{method} (paper)")
     ax.set_xticks(x, class_labels, rotation=30, ha="right")
     ax.set(ylabel=metric, xlabel="normal class")
-    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    ax.legend(fontsize=7, ncol=2, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -54,9 +54,7 @@ def test_a_diverging_run_fails_with_the_step_and_the_loss_and_reports_no_metric(
 
 
 @pytest.mark.parametrize("launcher", ["basic", "joblib", "local_cpu"])
-def test_a_multirun_with_a_failing_job_keeps_every_other_row_and_exits_non_zero(
-    tmp_path, launcher
-):
+def test_a_multirun_with_a_failing_job_keeps_every_other_row_and_exits_non_zero(tmp_path, launcher):
     done = run_cli_isolated(
         "--multirun",
         f"hydra/launcher={launcher}",
