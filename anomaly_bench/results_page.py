@@ -27,6 +27,7 @@ from anomaly_bench.comparison import (
     table_rows,
 )
 from anomaly_bench.configurations import column_of
+from anomaly_bench.curves import curve_markdown, save_curve_figures
 from anomaly_bench.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.report import per_class_outputs
 from anomaly_bench.results import ResultsStore
@@ -128,6 +129,10 @@ def table_page(rows: list[dict], table: PaperTable, stem: Path) -> str:
     lines += ["", significance_text, ""]
     lines += [f"![AUROC per class, ours solid and the paper's dashed]({figures[0].name})", ""]
     lines += [f"![critical-difference diagram]({f.name})" for f in figures[1:]]
+    curves = curve_markdown(kept, table)
+    if curves:
+        drawn = save_curve_figures(kept, table, stem)
+        lines += ["", curves, "", *(f"![learning curves]({path.name})" for path in drawn)]
     found = findings(comparison)
     lines += ["", f"## Findings: cells more than {FINDING_GAP} from the paper", ""]
     if found:
