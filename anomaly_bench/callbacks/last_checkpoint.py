@@ -94,7 +94,7 @@ class LastCheckpoint(Checkpoint):
         self._position = position
         self.dirpath.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(f".{LAST}.partial")
-        trainer.save_checkpoint(partial)
+        trainer.save_checkpoint(partial, weights_only=False)
         os.replace(partial, self.path)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
