@@ -94,7 +94,7 @@ reproduce-table4:  ## Table 4 (MNIST rates): the Table 1 grid (runs already done
 	$(call reproduce,table1_mnist,4)
 
 results-page:  ## regenerate docs/results/ (the reference results) from its committed rows; trains nothing
-	$(BIN)/python -m anomaly_bench.results_page
+	$(BIN)/python -m anomaly_bench.reporting.results_page
 
 wandb-sync:  ## upload the offline W&B runs under logs/ and results/ (needs WANDB_API_KEY)
 	find logs results -type d -name 'offline-run-*' -print0 2>/dev/null | xargs -0 -r $(BIN)/wandb sync

@@ -24,11 +24,11 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from anomaly_bench import CONF_DIR
-from anomaly_bench.comparison import values_by_class
 from anomaly_bench.plots import save_per_class_comparison
-from anomaly_bench.report import report
+from anomaly_bench.reporting.comparison import values_by_class
+from anomaly_bench.reporting.significance import class_by_method, save_cd_diagram, significance
+from anomaly_bench.reporting.tables import report
 from anomaly_bench.results import ResultsStore
-from anomaly_bench.significance import class_by_method, save_cd_diagram, significance
 from anomaly_bench.train import train
 
 # Each method's demo budget on digits: small, stated, and one override away (--epochs).

@@ -10,7 +10,7 @@ import copy
 import lightning as L
 import torch
 
-from anomaly_bench.callbacks.anomaly_metrics import detection_metrics
+from anomaly_bench.metrics import detection_metrics
 from anomaly_bench.models.base import AnomalyModule
 
 

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from anomaly_bench.report import report
+from anomaly_bench.reporting.tables import report
 from anomaly_bench.results import ResultsStore
 from tests.conftest import run_cli_isolated
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anomaly_bench.report import report
+from anomaly_bench.reporting.tables import report
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.train import train
 from tests.conftest import MODEL_IDS, quick_overrides, run_cli, run_cli_isolated

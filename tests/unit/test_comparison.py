@@ -4,9 +4,14 @@ import statistics
 
 import pytest
 
-from anomaly_bench.comparison import per_class_comparison, rates_comparison, to_csv, to_markdown
-from anomaly_bench.paper_tables import load_paper_table
-from anomaly_bench.report import paper_report
+from anomaly_bench.reporting.comparison import (
+    per_class_comparison,
+    rates_comparison,
+    to_csv,
+    to_markdown,
+)
+from anomaly_bench.reporting.paper_tables import load_paper_table
+from anomaly_bench.reporting.tables import paper_report
 from anomaly_bench.results import ResultsStore
 
 

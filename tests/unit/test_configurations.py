@@ -7,10 +7,10 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from anomaly_bench.comparison import per_class_comparison, rates_comparison, to_markdown
-from anomaly_bench.configurations import column_of, parse_where, where
-from anomaly_bench.paper_tables import load_paper_table
-from anomaly_bench.report import report
+from anomaly_bench.reporting.comparison import per_class_comparison, rates_comparison, to_markdown
+from anomaly_bench.reporting.configurations import column_of, parse_where, where
+from anomaly_bench.reporting.paper_tables import load_paper_table
+from anomaly_bench.reporting.tables import report
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.run_identity import _digest, run_identity, run_key
 from tests.conftest import CONF_DIR

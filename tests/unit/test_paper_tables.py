@@ -2,7 +2,7 @@ import statistics
 
 import pytest
 
-from anomaly_bench.paper_tables import load_paper_table
+from anomaly_bench.reporting.paper_tables import load_paper_table
 
 METHODS = {"iforest", "dagmm", "fanogan", "memae", "ganomaly", "deep_svdd", "mem_ganomaly"}
 

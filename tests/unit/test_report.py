@@ -1,6 +1,6 @@
 import statistics
 
-from anomaly_bench.report import report
+from anomaly_bench.reporting.tables import report
 from anomaly_bench.results import ResultsStore
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from anomaly_bench.callbacks import LearningCurve
-from anomaly_bench.curves import curve_markdown, last_and_best
-from anomaly_bench.paper_tables import load_paper_table
-from anomaly_bench.report import paper_report
+from anomaly_bench.reporting.curves import curve_markdown, last_and_best
+from anomaly_bench.reporting.paper_tables import load_paper_table
+from anomaly_bench.reporting.tables import paper_report
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.train import train
 

@@ -16,7 +16,8 @@ import argparse
 from collections.abc import Iterable
 from pathlib import Path
 
-from anomaly_bench.comparison import (
+from anomaly_bench import CONF_DIR
+from anomaly_bench.reporting.comparison import (
     Cell,
     Comparison,
     flags_line,
@@ -26,13 +27,13 @@ from anomaly_bench.comparison import (
     rates_comparison,
     table_rows,
 )
-from anomaly_bench.configurations import column_of
-from anomaly_bench.curves import curve_markdown, save_curve_figures
-from anomaly_bench.paper_tables import PaperTable, load_paper_table
-from anomaly_bench.report import per_class_outputs
+from anomaly_bench.reporting.configurations import column_of
+from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
+from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
+from anomaly_bench.reporting.tables import per_class_outputs
 from anomaly_bench.results import ResultsStore
 
-PAGE_DIR = Path(__file__).resolve().parent.parent / "docs" / "results"
+PAGE_DIR = CONF_DIR.parent / "docs" / "results"
 FINDING_GAP = 0.05
 # Keys of a two-stage method's first stage, to state its budget as `first + second epochs`.
 FIRST_STAGE_KEYS = ("gan_epochs", "pretrain_epochs")

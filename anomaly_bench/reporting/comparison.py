@@ -17,8 +17,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from anomaly_bench.configurations import Column, columns
-from anomaly_bench.paper_tables import PaperTable
+from anomaly_bench.reporting.configurations import Column, columns
+from anomaly_bench.reporting.paper_tables import PaperTable
 
 # Row fields that say how a number was chosen; the report lists the values it found.
 CHOICE_FLAGS = ("protocol", "threshold_source", "select_epoch_on_test")
