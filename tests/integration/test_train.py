@@ -147,3 +147,17 @@ def test_the_shared_device_launcher_runs_jobs_at_once_and_every_row_lands(tmp_pa
     assert all(row["status"] == "ok" for row in found)
     cores = len(os.sched_getaffinity(0))
     assert {row["torch_threads"] for row in found} == {max(1, cores // min(2, cores))}
+
+
+def test_the_slurm_preset_requeues_timed_out_and_preempted_jobs():
+    """No cluster here: the submission parameters the preset gives submitit."""
+    from hydra import compose, initialize_config_dir
+
+    from tests.conftest import CONF_DIR
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose("train", overrides=["hydra/launcher=slurm_gpu"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert launcher.max_num_timeout >= 1 and launcher.signal_delay_s >= 60
+    assert launcher.gpus_per_node == 1 and launcher.cpus_per_task >= 1
