@@ -29,6 +29,7 @@ from anomaly_bench.reporting.comparison import values_by_class
 from anomaly_bench.reporting.significance import class_by_method, save_cd_diagram, significance
 from anomaly_bench.reporting.tables import report
 from anomaly_bench.results import ResultsStore
+from anomaly_bench.runtime import quiet_console
 from anomaly_bench.train import train
 
 # Each method's demo budget on digits: small, stated, and one override away (--epochs).
@@ -64,11 +65,11 @@ def demo_config(model: str, normal_class: int, epochs: int, results: Path) -> Di
 
 
 def quiet() -> None:
-    """Per-run banners (device lines, tips, summaries) and known noise off the console."""
+    """Per-run banners (device lines, tips, summaries) and known noise off the console: the
+    demo's own line per run says what matters."""
+    quiet_console()
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*log_every_n_steps.*")
     warnings.filterwarnings("ignore", message=".*contains no parameters.*")
 
 

@@ -10,6 +10,7 @@ import logging
 import os
 import platform
 import subprocess
+import warnings
 from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
@@ -117,3 +118,26 @@ def apply_thread_budget(requested: int | None, launcher: Mapping[str, Any] | Non
             os.environ[variable] = str(threads)
         log.info("CPU threads: %d", threads)
     return torch.get_num_threads()
+
+
+# Lightning's console lines that say nothing about this project's runs (a product tip, its own
+# deprecation of a torch API, the logging interval on small data, an empty validation list).
+QUIET_WARNINGS = (
+    r".*isinstance\(treespec, LeafSpec\).*",
+    r"The number of training batches .* is smaller than the logging interval.*",
+    r"Total length of `list` across ranks is zero.*",
+)
+LIGHTNING_TIP = "💡 Tip:"
+
+
+class _DropLightningTip(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith(LIGHTNING_TIP)
+
+
+def quiet_console() -> None:
+    """Keep Lightning's noise off a run's console (and its log): what is left is the data line,
+    the progress, the metrics and the result line, and warnings that concern the run."""
+    for pattern in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern)
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropLightningTip())

@@ -35,6 +35,7 @@ from anomaly_bench.runtime import (
     git_commit,
     instantiate,
     package_versions,
+    quiet_console,
 )
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float:
     """Hydra entry; returns AUROC so sweepers can optimise it."""
+    quiet_console()
     return train(cfg)["auroc"]
 
 
