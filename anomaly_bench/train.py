@@ -37,6 +37,7 @@ from anomaly_bench.runtime import (
     package_versions,
     quiet_console,
 )
+from anomaly_bench.validation import check_model_settings
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def launcher_config() -> dict[str, Any] | None:
 def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     """Build everything from the config, train, score the test split; the row's measured fields."""
     check_budget(cfg)
+    check_model_settings(cfg.model)
     threads = apply_thread_budget(cfg.get("cpu_threads"), launcher_config())
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)

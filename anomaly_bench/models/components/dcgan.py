@@ -12,16 +12,18 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor, nn
 
-from anomaly_bench.validation import check_choice
+from anomaly_bench.validation import check_choice, check_positive
 
 IMAGE_SIZES = (16, 32, 64)
 IMAGE_CHANNELS = (1, 3)
 
 
-def check_image_shape(image_size: int, channels: int) -> None:
-    """Fail before training when the nets cannot take this image shape, naming what they can."""
+def check_image_shape(image_size: int, channels: int, width: int) -> None:
+    """Fail before training when the nets cannot take this image shape or width, naming what
+    they can."""
     check_choice("image_size", image_size, IMAGE_SIZES)
     check_choice("in_channels", channels, IMAGE_CHANNELS)
+    check_positive("model.width", width)
 
 
 def dcgan_initial_values(net: nn.Module) -> Iterator[tuple[Tensor, Tensor]]:
@@ -72,7 +74,8 @@ class DcganEncoder(nn.Module):
 
     def __init__(self, image_size: int, in_channels: int, latent_dim: int, width: int = 64) -> None:
         super().__init__()
-        check_image_shape(image_size, in_channels)
+        check_image_shape(image_size, in_channels, width)
+        check_positive("model.latent_dim", latent_dim)
         self.features = _encoder_features(image_size, in_channels, width, batch_norm=True)
         self.head = nn.Conv2d(
             final_feature_channels(image_size, width), latent_dim, 4, 1, 0, bias=False
@@ -95,7 +98,8 @@ class DcganDecoder(nn.Module):
         self, image_size: int, out_channels: int, latent_dim: int, width: int = 64
     ) -> None:
         super().__init__()
-        check_image_shape(image_size, out_channels)
+        check_image_shape(image_size, out_channels, width)
+        check_positive("model.latent_dim", latent_dim)
         channels = final_feature_channels(image_size, width)
         self.head = nn.Sequential(
             nn.ConvTranspose2d(latent_dim, channels, 4, 1, 0, bias=False),
@@ -131,7 +135,7 @@ class DcganDiscriminator(nn.Module):
         self, image_size: int, in_channels: int, width: int = 64, batch_norm: bool = True
     ) -> None:
         super().__init__()
-        check_image_shape(image_size, in_channels)
+        check_image_shape(image_size, in_channels, width)
         self.features = _encoder_features(image_size, in_channels, width, batch_norm)
         self.head = nn.Conv2d(final_feature_channels(image_size, width), 1, 4, 1, 0, bias=False)
         init_dcgan_weights(self)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from anomaly_bench.validation import check_choice
+from anomaly_bench.validation import check_choice, check_positive
 
 ADDRESSINGS = ("cosine", "dot")
 
@@ -60,8 +60,8 @@ class MemoryModule(nn.Module):
     ) -> None:
         super().__init__()
         check_choice("addressing", addressing, ADDRESSINGS)
-        if num_slots < 1 or slot_dim < 1:
-            raise ValueError(f"memory of {num_slots} x {slot_dim} slots is not allowed: both >= 1")
+        check_positive("model.memory_size", num_slots)
+        check_positive("memory slot size", slot_dim)
         self.addressing = addressing
         self.shrink_threshold = 1.0 / num_slots if shrink_threshold is None else shrink_threshold
         self.epsilon = epsilon
