@@ -1,19 +1,11 @@
-"""A split held in memory as uint8, and the batch every method receives."""
+"""A split held in memory as uint8, served as the `Batch` of the model contract."""
 
 from __future__ import annotations
-
-from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-
-class Batch(NamedTuple):
-    """Images in [-1, 1], anomaly labels (1 = anomalous) and the original class of each image."""
-
-    images: Tensor
-    labels: Tensor
-    classes: Tensor
+from anomaly_bench.models.base import Batch
 
 
 def scale_to_unit_range(images: Tensor) -> Tensor:

@@ -8,15 +8,10 @@ search; Adam at lr 0.01 is this project's choice.
 
 from __future__ import annotations
 
-from functools import partial
-
-from torch.optim import Adam
-
-from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.base import Batch, OptimizerFactory
+from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER
 from anomaly_bench.models.components.losses import discriminator_bce_loss, generator_bce_loss
-from anomaly_bench.models.latent_gan import LatentGan, OptimizerFactory
-
-DCGAN_OPTIMIZER: OptimizerFactory = partial(Adam, lr=2e-4, betas=(0.5, 0.999))
+from anomaly_bench.models.latent_gan import LatentGan
 
 
 class Anogan(LatentGan):

@@ -1,15 +1,28 @@
-"""The contract every method fulfils, and the evaluation steps written once for all of them."""
+"""The contract every method fulfils (the batch it receives, the optimiser factories it takes,
+the `AnomalyModule` base), and the evaluation steps written once for all of them."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
 
 import torch
 from lightning import LightningModule
 from torch import Tensor
+from torch.optim import Optimizer
 
-from anomaly_bench.data.batches import Batch
+
+class Batch(NamedTuple):
+    """Images in [-1, 1], anomaly labels (1 = anomalous) and the original class of each image."""
+
+    images: Tensor
+    labels: Tensor
+    classes: Tensor
+
+
+# What a model's `optimizer` arguments are: parameters -> optimiser (a `_partial_` from the yaml).
+OptimizerFactory = Callable[[Iterable], Optimizer]
 
 # Keys of a scored batch that hold a per-image diagnostic rather than the score.
 DIAGNOSTIC_PREFIX = "diagnostic/"

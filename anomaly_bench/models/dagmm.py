@@ -10,7 +10,6 @@ setting (z_c of one dimension, K = 4, estimation net 10 tanh units with dropout 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from functools import partial
 
 import torch
@@ -18,8 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim import Adam, Optimizer
 
-from anomaly_bench.data.batches import Batch
-from anomaly_bench.models.base import AnomalyModule
+from anomaly_bench.models.base import AnomalyModule, Batch, OptimizerFactory
 from anomaly_bench.models.components.dcgan import DcganDecoder, DcganEncoder
 from anomaly_bench.models.components.gmm import (
     GaussianMixture,
@@ -28,7 +26,7 @@ from anomaly_bench.models.components.gmm import (
     sample_energy,
 )
 
-DAGMM_OPTIMIZER: Callable[[Iterable], Optimizer] = partial(Adam, lr=1e-4)
+DAGMM_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4)
 RECONSTRUCTION_FEATURES = 2  # relative Euclidean distance, cosine similarity
 NORM_EPS = 1e-8
 
@@ -58,7 +56,7 @@ class Dagmm(AnomalyModule):
         dropout: float = 0.5,
         w_energy: float = 0.1,
         w_covariance: float = 0.005,
-        optimizer: Callable[[Iterable], Optimizer] = DAGMM_OPTIMIZER,
+        optimizer: OptimizerFactory = DAGMM_OPTIMIZER,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer"])

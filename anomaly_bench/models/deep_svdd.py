@@ -15,7 +15,6 @@ found at the start of fit (the reference hard-codes the same per-class ranges).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from functools import partial
 
 import torch
@@ -23,12 +22,10 @@ from torch import Tensor
 from torch.optim import Adam, Optimizer
 from torch.optim.lr_scheduler import MultiStepLR
 
-from anomaly_bench.data.batches import Batch
-from anomaly_bench.models.base import AnomalyModule
+from anomaly_bench.models.base import AnomalyModule, Batch, OptimizerFactory
 from anomaly_bench.models.components.lenet import LenetDecoder, LenetEncoder
 from anomaly_bench.validation import check_choice
 
-OptimizerFactory = Callable[[Iterable], Optimizer]
 SVDD_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4, weight_decay=0.5e-6)
 PRETRAIN_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4, weight_decay=0.5e-3)
 OBJECTIVES = ("one-class", "soft-boundary")

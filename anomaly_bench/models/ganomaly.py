@@ -7,22 +7,20 @@ before D on each batch and D is re-initialised when its loss falls below 1e-5.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from functools import partial
-
 import torch.nn.functional as F
 from torch import Tensor
-from torch.optim import Adam, Optimizer
+from torch.optim import Optimizer
 
-from anomaly_bench.data.batches import Batch
-from anomaly_bench.models.base import AnomalyModule
-from anomaly_bench.models.components.dcgan import DcganDecoder, DcganDiscriminator, DcganEncoder
+from anomaly_bench.models.base import AnomalyModule, Batch, OptimizerFactory
+from anomaly_bench.models.components.dcgan import (
+    DCGAN_OPTIMIZER,
+    DcganDecoder,
+    DcganDiscriminator,
+    DcganEncoder,
+)
 from anomaly_bench.models.components.losses import discriminator_bce_loss, feature_matching_loss
 from anomaly_bench.models.components.scores import LATENT_NORMS, latent_distance
 from anomaly_bench.validation import check_choice
-
-OptimizerFactory = Callable[[Iterable], Optimizer]
-REFERENCE_OPTIMIZER: OptimizerFactory = partial(Adam, lr=2e-4, betas=(0.5, 0.999))
 
 
 class Ganomaly(AnomalyModule):
@@ -44,7 +42,7 @@ class Ganomaly(AnomalyModule):
         w_enc: float = 1.0,
         score_norm: str = "l2",
         d_reinit_threshold: float = 1e-5,
-        optimizer: OptimizerFactory = REFERENCE_OPTIMIZER,
+        optimizer: OptimizerFactory = DCGAN_OPTIMIZER,
     ) -> None:
         super().__init__()
         check_choice("score_norm", score_norm, LATENT_NORMS)

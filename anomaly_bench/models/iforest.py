@@ -21,8 +21,7 @@ import torch
 from sklearn.ensemble import IsolationForest
 from torch import Tensor
 
-from anomaly_bench.data.batches import Batch
-from anomaly_bench.models.base import AnomalyModule
+from anomaly_bench.models.base import AnomalyModule, Batch
 
 FIT_IMAGES_KEY = "isolation_forest_fit_images"
 

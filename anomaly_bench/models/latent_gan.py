@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from anomaly_bench.models.base import AnomalyModule
+from anomaly_bench.models.base import AnomalyModule, OptimizerFactory
 from anomaly_bench.models.components.dcgan import DcganDecoder, DcganDiscriminator
 from anomaly_bench.models.components.latent_search import latent_search
 from anomaly_bench.validation import check_choice
 
-OptimizerFactory = Callable[[Iterable], Optimizer]
 ScoreFunction = Callable[[Tensor], Tensor]
 
 

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.optim import Adam, Optimizer
+from torch.optim import Optimizer
 
-from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.base import Batch, OptimizerFactory
+from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER
 from anomaly_bench.models.components.losses import feature_matching_loss, generator_bce_loss
 from anomaly_bench.models.components.memory import (
     MemoryDiagnostics,
@@ -41,11 +41,10 @@ from anomaly_bench.models.components.memory import (
     nonzero_weights,
 )
 from anomaly_bench.models.components.scores import latent_distance
-from anomaly_bench.models.ganomaly import Ganomaly, OptimizerFactory
+from anomaly_bench.models.ganomaly import Ganomaly
 from anomaly_bench.validation import check_choice
 
 UPDATE_RULES = ("eq31", "algorithm1")
-WORKING_OPTIMIZER: OptimizerFactory = partial(Adam, lr=2e-4, betas=(0.5, 0.999))
 
 
 @contextmanager
@@ -86,7 +85,7 @@ class MemGanomaly(MemoryDiagnostics, Ganomaly):
         d_reinit_threshold: float = 1e-5,
         update_rule: str = "eq31",
         memory_lr: float | None = None,
-        optimizer: OptimizerFactory = WORKING_OPTIMIZER,
+        optimizer: OptimizerFactory = DCGAN_OPTIMIZER,
     ) -> None:
         check_choice("update_rule", update_rule, UPDATE_RULES)
         if memory_lr is not None and not memory_lr > 0:

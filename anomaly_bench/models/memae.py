@@ -9,15 +9,13 @@ as the MemAE paper's MNIST setting; shrink threshold 1/N as the paper's recommen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from functools import partial
 
 import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
-from anomaly_bench.data.batches import Batch
-from anomaly_bench.models.base import AnomalyModule
+from anomaly_bench.models.base import AnomalyModule, Batch, OptimizerFactory
 from anomaly_bench.models.components.dcgan import (
     DcganDecoder,
     DcganEncoder,
@@ -31,7 +29,7 @@ from anomaly_bench.models.components.memory import (
 )
 from anomaly_bench.models.components.scores import per_sample_mse
 
-MEMAE_OPTIMIZER: Callable[[Iterable], Optimizer] = partial(Adam, lr=1e-4)
+MEMAE_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4)
 
 
 class Memae(MemoryDiagnostics, AnomalyModule):
@@ -45,7 +43,7 @@ class Memae(MemoryDiagnostics, AnomalyModule):
         memory_size: int = 100,
         shrink_threshold: float | None = None,
         w_entropy: float = 0.0002,
-        optimizer: Callable[[Iterable], Optimizer] = MEMAE_OPTIMIZER,
+        optimizer: OptimizerFactory = MEMAE_OPTIMIZER,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer"])

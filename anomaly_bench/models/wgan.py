@@ -17,12 +17,12 @@ import torch
 from torch import Tensor
 from torch.optim import RMSprop
 
-from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.base import Batch, OptimizerFactory
 from anomaly_bench.models.components.losses import (
     wasserstein_critic_loss,
     wasserstein_generator_loss,
 )
-from anomaly_bench.models.latent_gan import LatentGan, OptimizerFactory, ScoreFunction
+from anomaly_bench.models.latent_gan import LatentGan, ScoreFunction
 
 WGAN_OPTIMIZER: OptimizerFactory = partial(RMSprop, lr=5e-5)
 

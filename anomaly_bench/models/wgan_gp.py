@@ -12,8 +12,8 @@ from functools import partial
 from torch import Tensor
 from torch.optim import Adam
 
+from anomaly_bench.models.base import OptimizerFactory
 from anomaly_bench.models.components.losses import gradient_penalty, wasserstein_critic_loss
-from anomaly_bench.models.latent_gan import OptimizerFactory
 from anomaly_bench.models.wgan import Wgan
 
 WGAN_GP_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4, betas=(0.0, 0.9))

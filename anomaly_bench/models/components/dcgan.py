@@ -8,12 +8,16 @@ ReLU and a tanh output in the decoder, no biases, N(0, 0.02) weights.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import torch
 from torch import Tensor, nn
+from torch.optim import Adam
 
 from anomaly_bench.validation import check_choice, check_positive
 
+# The DCGAN paper's Adam (lr 2e-4, beta1 0.5), which the DCGAN, AnoGAN and GANomaly references use.
+DCGAN_OPTIMIZER = partial(Adam, lr=2e-4, betas=(0.5, 0.999))
 IMAGE_SIZES = (16, 32, 64)
 IMAGE_CHANNELS = (1, 3)
 

@@ -61,7 +61,7 @@ def test_feature_map_form_equals_the_vector_form_at_each_position():
 def test_bad_settings_are_refused_by_name():
     with pytest.raises(ValueError, match=r"addressing='l2'.*cosine, dot"):
         MemoryModule(4, 4, "l2")
-    with pytest.raises(ValueError, match="model.memory_size=0 is not allowed; allowed: a positive"):
+    with pytest.raises(ValueError, match=r"model\.memory_size=0 is not allowed; allowed: a"):
         MemoryModule(0, 4)
     with pytest.raises(ValueError, match=r"\[B, C\] or \[B, C, H, W\]"):
         MemoryModule(4, 4)(torch.randn(2, 4, 3))
