@@ -17,13 +17,13 @@ from omegaconf import OmegaConf
 
 from anomaly_bench import CONF_DIR
 from anomaly_bench.benchmarks.method_speed import (
-    FIRST_STAGE_EPOCHS,
     BenchCase,
     BenchSettings,
     compose_case,
     second_stage_label,
 )
 from anomaly_bench.data.sources import dataset_spec
+from anomaly_bench.models.base import first_stage_key
 
 # Official split sizes (train, test) of the paper's datasets; all three have ten classes, equal
 # in size in CIFAR-10 and Fashion-MNIST and nearly so in MNIST.
@@ -96,14 +96,14 @@ def estimate_table(
     runs_per_method = len(grid["data.normal_class"]) * len(grid["seed"])
     methods, missing = [], []
     for method in grid["model"]:
-        two_stage = method in FIRST_STAGE_EPOCHS
-        stage_labels = [method] + ([second_stage_label(method)] if two_stage else [])
+        cfg = compose_case(BenchCase(method, method, channels), settings)
+        key = first_stage_key(cfg.model)
+        stage_labels = [method] + ([second_stage_label(method)] if key else [])
         if any(label not in rates for label in stage_labels):
             missing.append(method)
             continue
-        cfg = compose_case(BenchCase(method, method, channels), settings)
         epochs = cfg.trainer.max_epochs
-        first = cfg.model[FIRST_STAGE_EPOCHS[method]] if two_stage else epochs
+        first = cfg.model[key] if key else epochs
         shape = RunShape((first, epochs - first)[: len(stage_labels)], n_train, n_test)
         seconds = run_seconds(
             shape,

@@ -20,10 +20,10 @@ from omegaconf import DictConfig, OmegaConf
 from anomaly_bench import CONF_DIR
 from anomaly_bench.benchmarks.timing import StepClock, peak_memory_mb
 from anomaly_bench.data import ImageSplits, OneClassDataModule
+from anomaly_bench.models.base import first_stage_key
 from anomaly_bench.runtime import device_name, instantiate
 
 # Each two-stage method's key for its first stage's epochs: 0 starts training in the second stage.
-FIRST_STAGE_EPOCHS = {"fanogan": "gan_epochs", "deep_svdd": "pretrain_epochs"}
 # The datasets whose per-dataset settings (Mem_GANomaly's memory size) a case takes, by channels.
 DATASET_OF_CHANNELS = {1: "mnist", 3: "cifar10"}
 # GANomaly through the ordinary DataLoader, beside its default device-path case.
@@ -164,9 +164,10 @@ def method_cases(methods: list[str], channels: list[int]) -> list[BenchCase]:
     cases = []
     for n_channels in channels:
         for method in methods:
-            cases.append(BenchCase(method, method, n_channels))
-            if method in FIRST_STAGE_EPOCHS:
-                key = FIRST_STAGE_EPOCHS[method]
+            case = BenchCase(method, method, n_channels)
+            cases.append(case)
+            key = first_stage_key(compose_case(case, BenchSettings()).model)
+            if key is not None:
                 cases.append(
                     BenchCase(
                         second_stage_label(method), method, n_channels, (f"model.{key}=0",), 2

@@ -4,7 +4,7 @@ the `AnomalyModule` base), and the evaluation steps written once for all of them
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 import torch
@@ -23,6 +23,16 @@ class Batch(NamedTuple):
 
 # What a model's `optimizer` arguments are: parameters -> optimiser (a `_partial_` from the yaml).
 OptimizerFactory = Callable[[Iterable], Optimizer]
+
+# The model keys with which a two-stage method states its first stage's epochs (f-AnoGAN's GAN,
+# Deep SVDD's autoencoder pretraining); the benchmark, the results page and the tests read them.
+FIRST_STAGE_KEYS = ("gan_epochs", "pretrain_epochs")
+
+
+def first_stage_key(model: Mapping) -> str | None:
+    """The key of `model`'s config that holds its first stage's epochs; None for one stage."""
+    return next((key for key in FIRST_STAGE_KEYS if key in model), None)
+
 
 # Keys of a scored batch that hold a per-image diagnostic rather than the score.
 DIAGNOSTIC_PREFIX = "diagnostic/"

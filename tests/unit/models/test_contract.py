@@ -12,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
 from anomaly_bench.data import OneClassDataModule
+from anomaly_bench.models.base import first_stage_key
 from anomaly_bench.runtime import instantiate
 from anomaly_bench.validation import POSITIVE_SETTINGS, check_model_settings
 from tests.conftest import CONF_DIR, MODEL_IDS
@@ -27,9 +28,9 @@ def model_config(model_id: str) -> DictConfig:
         for key, value in TINY.items():
             if key in cfg.model:
                 cfg.model[key] = value
-        for stage in ("gan_epochs", "pretrain_epochs"):  # two-stage methods: one epoch each
-            if stage in cfg.model:
-                cfg.model[stage] = 1
+        stage = first_stage_key(cfg.model)
+        if stage:  # two-stage methods: one epoch each
+            cfg.model[stage] = 1
     return cfg.model
 
 
