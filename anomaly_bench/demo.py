@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import io
 import logging
+import statistics
 import time
 import warnings
 from pathlib import Path
@@ -26,7 +27,7 @@ from omegaconf import DictConfig, open_dict
 from anomaly_bench import CONF_DIR
 from anomaly_bench.plots import save_per_class_comparison
 from anomaly_bench.reporting.comparison import values_by_class
-from anomaly_bench.reporting.significance import class_by_method, save_cd_diagram, significance
+from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.reporting.tables import report
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.runtime import quiet_console
@@ -89,7 +90,7 @@ def run_grid(models: list[str], classes: list[int], results: Path, epochs: dict[
             )
 
 
-def comparison(results: Path, models: list[str]) -> str:
+def comparison(results: Path) -> str:
     """The table, the ranks and the figures, and where the files are."""
     rows = [r for r in ResultsStore(results).read() if r.get("dataset") == "digits"]
     folder = results / "report"
@@ -99,21 +100,22 @@ def comparison(results: Path, models: list[str]) -> str:
     values = values_by_class([r for r in rows if r.get("status") == "ok"], "auroc")
     columns = sorted({column for _, column in values})
     classes = sorted({c for c, _ in values})
-    ours = {c: [min(values.get((k, c), [None])) if (k, c) in values else None for k in classes]
+    ours = {c: [statistics.fmean(values[(k, c)]) if (k, c) in values else None for k in classes]
             for c in columns}  # fmt: skip
     figure = save_per_class_comparison(
         [str(c) for c in classes], ours, {}, {c: c for c in columns}, "AUROC", folder / "demo.png"
     )
     lines = [table, ""]
-    result = significance(class_by_method(values, columns))
-    if result is None:
+    tested = significance_with_diagram(values, columns, "digits demo", folder / "demo_cd.png")
+    if tested is None:
         lines.append("no critical-difference diagram: it needs >= 3 methods on >= 3 classes")
         diagram = None
     else:
-        ranks = ", ".join(f"{method} {rank:.2f}" for method, rank in result.mean_ranks.items())
-        lines.append(f"mean rank (1 = best) over classes {result.classes}: {ranks}; Friedman "
-                     f"p = {result.friedman_p:.3g}")  # fmt: skip
-        diagram = save_cd_diagram(result, "digits demo", folder / "demo_cd.png")
+        result, diagram = tested
+        lines.append(
+            f"mean rank (1 = best) over classes {result.classes}: "
+            f"{mean_ranks_text(result)}; Friedman p = {result.friedman_p:.3g}"
+        )
     example = next((r for r in rows if r.get("status") == "ok"), None)
     lines += ["", f"table: {folder / 'demo.md'}", f"per-class figure: {figure}"]
     if diagram is not None:
@@ -148,7 +150,7 @@ def main() -> None:
     started = time.perf_counter()
     run_grid(models, [int(c) for c in args.classes.split(",")], args.results, epochs)
     print(f"\n{time.perf_counter() - started:.0f} s for the grid\n")
-    print(comparison(args.results, models))
+    print(comparison(args.results))
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ def run_identity(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _digest(identity: dict[str, Any]) -> str:
+def digest(identity: dict[str, Any]) -> str:
+    """A short, stable hash of a run identity or a configuration."""
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_CHARS]
 
@@ -61,7 +62,7 @@ def run_key(cfg: DictConfig) -> str:
     data = cfg.data
     return (
         f"{method_id(cfg)}_{data.dataset}_class{data.normal_class}_{data.protocol}"
-        f"_seed{cfg.seed}_{_digest(run_identity(cfg))}"
+        f"_seed{cfg.seed}_{digest(run_identity(cfg))}"
     )
 
 
@@ -79,7 +80,3 @@ def configuration(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     if identity["model"].get("seed") == seed:
         identity["model"].pop("seed")
     return identity
-
-
-def configuration_digest(config: DictConfig | Mapping[str, Any]) -> str:
-    return _digest(configuration(config))

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
-import torch
 from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor
 
@@ -19,29 +18,12 @@ from anomaly_bench.metrics import (
     held_out_rates,
     roc_points,
 )
-from anomaly_bench.models.base import DIAGNOSTIC_PREFIX
+from anomaly_bench.models.base import DIAGNOSTIC_PREFIX, ScoreCollector
 from anomaly_bench.plots import save_roc_curve, save_score_histogram
 
 log = logging.getLogger(__name__)
 
 SCORES_FILE = "scores.npz"
-
-
-class ScoreCollector:
-    """Scores, labels, classes (and any per-image diagnostics) of one loop, kept on the device
-    until the loop ends."""
-
-    def __init__(self) -> None:
-        self.parts: list[dict[str, Tensor]] = []
-
-    def add(self, outputs: dict[str, Tensor]) -> None:
-        self.parts.append({key: value.detach() for key, value in outputs.items()})
-
-    def collect(self) -> dict[str, Tensor]:
-        return {key: torch.cat([part[key] for part in self.parts]).cpu() for key in self.parts[0]}
-
-    def __len__(self) -> int:
-        return len(self.parts)
 
 
 class AnomalyMetrics(L.Callback):

@@ -34,6 +34,23 @@ def first_stage_key(model: Mapping) -> str | None:
     return next((key for key in FIRST_STAGE_KEYS if key in model), None)
 
 
+class ScoreCollector:
+    """Scores, labels, classes (and any per-image diagnostics) of one loop (`_score_batch`'s
+    outputs), kept on the device until the loop ends."""
+
+    def __init__(self) -> None:
+        self.parts: list[dict[str, Tensor]] = []
+
+    def add(self, outputs: dict[str, Tensor]) -> None:
+        self.parts.append({key: value.detach() for key, value in outputs.items()})
+
+    def collect(self) -> dict[str, Tensor]:
+        return {key: torch.cat([part[key] for part in self.parts]).cpu() for key in self.parts[0]}
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+
 # Keys of a scored batch that hold a per-image diagnostic rather than the score.
 DIAGNOSTIC_PREFIX = "diagnostic/"
 
@@ -123,17 +140,17 @@ class AnomalyModule(LightningModule):
         """
         was_training = self.training
         devices = [self.device] if self.device.type == "cuda" else []
-        parts: list[dict[str, Tensor]] = []
+        collected = ScoreCollector()
         with torch.random.fork_rng(devices=devices), torch.no_grad():
             self.eval()
             try:
                 self.prepare_scoring()
                 for batch in batches:
                     on_device = Batch(*(part.to(self.device) for part in batch))
-                    parts.append(self._score_batch(on_device))
+                    collected.add(self._score_batch(on_device))
             finally:
                 self.train(was_training)
-        return {key: torch.cat([part[key] for part in parts]).cpu() for key in parts[0]}
+        return collected.collect()
 
     def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
         return self._score_batch(batch)

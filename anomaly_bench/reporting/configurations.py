@@ -19,7 +19,8 @@ from typing import Any
 import yaml
 
 from anomaly_bench import CONF_DIR
-from anomaly_bench.run_identity import configuration, configuration_digest
+from anomaly_bench.run_identity import configuration
+from anomaly_bench.run_identity import digest as config_digest
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def column_of(row: Mapping[str, Any]) -> Column:
     if not saved.keys() >= IDENTITY_PARTS:
         return Column(method, method, "")
     config = configuration(saved)
-    digest = configuration_digest(saved)
+    digest = config_digest(config)
     dataset, epochs = row.get("dataset", ""), config["max_epochs"]
     default = default_configuration(method, dataset)
     at_budget = default_configuration(method, dataset, epochs if isinstance(epochs, int) else None)

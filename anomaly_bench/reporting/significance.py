@@ -54,6 +54,22 @@ def significance(table: pd.DataFrame) -> Significance | None:
     return Significance(float(friedman_p), ranks, nemenyi, [int(c) for c in table.index])
 
 
+def mean_ranks_text(result: Significance) -> str:
+    """`method 1.60, other 2.80, ...`, best first."""
+    return ", ".join(f"{method} {rank:.2f}" for method, rank in result.mean_ranks.items())
+
+
+def significance_with_diagram(
+    values: dict[tuple[int, str], list[float]], columns: Iterable[str], title: str, path: Path
+) -> tuple[Significance, Path] | None:
+    """The tests over the classes every column has and the CD diagram at `path`; None when
+    there are too few methods or classes."""
+    result = significance(class_by_method(values, columns))
+    if result is None:
+        return None
+    return result, save_cd_diagram(result, title, path)
+
+
 def save_cd_diagram(result: Significance, title: str, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 2.5))
     sp.critical_difference_diagram(result.mean_ranks, result.nemenyi_p, ax=ax)

@@ -38,7 +38,7 @@ from anomaly_bench.reporting.comparison import (
 from anomaly_bench.reporting.configurations import parse_where, where
 from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
 from anomaly_bench.reporting.paper_tables import TABLES, PaperTable, load_paper_table
-from anomaly_bench.reporting.significance import class_by_method, save_cd_diagram, significance
+from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.results import ResultsStore
 
 Cell = tuple[float, float | None]
@@ -155,19 +155,18 @@ def significance_outputs(
 ) -> tuple[str, list[Path]]:
     """Friedman + Nemenyi over the complete classes, and the CD diagram, when there is enough."""
     values = values_by_class(table_rows(rows, table), "auroc")
-    result = significance(class_by_method(values, methods))
-    if result is None:
+    tested = significance_with_diagram(
+        values, methods, f"Table {table.number}", stem.with_name(f"{stem.name}_cd.png")
+    )
+    if tested is None:
         return (
             "no critical-difference diagram: it needs >= 3 methods run on the same >= 3 classes",
             [],
         )
-    diagram = save_cd_diagram(
-        result, f"Table {table.number}", stem.with_name(f"{stem.name}_cd.png")
-    )
-    ranks = ", ".join(f"{method} {rank:.2f}" for method, rank in result.mean_ranks.items())
+    result, diagram = tested
     text = (
         f"Friedman test over classes {result.classes}: p = {result.friedman_p:.3g}; mean rank "
-        f"(1 = best): {ranks}. Nemenyi p-values: the CD diagram {diagram.name}"
+        f"(1 = best): {mean_ranks_text(result)}. Nemenyi p-values: the CD diagram {diagram.name}"
     )
     return text, [diagram]
 

@@ -12,7 +12,7 @@ from anomaly_bench.reporting.configurations import column_of, parse_where, where
 from anomaly_bench.reporting.paper_tables import load_paper_table
 from anomaly_bench.reporting.tables import report
 from anomaly_bench.results import ResultsStore
-from anomaly_bench.run_identity import _digest, run_identity, run_key
+from anomaly_bench.run_identity import digest, run_identity, run_key
 from tests.conftest import CONF_DIR
 
 
@@ -55,7 +55,7 @@ def test_a_saved_config_gives_back_the_run_key_it_was_run_under():
         cfg = compose("train", overrides=["data=mnist", "model=deep_svdd", "seed=3"])
     saved = saved_config("model=deep_svdd", "seed=3")
     assert run_identity(saved) == run_identity(cfg)
-    assert run_key(cfg).endswith("_" + _digest(run_identity(saved)))
+    assert run_key(cfg).endswith("_" + digest(run_identity(saved)))
 
 
 def test_each_configuration_is_its_own_column_with_its_own_value_beside_the_paper():
