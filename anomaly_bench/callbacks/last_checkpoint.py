@@ -8,7 +8,9 @@ temporary file renamed over the old one, so a kill during the write leaves the p
 checkpoint whole. On SIGTERM Lightning stops at the next batch boundary; the checkpoint written
 then also holds how far into the epoch the run was and the random state, so a rerun trains
 exactly the batches that were left, with the same random numbers, and ends with the weights an
-uninterrupted run would have. SIGINT (Ctrl+C) is deferred the same way, to the start of the next
+uninterrupted run would have. A signal that lands in an epoch's last batch stops the run only
+after the epoch's end, whose checkpoint is then already the place to resume from: it is kept,
+since Lightning's batch counter still holds the finished epoch's count at that point. SIGINT (Ctrl+C) is deferred the same way, to the start of the next
 batch, so no optimiser step is cut in half.
 """
 
@@ -82,6 +84,7 @@ class LastCheckpoint(Checkpoint):
         self.dirpath = Path(dirpath)
         self.interruption: Interruption | None = None
         self._position: tuple[int, int] = (0, 0)  # (epoch, images of it already trained on)
+        self._trained_since_save = False
         self._restored: dict[str, Any] | None = None
         self._sigint_received = False
         self._previous_sigint: Any = None
@@ -96,6 +99,12 @@ class LastCheckpoint(Checkpoint):
         partial = self.path.with_name(f".{LAST}.partial")
         trainer.save_checkpoint(partial, weights_only=False)
         os.replace(partial, self.path)
+        self._trained_since_save = False
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, index: int
+    ) -> None:
+        self._trained_since_save = True
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.fast_dev_run or trainer.sanity_checking:
@@ -113,9 +122,10 @@ class LastCheckpoint(Checkpoint):
             return
         if trainer.fast_dev_run:
             return
-        batches = trainer.fit_loop.epoch_loop.batch_progress.current.completed
-        loader = trainer.train_dataloader
-        self._save(trainer, (trainer.current_epoch, batches * loader.batch_size))
+        if self._trained_since_save or not self.path.exists():
+            batches = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+            loader = trainer.train_dataloader
+            self._save(trainer, (trainer.current_epoch, batches * loader.batch_size))
         self.interruption = Interruption(
             received, trainer.current_epoch, trainer.global_step, self.path
         )

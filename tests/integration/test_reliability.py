@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import DictConfig, open_dict
 
 from anomaly_bench.results import ResultsStore
 from anomaly_bench.train import train
@@ -157,5 +158,35 @@ def test_a_terminated_run_checkpoints_says_so_exits_non_zero_and_resumes_exactly
     assert whole.returncode == 0, whole.stderr[-3000:]
     mine, theirs = final_weights(interrupted), final_weights(uninterrupted)
     assert mine.keys() == theirs.keys()
+    for name in mine:
+        assert torch.equal(mine[name], theirs[name]), name
+
+
+def moved_to(cfg: DictConfig, folder: Path) -> DictConfig:
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(folder / "run")
+        cfg.paths.log_dir = str(folder / "logs")
+        cfg.paths.results_dir = str(folder / "results")
+    return cfg
+
+
+@pytest.mark.parametrize("batch", [0, 1, 2], ids=["first-batch", "mid-epoch", "last-batch"])
+@pytest.mark.parametrize("received", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_at_any_batch_of_an_epoch_resumes_to_the_uninterrupted_weights(
+    make_config, tmp_path, received, batch
+):
+    """The same at an exact batch (3 per epoch): in the last one Lightning stops only after the
+    epoch's end, while its batch counter still holds the finished epoch's count."""
+    args = ("data=synthetic", "model=memae", "data.batch_size=16", "trainer.max_epochs=3")
+    signal_at = (
+        f"+callbacks.stop={{_target_: tests.signals.SignalAtBatch, epoch: 1, batch: {batch}}}"
+    )
+    with pytest.raises(SystemExit) as stopped:
+        train(make_config(*args, signal_at, f"+callbacks.stop.signum={int(received)}"))
+    assert stopped.value.code == 128 + received
+    train(make_config(*args))
+    train(moved_to(make_config(*args), tmp_path / "uninterrupted"))
+    mine, theirs = final_weights(tmp_path), final_weights(tmp_path / "uninterrupted")
+    assert [row["status"] for row in ResultsStore(tmp_path / "results").read()] == ["failed", "ok"]
     for name in mine:
         assert torch.equal(mine[name], theirs[name]), name
