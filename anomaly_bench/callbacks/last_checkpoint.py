@@ -10,8 +10,9 @@ then also holds how far into the epoch the run was and the random state, so a re
 exactly the batches that were left, with the same random numbers, and ends with the weights an
 uninterrupted run would have. A signal that lands in an epoch's last batch stops the run only
 after the epoch's end, whose checkpoint is then already the place to resume from: it is kept,
-since Lightning's batch counter still holds the finished epoch's count at that point. SIGINT (Ctrl+C) is deferred the same way, to the start of the next
-batch, so no optimiser step is cut in half.
+since Lightning's batch counter still holds the finished epoch's count at that point. SIGINT
+(Ctrl+C) is deferred the same way, to the start of the next batch, so no optimiser step is cut
+in half.
 """
 
 from __future__ import annotations
