@@ -8,6 +8,7 @@ device (the GPU when there is one):
   and GANomaly also through the DataLoader input path;
 - each input path alone (one shuffled epoch, no model);
 - AnoGAN's latent search, the batch at once vs one image at a time;
+- GANomaly's scoring rate beside its reference code's test loop on the same networks;
 - the paper's Table 1-3 grids' hours from those rates, one job at a time.
 Overrides apply to every method (e.g. `trainer.precision=bf16-mixed callbacks.speedups.compile=
 true`). It prints markdown and writes it (`.md`) beside the JSON (`--output`).
@@ -34,6 +35,7 @@ from anomaly_bench.benchmarks.method_speed import (
     measure_in_subprocess,
     method_cases,
 )
+from anomaly_bench.benchmarks.reference_scoring import reference_scoring_speed
 from anomaly_bench.runtime import device_name
 
 DEFAULTS = BenchSettings()
@@ -73,6 +75,27 @@ def input_path_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 {"channels": channels, "ganomaly_device_over_dataloader": round(ratio, 2)}
             )
     return ratios
+
+
+def scoring_against_reference(
+    rows: list[dict[str, Any]], reference: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """GANomaly's scoring rate as a run scores (the method table's) over the reference loop's."""
+    ours = {r["channels"]: r for r in rows if r["label"] == "ganomaly"}
+    return [
+        {
+            **loop,
+            "ours_images_per_second": ours[loop["channels"]]["score_images_per_second"],
+            "ours_batch_size": ours[loop["channels"]]["eval_batch_size"],
+            "ratio": round(
+                ours[loop["channels"]]["score_images_per_second"]
+                / loop["reference_loop_images_per_second"],
+                2,
+            ),
+        }
+        for loop in reference
+        if loop["channels"] in ours
+    ]
 
 
 def settings_line(settings: dict[str, Any]) -> str:
@@ -136,6 +159,20 @@ def report(results: dict[str, Any]) -> str:
                 "speedup": "speedup",
             },
         ),
+        "## GANomaly scoring against its reference code's test loop",
+        markdown_table(
+            results["reference_scoring"],
+            {
+                "channels": "channels",
+                "ours_batch_size": "our batch",
+                "ours_images_per_second": "ours img/s",
+                "batch_size": "reference batch",
+                "reference_loop_images_per_second": "reference loop img/s",
+                "ratio": "ours / reference",
+            },
+        )
+        if results["reference_scoring"]
+        else "not measured (GANomaly not among --methods)",
         "## Estimated grid time (one job at a time, paper protocol, lower bound)",
         markdown_table(
             [
@@ -184,6 +221,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--input-batch-size", type=int, default=64, help="input-path batch")
     parser.add_argument("--search-images", type=int, default=64, help="latent-search images")
     parser.add_argument("--search-steps", type=int, default=20, help="latent-search steps")
+    parser.add_argument(
+        "--reference-images", type=int, default=2048, help="images of the reference scoring loop"
+    )
     parser.add_argument("--output", type=Path, default=Path("results/bench.json"))
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every method")
     args = parser.parse_args(argv)
@@ -227,6 +267,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             latent_search_speed(c, args.search_images, args.search_steps, device) for c in channels
         ],
         "grid_estimates": [e for e in estimates if e["channels"] in channels],
+        "reference_scoring": scoring_against_reference(
+            rows,
+            [reference_scoring_speed(c, args.reference_images, device) for c in channels]
+            if "ganomaly" in args.methods.split(",")
+            else [],
+        ),
     }
 
 

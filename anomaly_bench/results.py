@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from anomaly_bench.run_identity import run_key
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,17 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_safe(item) for item in value]
     return value
+
+
+def key_today(row: dict[str, Any]) -> str | None:
+    """The row's run key under today's identity rules (its stored key when it saved no config)."""
+    config = row.get("config")
+    if not config:
+        return row.get("run_key")
+    try:
+        return run_key(OmegaConf.create(config))
+    except (OmegaConfBaseException, KeyError, AttributeError, TypeError):
+        return row.get("run_key")  # saved unresolved, or older than a key it needs
 
 
 class ResultsStore:
@@ -81,8 +96,9 @@ class ResultsStore:
             log.warning("%s: skipped %d torn or corrupt line(s)", self.path, skipped)
         return rows
 
-    def latest_ok(self, run_key: str) -> dict[str, Any] | None:
-        """The last `ok` row written for this run identity, if any."""
-        wanted = (run_key, "ok")
-        done = [row for row in self.read() if (row.get("run_key"), row.get("status")) == wanted]
+    def latest_ok(self, key: str) -> dict[str, Any] | None:
+        """The last `ok` row written for this run identity, if any. A row's key is recomputed
+        from its saved config, so a run written before the identity's rules last changed (the
+        scoring batch size left it) still counts as done."""
+        done = [row for row in self.read() if row.get("status") == "ok" and key_today(row) == key]
         return done[-1] if done else None

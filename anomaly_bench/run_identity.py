@@ -5,7 +5,9 @@ budget resumes from the first one's `last.ckpt` (a killed run loses at most an e
 `skip_done=true`, is skipped once an `ok` row carries its key. Anything that changes what is
 trained changes the key: the whole model config, the data config (except where the files are),
 the seed, the epoch budget, any training-batch limit and test-set epoch selection. Logging,
-progress bars and output folders do not.
+progress bars and output folders do not, nor does how batches are delivered: where the files are,
+the input path and its workers (the same batches either way) and the scoring batch size (every
+method scores in eval mode, one image independently of the others in its batch).
 
 A run's *configuration* is the same minus the normal class and the seed: rows that share it are
 one experiment repeated over classes and seeds, the only rows a table may average.
@@ -22,6 +24,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 DIGEST_CHARS = 10
+# Data settings that change how batches arrive, never what is trained or a score: not identity.
+DELIVERY_KEYS = ("data_dir", "input_path", "num_workers", "eval_batch_size")
 
 
 def method_id(cfg: DictConfig) -> str:
@@ -39,7 +43,8 @@ def _plain(node: Any) -> Any:
 def run_identity(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     """What the key hashes, from a run's config or from the `config` a row saved of it."""
     data = _plain(config["data"])
-    data.pop("data_dir", None)
+    for delivery in DELIVERY_KEYS:
+        data.pop(delivery, None)
     trainer = config["trainer"]
     return {
         "model": _plain(config["model"]),

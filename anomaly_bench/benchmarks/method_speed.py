@@ -77,7 +77,7 @@ class BenchSettings:
     train_warmup: int = 3
     train_steps: int = 30
     score_warmup: int = 1
-    score_batches: int = 5
+    score_batches: int = 20
     max_search_steps: int = 20
     overrides: tuple[str, ...] = field(default_factory=tuple)
 

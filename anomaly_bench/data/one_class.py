@@ -57,7 +57,7 @@ class OneClassDataModule(LightningDataModule):
         protocol: str = "paper",
         image_size: int = 32,
         batch_size: int = 64,
-        eval_batch_size: int = 256,
+        eval_batch_size: int = 64,
         seed: int = 0,
         val_fraction: float = 0.0,
         data_dir: str | Path | None = None,

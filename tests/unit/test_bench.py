@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from anomaly_bench.bench import main
+from anomaly_bench.bench import main, scoring_against_reference
 from anomaly_bench.benchmarks.grid_estimate import (
     RunShape,
     estimate_table,
@@ -109,3 +109,21 @@ def test_unknown_methods_are_refused_with_the_valid_ids(capsys):
     with pytest.raises(SystemExit):
         main(["--methods", "ganomaly,vae"])
     assert "vae unknown; allowed: anogan" in capsys.readouterr().err
+
+
+def test_ganomaly_scoring_is_set_over_the_reference_loop_per_channel_count():
+    rows = [
+        {
+            "label": "ganomaly",
+            "channels": 1,
+            "score_images_per_second": 600.0,
+            "eval_batch_size": 64,
+        },
+        {"label": "memae", "channels": 1, "score_images_per_second": 9.0, "eval_batch_size": 64},
+    ]
+    reference = [
+        {"channels": 1, "batch_size": 64, "reference_loop_images_per_second": 480.0},
+        {"channels": 3, "batch_size": 64, "reference_loop_images_per_second": 100.0},
+    ]
+    [row] = scoring_against_reference(rows, reference)
+    assert row["channels"] == 1 and row["ratio"] == 1.25 and row["ours_batch_size"] == 64

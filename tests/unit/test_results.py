@@ -3,6 +3,8 @@ import logging
 import multiprocessing
 
 from anomaly_bench.results import ResultsStore
+from anomaly_bench.run_identity import run_key
+from anomaly_bench.train import resolved_config
 
 
 def test_rows_round_trip_in_write_order(tmp_path):
@@ -69,3 +71,18 @@ def test_latest_ok_finds_the_last_ok_row_of_a_run_key(tmp_path):
         store.append(row)
     assert store.latest_ok("a")["n"] == 2
     assert store.latest_ok("b") is None
+
+
+def test_a_run_done_before_the_scoring_batch_left_the_key_still_counts_as_done(
+    make_config, tmp_path
+):
+    """Rows keep the key they were written under; skip_done recomputes it from the saved config."""
+    cfg = make_config("data=synthetic", "data.eval_batch_size=256")
+    store = ResultsStore(tmp_path / "store")
+    store.append(
+        {"run_key": "written_under_older_rules", "status": "ok", "config": resolved_config(cfg)}
+    )
+    assert store.latest_ok(run_key(make_config("data=synthetic")))["run_key"] == (
+        "written_under_older_rules"
+    )
+    assert store.latest_ok(run_key(make_config("data=synthetic", "seed=1"))) is None

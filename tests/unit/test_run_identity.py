@@ -7,5 +7,11 @@ def test_the_key_names_the_run_and_changes_with_what_is_trained(make_config):
     assert run_key(make_config("data=synthetic")) == base
     for override in ("seed=1", "model.w_con=10", "trainer.max_epochs=2", "data.batch_size=8"):
         assert run_key(make_config("data=synthetic", override)) != base, override
-    for override in ("trainer.enable_progress_bar=false", "logger=wandb", "paths.data_dir=/x"):
+    for override in (
+        "trainer.enable_progress_bar=false",
+        "logger=wandb",
+        "paths.data_dir=/x",
+        "data.eval_batch_size=8",
+        "data.input_path=dataloader",
+    ):
         assert run_key(make_config("data=synthetic", override)) == base, override
