@@ -52,7 +52,6 @@ def demo_config(model: str, normal_class: int, epochs: int, results: Path) -> Di
                 f"data.normal_class={normal_class}",
                 f"trainer.max_epochs={epochs}",
                 "trainer.enable_progress_bar=false",
-                "+trainer.enable_model_summary=false",
                 f"paths.results_dir={results}",
                 f"paths.log_dir={results / 'logs'}",
             ],

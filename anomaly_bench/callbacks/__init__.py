@@ -5,6 +5,7 @@ from anomaly_bench.callbacks.divergence import DivergenceError, DivergenceGuard
 from anomaly_bench.callbacks.epoch_selection import SelectEpochOnTest
 from anomaly_bench.callbacks.last_checkpoint import LastCheckpoint
 from anomaly_bench.callbacks.learning_curve import LearningCurve
+from anomaly_bench.callbacks.model_summary_file import ModelSummaryFile
 from anomaly_bench.callbacks.speedups import Speedups
 from anomaly_bench.callbacks.throughput import TrainingImageCounter
 
@@ -14,6 +15,7 @@ __all__ = [
     "DivergenceGuard",
     "LastCheckpoint",
     "LearningCurve",
+    "ModelSummaryFile",
     "SelectEpochOnTest",
     "Speedups",
     "TrainingImageCounter",

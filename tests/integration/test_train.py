@@ -32,6 +32,11 @@ def test_cli_fast_dev_run_writes_a_row_and_the_scores_file(tmp_path):
     assert row["threshold_source"] == "test_youden" and row["fast_dev_run"] is True
     scores = np.load(row["scores_path"])
     assert set(scores.files) == {"scores", "labels", "classes"} and len(scores["scores"]) > 0
+    console = done.stdout + done.stderr
+    assert "synthetic class 0" in console and "AUROC" in console  # the data and result lines
+    for noise in ("Trainable params", "Tip:", "LeafSpec", "smaller than the logging interval"):
+        assert noise not in console, noise
+    assert "Trainable params" in (tmp_path / "run" / "model_summary.txt").read_text()
 
 
 @pytest.mark.parametrize("model", MODEL_IDS)
