@@ -29,10 +29,10 @@ def reference_scoring_speed(channels: int, n_images: int, device: torch.device) 
     def reference_loop() -> None:
         with torch.no_grad():
             for start in range(0, n_images, REFERENCE_TEST_BATCH):
-                _, latent, reconstructed = model.reconstruct(
-                    images[start : start + REFERENCE_TEST_BATCH]
+                generated = model.generator(images[start : start + REFERENCE_TEST_BATCH])
+                scores[start : start + len(generated.latent)] = per_sample_mse(
+                    generated.latent, generated.reconstructed_latent
                 )
-                scores[start : start + len(latent)] = per_sample_mse(latent, reconstructed)
 
     return {
         "channels": channels,

@@ -12,12 +12,8 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from anomaly_bench.models.base import AnomalyModule, Batch, OptimizerFactory
-from anomaly_bench.models.components.dcgan import (
-    DCGAN_OPTIMIZER,
-    DcganDecoder,
-    DcganDiscriminator,
-    DcganEncoder,
-)
+from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER, DcganDiscriminator
+from anomaly_bench.models.components.ganomaly_generator import GanomalyGenerator
 from anomaly_bench.models.components.losses import discriminator_bce_loss, feature_matching_loss
 from anomaly_bench.models.components.scores import LATENT_NORMS, latent_distance
 from anomaly_bench.validation import check_choice
@@ -49,27 +45,21 @@ class Ganomaly(AnomalyModule):
         self.save_hyperparameters(ignore=["optimizer"])
         self.automatic_optimization = False
         self.optimizer = optimizer
-        self.encoder = DcganEncoder(image_size, in_channels, latent_dim, width)
-        self.decoder = DcganDecoder(image_size, in_channels, latent_dim, width)
-        self.reencoder = DcganEncoder(image_size, in_channels, latent_dim, width)
+        self.generator = GanomalyGenerator(image_size, in_channels, latent_dim, width)
         self.discriminator = DcganDiscriminator(image_size, in_channels, width)
 
-    def reconstruct(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(G(x), G_E(x), E(G(x)))."""
-        latent = self.encoder(images)
-        fake = self.decoder(latent)
-        return fake, latent, self.reencoder(fake)
-
-    def generator_parameters(self) -> list:
-        return [
-            *self.encoder.parameters(),
-            *self.decoder.parameters(),
-            *self.reencoder.parameters(),
-        ]
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Checkpoints written before the generator was one piece name its networks at the top
+        level (`encoder.*`, `memory.*`); they load, and resume, under today's names."""
+        pieces = tuple(f"{name}." for name, _ in self.generator.named_children())
+        checkpoint["state_dict"] = {
+            (f"generator.{key}" if key.startswith(pieces) else key): value
+            for key, value in checkpoint["state_dict"].items()
+        }
 
     def configure_optimizers(self) -> list[Optimizer]:
         return [
-            self.optimizer(self.generator_parameters()),
+            self.optimizer(self.generator.parameters()),
             self.optimizer(self.discriminator.parameters()),
         ]
 
@@ -97,11 +87,12 @@ class Ganomaly(AnomalyModule):
         opt_g, opt_d = self.optimizers()
         hp = self.hparams
 
-        fake, latent, reconstructed_latent = self.reconstruct(images)
+        generated = self.generator(images)
+        fake = generated.fake
         real_logits, real_features = self.discriminator(images)
         adv = self.adversarial_loss(real_features, fake)
         con = F.l1_loss(fake, images)
-        enc = F.mse_loss(reconstructed_latent, latent)
+        enc = F.mse_loss(generated.reconstructed_latent, generated.latent)
         g_loss = hp.w_adv * adv + hp.w_con * con + hp.w_enc * enc
         opt_g.zero_grad()
         self.manual_backward(g_loss)
@@ -120,5 +111,7 @@ class Ganomaly(AnomalyModule):
         )
 
     def anomaly_score(self, images: Tensor) -> Tensor:
-        _, latent, reconstructed_latent = self.reconstruct(images)
-        return latent_distance(latent, reconstructed_latent, self.hparams.score_norm)
+        generated = self.generator(images)
+        return latent_distance(
+            generated.latent, generated.reconstructed_latent, self.hparams.score_norm
+        )

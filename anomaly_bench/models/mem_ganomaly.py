@@ -1,8 +1,9 @@
 """Mem_GANomaly (Zhou & Xing, Computer Science 2022, sec. 3): GANomaly with a memory on z.
 
 The memory module (dot addressing, eq. 15-21; `addressing="cosine"` gives MemAE's eq. 10) sits
-between G_E and G_D. Each batch follows Algorithm 1: update D (eq. 32), then G_E, G_D and M on
-the generator loss, then E and M on L_enc. `update_rule` picks the generator loss: `eq31` (the
+between G_E and G_D of GANomaly's generator piece (`components/ganomaly_generator.py`). Each
+batch follows Algorithm 1: update D (eq. 32), then G_E, G_D and M on the generator loss, then E
+and M on L_enc. `update_rule` picks the generator loss: `eq31` (the
 default) is eq. 31 as printed; `algorithm1` adds the -log D(G(x)) term that Algorithm 1 writes in
 both generator updates (lines 10 and 12) and eq. 31 lacks. The paper gives neither the loss
 weights nor the betas: w_adv/w_con/w_enc default to GANomaly's 1/50/1, the entropy weight to
@@ -104,27 +105,23 @@ class MemGanomaly(MemoryDiagnostics, Ganomaly):
             d_reinit_threshold,
             optimizer,
         )
-        self.memory = MemoryModule(memory_size, latent_dim, addressing, shrink_threshold)
+        self.generator.memory = MemoryModule(memory_size, latent_dim, addressing, shrink_threshold)
+
+    @property
+    def memory(self) -> MemoryModule:
+        return self.generator.memory
 
     def memory_readout(self, images: Tensor) -> MemoryReadout:
         """The memory's reading of z = G_E(x)."""
-        return self.memory(self.encoder(images))
-
-    def read_memory(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor, MemoryReadout]:
-        """(G(x), z = G_E(x), z^ = E(G(x)), the memory readout of z); G = G_D after M."""
-        latent = self.encoder(images)
-        readout = self.memory(latent)
-        fake = self.decoder(readout.output)
-        return fake, latent, self.reencoder(fake), readout
-
-    def reconstruct(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        fake, latent, reconstructed_latent, _ = self.read_memory(images)
-        return fake, latent, reconstructed_latent
+        return self.memory(self.generator.encoder(images))
 
     def scored_readout(self, images: Tensor) -> tuple[Tensor, MemoryReadout]:
         """Score eq. 33 (GANomaly's latent distance through the memory) and the readout."""
-        _, latent, reconstructed_latent, readout = self.read_memory(images)
-        return latent_distance(latent, reconstructed_latent, self.hparams.score_norm), readout
+        generated = self.generator(images)
+        score = latent_distance(
+            generated.latent, generated.reconstructed_latent, self.hparams.score_norm
+        )
+        return score, generated.readout
 
     def _with_memory(self, networks: list[nn.Parameter]) -> list[dict]:
         """Parameter groups: the networks, and the memory at `memory_lr` when one is set."""
@@ -134,10 +131,11 @@ class MemGanomaly(MemoryDiagnostics, Ganomaly):
         return [{"params": networks}, memory]
 
     def configure_optimizers(self) -> list[Optimizer]:
-        generator = [*self.encoder.parameters(), *self.decoder.parameters()]
+        networks = self.generator
+        generator = [*networks.encoder.parameters(), *networks.decoder.parameters()]
         return [
             self.optimizer(self._with_memory(generator)),
-            self.optimizer(self._with_memory(list(self.reencoder.parameters()))),
+            self.optimizer(self._with_memory(list(networks.reencoder.parameters()))),
             self.optimizer(self.discriminator.parameters()),
         ]
 
@@ -154,8 +152,9 @@ class MemGanomaly(MemoryDiagnostics, Ganomaly):
 
         # E and D are not G's to update: its loss reaches G_E, M and G_D through them, and their
         # own weights' gradients, which G's optimiser would not use, are never computed.
-        with weights_fixed(self.reencoder):
-            fake, latent, reconstructed_latent, readout = self.read_memory(images)
+        with weights_fixed(self.generator.reencoder):
+            generated = self.generator(images)
+        fake, latent, readout = generated.fake, generated.latent, generated.readout
         real_logits, _ = self.discriminator(images)
         d_loss = self.discriminator_step(opt_d, real_logits, fake)
 
@@ -165,7 +164,7 @@ class MemGanomaly(MemoryDiagnostics, Ganomaly):
             fake_logits, fake_features = self.discriminator(fake)
         adv = feature_matching_loss(real_features, fake_features)
         con = F.mse_loss(fake, images)
-        enc = F.l1_loss(reconstructed_latent, latent)
+        enc = F.l1_loss(generated.reconstructed_latent, latent)
         g_loss = (
             hp.w_adv * adv
             + hp.w_con * con
@@ -201,11 +200,12 @@ class MemGanomaly(MemoryDiagnostics, Ganomaly):
     def _reencoder_loss(self, images: Tensor) -> Tensor:
         """E's and M's loss on the updated generator: G_E(x) is only a target, and G_D (and D,
         under Algorithm 1) pass gradients to M without computing their own weights' gradients."""
+        networks = self.generator
         with torch.no_grad():
-            latent = self.encoder(images)
-        with weights_fixed(self.decoder, self.discriminator):
-            fake = self.decoder(self.memory(latent).output)
-            loss = self.hparams.w_enc * F.l1_loss(self.reencoder(fake), latent)
+            latent = networks.encoder(images)
+        with weights_fixed(networks.decoder, self.discriminator):
+            fake, _ = networks.decode(latent)
+            loss = self.hparams.w_enc * F.l1_loss(networks.reencoder(fake), latent)
             if self.hparams.update_rule == "algorithm1":
                 loss = loss + self._gan_term(self.discriminator(fake)[0])
         return loss

@@ -49,8 +49,10 @@ def test_memory_is_optimised_with_the_generator_and_with_e():
 def test_score_is_eq_33_through_the_memory():
     model = tiny().eval()
     images = torch.rand(4, 1, 16, 16)
-    latent = model.encoder(images)
-    expected = (latent - model.reencoder(model.decoder(model.memory(latent).output))).abs().mean(1)
+    networks = model.generator
+    latent = networks.encoder(images)
+    reconstructed = networks.reencoder(networks.decoder(networks.memory(latent).output))
+    expected = (latent - reconstructed).abs().mean(1)
     assert torch.allclose(model.anomaly_score(images), expected, atol=1e-6)
 
 
@@ -59,15 +61,28 @@ def reference_step(model: MemGanomaly, images: torch.Tensor, optimizers) -> None
     what the model's cheaper step must equal."""
     opt_g, opt_e, opt_d = optimizers
     hp = model.hparams
+    encoder, decoder, reencoder, memory = (
+        model.generator.encoder,
+        model.generator.decoder,
+        model.generator.reencoder,
+        model.generator.memory,
+    )
+
+    def read_memory():
+        latent = encoder(images)
+        readout = memory(latent)
+        fake = decoder(readout.output)
+        return fake, latent, reencoder(fake), readout
+
     with torch.no_grad():
-        fake = model.read_memory(images)[0]
+        fake = read_memory()[0]
     real_logits, _ = model.discriminator(images)
     fake_logits, _ = model.discriminator(fake)
     d_loss = discriminator_bce_loss(real_logits, fake_logits)
     opt_d.zero_grad()
     d_loss.backward()
     opt_d.step()
-    fake, latent, reconstructed, readout = model.read_memory(images)
+    fake, latent, reconstructed, readout = read_memory()
     with torch.no_grad():
         _, real_features = model.discriminator(images)
     _, fake_features = model.discriminator(fake)
@@ -80,7 +95,7 @@ def reference_step(model: MemGanomaly, images: torch.Tensor, optimizers) -> None
     opt_g.zero_grad()
     g_loss.backward()
     opt_g.step()
-    _, latent, reconstructed, _ = model.read_memory(images)
+    _, latent, reconstructed, _ = read_memory()
     e_loss = hp.w_enc * F.l1_loss(reconstructed, latent)
     opt_e.zero_grad()
     e_loss.backward()
@@ -126,7 +141,7 @@ def test_algorithm1_adds_the_gan_term_to_both_generator_updates():
     with_term = memory.grad.clone()
     eq31._reencoder_loss(images).backward()
     assert not torch.allclose(with_term, eq31.memory.memory.grad)  # D's term reaches M
-    assert all(p.grad is None for p in algorithm1.decoder.parameters())  # G_D passes them on
+    assert all(p.grad is None for p in algorithm1.generator.decoder.parameters())  # passed on
 
 
 def test_memory_lr_gives_the_memory_its_own_rate_in_both_updates():
@@ -136,3 +151,20 @@ def test_memory_lr_gives_the_memory_its_own_rate_in_both_updates():
         rates = [group["lr"] for group in optimizer.param_groups]
         assert rates == [2e-4, 2e-3]
     assert [g["lr"] for g in discriminator.param_groups] == [2e-4]
+
+
+def test_a_checkpoint_from_before_the_generator_piece_loads_under_todays_names(tmp_path):
+    """Such checkpoints name G_E, G_D, E and M at the top level (`encoder.*`, `memory.*`)."""
+    torch.manual_seed(0)
+    model = tiny()
+    old_names = {k.removeprefix("generator."): v for k, v in model.state_dict().items()}
+    assert "memory.memory" in old_names and "encoder.features.0.weight" in old_names
+    checkpoint = {
+        "state_dict": old_names,
+        "hyper_parameters": dict(model.hparams),
+        "pytorch-lightning_version": "2.6.0",
+    }
+    torch.save(checkpoint, tmp_path / "old.ckpt")
+    restored = MemGanomaly.load_from_checkpoint(tmp_path / "old.ckpt", weights_only=True)
+    for name, value in model.state_dict().items():
+        assert torch.equal(restored.state_dict()[name], value), name
