@@ -116,6 +116,6 @@ def test_both_input_paths_train_the_same_network_for_the_same_seed(make_config):
         trained.append(model.state_dict())
     device, ordinary = trained
     assert all(torch.allclose(device[k].float(), ordinary[k].float()) for k in device)
-    key = "encoder.features.0.weight"
+    key = "generator.encoder.features.0.weight"
     assert torch.equal(initial[0][key], initial[1][key])
     assert not torch.allclose(device[key], initial[0][key])
