@@ -121,9 +121,12 @@ def apply_thread_budget(requested: int | None, launcher: Mapping[str, Any] | Non
 
 
 # Lightning's console lines that say nothing about this project's runs (a product tip, its own
-# deprecation of a torch API, the logging interval on small data, an empty validation list).
+# deprecation of a torch API, the logging interval on small data, an empty validation list, and
+# its doubt about a mid-epoch resume: LastCheckpoint puts the sampler back where the epoch
+# stopped, tested to end with an uninterrupted run's weights).
 QUIET_WARNINGS = (
     r".*isinstance\(treespec, LeafSpec\).*",
+    r"You're resuming from a checkpoint that ended before the epoch ended.*",
     r"The number of training batches .* is smaller than the logging interval.*",
     r"Total length of `list` across ranks is zero.*",
 )
