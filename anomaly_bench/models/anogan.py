@@ -34,12 +34,12 @@ class Anogan(LatentGan):
             in_channels,
             latent_dim,
             width,
-            True,
-            score,
-            search_steps,
-            search_lr,
-            search_weight,
-            optimizer,
+            discriminator_batch_norm=True,
+            score=score,
+            search_steps=search_steps,
+            search_lr=search_lr,
+            search_weight=search_weight,
+            optimizer=optimizer,
         )
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:

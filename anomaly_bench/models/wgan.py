@@ -58,12 +58,12 @@ class Wgan(LatentGan):
             in_channels,
             latent_dim,
             width,
-            discriminator_batch_norm,
-            score,
-            search_steps,
-            search_lr,
-            search_weight,
-            optimizer,
+            discriminator_batch_norm=discriminator_batch_norm,
+            score=score,
+            search_steps=search_steps,
+            search_lr=search_lr,
+            search_weight=search_weight,
+            optimizer=optimizer,
         )
         self.register_buffer("critic_train_mean", torch.zeros(()))
 
