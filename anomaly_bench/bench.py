@@ -82,20 +82,21 @@ def scoring_against_reference(
 ) -> list[dict[str, Any]]:
     """GANomaly's scoring rate as a run scores (the method table's) over the reference loop's."""
     ours = {r["channels"]: r for r in rows if r["label"] == "ganomaly"}
-    return [
-        {
-            **loop,
-            "ours_images_per_second": ours[loop["channels"]]["score_images_per_second"],
-            "ours_batch_size": ours[loop["channels"]]["eval_batch_size"],
-            "ratio": round(
-                ours[loop["channels"]]["score_images_per_second"]
-                / loop["reference_loop_images_per_second"],
-                2,
-            ),
-        }
-        for loop in reference
-        if loop["channels"] in ours
-    ]
+    compared = []
+    for loop in reference:
+        run = ours.get(loop["channels"])
+        if run is None:
+            continue
+        rate = run["score_images_per_second"]
+        compared.append(
+            {
+                **loop,
+                "ours_images_per_second": rate,
+                "ours_batch_size": run["eval_batch_size"],
+                "ratio": round(rate / loop["reference_loop_images_per_second"], 2),
+            }
+        )
+    return compared
 
 
 def settings_line(settings: dict[str, Any]) -> str:

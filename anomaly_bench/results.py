@@ -99,6 +99,11 @@ class ResultsStore:
     def latest_ok(self, key: str) -> dict[str, Any] | None:
         """The last `ok` row written for this run identity, if any. A row's key is recomputed
         from its saved config, so a run written before the identity's rules last changed (the
-        scoring batch size left it) still counts as done."""
-        done = [row for row in self.read() if row.get("status") == "ok" and key_today(row) == key]
+        scoring batch size left it) still counts as done; a row whose stored key matches needs no
+        recomputing."""
+        done = [
+            row
+            for row in self.read()
+            if row.get("status") == "ok" and (row.get("run_key") == key or key_today(row) == key)
+        ]
         return done[-1] if done else None

@@ -3,9 +3,9 @@
 The memory module (dot addressing, eq. 15-21; `addressing="cosine"` gives MemAE's eq. 10) sits
 between G_E and G_D of GANomaly's generator piece (`components/ganomaly_generator.py`). Each
 batch follows Algorithm 1: update D (eq. 32), then G_E, G_D and M on the generator loss, then E
-and M on L_enc. `update_rule` picks the generator loss: `eq31` (the
-default) is eq. 31 as printed; `algorithm1` adds the -log D(G(x)) term that Algorithm 1 writes in
-both generator updates (lines 10 and 12) and eq. 31 lacks. The paper gives neither the loss
+and M on L_enc. `update_rule` picks the generator loss: `eq31` (the default) is eq. 31 as
+printed; `algorithm1` adds the -log D(G(x)) term that Algorithm 1 writes in both generator
+updates (lines 10 and 12) and eq. 31 lacks. The paper gives neither the loss
 weights nor the betas: w_adv/w_con/w_enc default to GANomaly's 1/50/1, the entropy weight to
 MemAE's 0.0002, the betas to GANomaly's (0.5, 0.999).
 
