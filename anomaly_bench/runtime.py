@@ -12,7 +12,7 @@ import platform
 import subprocess
 import warnings
 from collections.abc import Mapping
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +32,18 @@ PACKAGES = (
     "wandb",
     "scikit-learn",
 )
+# The checkout (or copy) the package runs from.
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+# Names the commit of a copy of the tree that has no .git (a container image, a tree synced to a
+# cluster node), set by whoever copied it; a checkout's own git answer comes first.
+COMMIT_VARIABLE = "ANOMALY_BENCH_GIT_COMMIT"
 # Thread variables of the native libraries, for processes a run starts (DataLoader workers).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def git_commit() -> str | None:
-    """HEAD of the checkout the package runs from, `+dirty` when it has uncommitted changes."""
-    root = Path(__file__).resolve().parent.parent
+def git_commit(root: Path = PACKAGE_ROOT) -> str | None:
+    """HEAD of the checkout the package runs from, `+dirty` when it has uncommitted changes; for a
+    copy without .git, the commit COMMIT_VARIABLE names, so its rows still say what code ran."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
@@ -50,12 +55,21 @@ def git_commit() -> str | None:
             text=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return None
+        return os.environ.get(COMMIT_VARIABLE) or None
     return commit + ("+dirty" if dirty else "")
 
 
+def installed_version(name: str) -> str:
+    """A package's version, or `not installed`: a machine without W&B (which a run with the CSV
+    logger never imports) still trains and records what it had."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def package_versions() -> dict[str, str]:
-    return {"python": platform.python_version(), **{name: version(name) for name in PACKAGES}}
+    return {"python": platform.python_version(), **{n: installed_version(n) for n in PACKAGES}}
 
 
 def device_name(device: torch.device) -> str:
