@@ -132,6 +132,9 @@ def measure(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
         )
         device = trainer.strategy.root_device
         if device.type == "cuda":
+            # The allocator's statistics exist only once CUDA is initialised (torch 2.11 raises
+            # "Invalid device argument" before that).
+            torch.cuda.init()
             torch.cuda.reset_peak_memory_stats(device)
         trainer.fit(model, datamodule=data)
         trainer.test(model, datamodule=data, verbose=False)
