@@ -71,7 +71,9 @@ def _facts(rows: list[dict], method: str) -> dict[str, str]:
         "budget": values(budget),
         "device": values(lambda r: r.get("device")),
         "commit": values(lambda r: (r.get("git_commit") or "?")[:7]),
-        "training images": f"{images[0]:,}-{images[-1]:,}" if images else "",
+        "training images": "-".join(f"{n:,}" for n in sorted({images[0], images[-1]}))
+        if images
+        else "",
         "run hours (train + test)": f"{hours:.2f}",
     }
 
@@ -93,12 +95,13 @@ def _grid(comparison: Comparison, rows: list[dict]) -> list[str]:
     return markdown_grid(["", *comparison.columns], body)
 
 
-def findings(comparison: Comparison) -> list[list[str]]:
-    """Cells more than FINDING_GAP from the paper, in either direction."""
+def findings(comparison: Comparison, table: PaperTable) -> list[list[str]]:
+    """Class cells (not the mean row) more than FINDING_GAP from the paper, in either direction."""
+    classes = set(comparison.rows[: len(table.class_labels)])
     return [
         [label, column, f"{cell.ours:.4f}", f"{cell.paper:.4f}", f"{cell.delta:+.4f}"]
         for (label, column), cell in comparison.cells.items()
-        if cell.delta is not None and abs(cell.delta) > FINDING_GAP and label.isdigit()
+        if cell.delta is not None and abs(cell.delta) > FINDING_GAP and label in classes
     ]
 
 
@@ -134,7 +137,7 @@ def table_page(rows: list[dict], table: PaperTable, stem: Path) -> str:
     if curves:
         drawn = save_curve_figures(kept, table, stem)
         lines += ["", curves, "", *(f"![learning curves]({path.name})" for path in drawn)]
-    found = findings(comparison)
+    found = findings(comparison, table)
     lines += ["", f"## Findings: cells more than {FINDING_GAP} from the paper", ""]
     if found:
         lines += markdown_grid(["class", "column", "ours", "paper", "ours - paper"], found)

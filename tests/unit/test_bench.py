@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from anomaly_bench.bench import main, scoring_against_reference
+from anomaly_bench.bench import main, report, scoring_against_reference
 from anomaly_bench.benchmarks.grid_estimate import (
     RunShape,
     estimate_table,
@@ -127,3 +127,10 @@ def test_ganomaly_scoring_is_set_over_the_reference_loop_per_channel_count():
     ]
     [row] = scoring_against_reference(rows, reference)
     assert row["channels"] == 1 and row["ratio"] == 1.25 and row["ours_batch_size"] == 64
+
+
+def test_the_committed_gpu_bench_page_is_what_its_json_gives():
+    page = CONF_DIR.parent / "docs" / "results" / "bench_nvidia_h200"
+    results = json.loads(page.with_suffix(".json").read_text())
+    assert results["device"] == "NVIDIA H200"
+    assert page.with_suffix(".md").read_text() == report(results)

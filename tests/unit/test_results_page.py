@@ -66,3 +66,12 @@ def test_only_full_budget_rows_reach_a_page(tmp_path: Path):
     assert "| 1 | " in page and "0.9900 (0.9990, -0.0090)" in page
     assert "0.6000" not in page and "| 0 | pending (0.7827) | pending (0.7827)" not in page
     assert "pending (0.9890)" in page  # class 0 ran only at 2 epochs: still pending
+
+
+def test_a_named_class_far_from_the_paper_is_a_finding(tmp_path: Path):
+    row = reference_row("ganomaly", 0, 0.6263, dataset="cifar10", max_epochs=15, n_train=1005)
+    page = table_page([row], load_paper_table(3), tmp_path / "table3")
+    findings = page.split("## Findings")[1]
+    assert "| 0 (Plane) | ganomaly | 0.6263 | 0.9750 | -0.3487 |" in findings
+    assert "| mean" not in findings
+    assert filled_cells(page, "*training images*") == ["1,005"]
