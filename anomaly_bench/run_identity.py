@@ -40,6 +40,16 @@ def _plain(node: Any) -> Any:
     return copy.deepcopy(node)
 
 
+def _model_identity(model: dict[str, Any]) -> dict[str, Any]:
+    """The model config as keys hash it: the latent-search node as the three keys it replaced
+    (`search: {steps, lr, weight}` -> `search_steps`, ...), so runs configured either way, and
+    rows written before the node, keep one key and one configuration."""
+    search = model.pop("search", None)
+    if isinstance(search, Mapping):
+        model.update({f"search_{name}": value for name, value in search.items()})
+    return model
+
+
 def run_identity(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     """What the key hashes, from a run's config or from the `config` a row saved of it."""
     data = _plain(config["data"])
@@ -47,7 +57,7 @@ def run_identity(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
         data.pop(delivery, None)
     trainer = config["trainer"]
     return {
-        "model": _plain(config["model"]),
+        "model": _model_identity(_plain(config["model"])),
         "data": data,
         "seed": config["seed"],
         "max_epochs": trainer.get("max_epochs"),

@@ -30,8 +30,9 @@ POSITIVE_SETTINGS = (
     "n_components",
     "estimation_hidden",
     "n_estimators",
-    "search_steps",
 )
+# The same inside a model's nested nodes: (node, key).
+POSITIVE_NODE_SETTINGS = (("search", "steps"), ("search", "lr"))
 
 
 def check_model_settings(model: Mapping[str, Any]) -> None:
@@ -40,6 +41,9 @@ def check_model_settings(model: Mapping[str, Any]) -> None:
     for key in POSITIVE_SETTINGS:
         if key in model:
             check_positive(f"model.{key}", model[key])
+    for node, key in POSITIVE_NODE_SETTINGS:
+        if isinstance(model.get(node), Mapping) and key in model[node]:
+            check_positive(f"model.{node}.{key}", model[node][key])
     for key, node in model.items():
         if key.endswith("optimizer") and isinstance(node, Mapping) and "lr" in node:
             check_positive(f"model.{key}.lr", node["lr"])

@@ -23,7 +23,7 @@ def quick_overrides(model: str) -> list[str]:
     models whose composed config has one."""
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
         cfg = compose("train", overrides=[f"model={model}"])
-    return ["model.search_steps=2"] if "search_steps" in cfg.model else []
+    return ["model.search.steps=2"] if "search" in cfg.model else []
 
 
 def real_data_dir() -> Path:

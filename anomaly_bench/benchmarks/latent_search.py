@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -26,9 +27,7 @@ def latent_search_speed(
             model.discriminator_features,
             images[lo:hi],
             latent[lo:hi],
-            steps,
-            model.hparams.search_lr,
-            model.hparams.search_weight,
+            replace(model.search, steps=steps),
         )
 
     batched = images_per_second(lambda: search(0, n_images), n_images, device)

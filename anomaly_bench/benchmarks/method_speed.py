@@ -99,7 +99,7 @@ def compose_case(
 def search_steps_cap(cfg: DictConfig, settings: BenchSettings) -> tuple[int, int] | None:
     """(configured, timed) search steps when the score searches the latent space longer than the
     cap: the search's time is linear in its steps, so its rate is scaled to the configured count."""
-    steps = cfg.model.get("search_steps")
+    steps = cfg.model.get("search", {}).get("steps")
     if cfg.model.get("score") != "latent_search" or steps is None:
         return None
     return (steps, min(steps, settings.max_search_steps))
@@ -111,7 +111,7 @@ def measure(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
     cfg = compose_case(case, settings)
     search = search_steps_cap(cfg, settings)
     if search is not None:
-        cfg = compose_case(case, settings, (f"model.search_steps={search[1]}",))
+        cfg = compose_case(case, settings, (f"model.search.steps={search[1]}",))
     data_kwargs = OmegaConf.to_container(cfg.data, resolve=True)
     data_kwargs.pop("_target_")
     n_train = (settings.train_warmup + settings.train_steps) * data_kwargs["batch_size"]

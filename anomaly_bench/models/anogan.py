@@ -8,6 +8,9 @@ search; Adam at lr 0.01 is this project's choice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from anomaly_bench.models.base import Batch, OptimizerFactory
 from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER
 from anomaly_bench.models.components.losses import discriminator_bce_loss, generator_bce_loss
@@ -24,9 +27,7 @@ class Anogan(LatentGan):
         latent_dim: int = 100,
         width: int = 64,
         score: str = "latent_search",
-        search_steps: int = 500,
-        search_lr: float = 0.01,
-        search_weight: float = 0.1,
+        search: Mapping[str, Any] | None = None,
         optimizer: OptimizerFactory = DCGAN_OPTIMIZER,
     ) -> None:
         super().__init__(
@@ -36,9 +37,7 @@ class Anogan(LatentGan):
             width,
             discriminator_batch_norm=True,
             score=score,
-            search_steps=search_steps,
-            search_lr=search_lr,
-            search_weight=search_weight,
+            search=search,
             optimizer=optimizer,
         )
 

@@ -15,6 +15,9 @@ port): G was trained on z from the prior, and an unbounded E(x) can land where G
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -38,6 +41,8 @@ class FAnogan(WganGp):
     trained. `latent_search` (AnoGAN's) is offered too, as for every GAN here.
     """
 
+    UNSAVED_ARGUMENTS = (*WganGp.UNSAVED_ARGUMENTS, "encoder_optimizer")
+
     def __init__(
         self,
         image_size: int = 32,
@@ -52,9 +57,7 @@ class FAnogan(WganGp):
         n_critic: int = 5,
         score: str = "encoder",
         critic_reference_images: int = 32000,
-        search_steps: int = 500,
-        search_lr: float = 0.01,
-        search_weight: float = 0.1,
+        search: Mapping[str, Any] | None = None,
         optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
         encoder_optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
     ) -> None:
@@ -69,12 +72,9 @@ class FAnogan(WganGp):
             n_critic=n_critic,
             score=score,
             critic_reference_images=critic_reference_images,
-            search_steps=search_steps,
-            search_lr=search_lr,
-            search_weight=search_weight,
+            search=search,
             optimizer=optimizer,
         )
-        self.save_hyperparameters(ignore=["optimizer", "encoder_optimizer"])
         self.encoder_optimizer = encoder_optimizer
         self.encoder = DcganEncoder(image_size, in_channels, latent_dim, width)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -10,7 +12,7 @@ from torch.optim import Optimizer
 
 from anomaly_bench.models.base import AnomalyModule, OptimizerFactory
 from anomaly_bench.models.components.dcgan import DcganDecoder, DcganDiscriminator
-from anomaly_bench.models.components.latent_search import latent_search
+from anomaly_bench.models.components.latent_search import SearchSettings, latent_search
 from anomaly_bench.validation import check_choice
 
 ScoreFunction = Callable[[Tensor], Tensor]
@@ -20,10 +22,15 @@ class LatentGan(AnomalyModule):
     """A DCGAN generator from an N(0, I) prior and a DCGAN discriminator (or critic).
 
     `score` names one of `score_functions()`; every such GAN can score by AnoGAN's latent search
-    (`search_steps` Adam steps at `search_lr` on one z per image, feature weight `search_weight`),
-    and subclasses add their own scores. Training is manual: each subclass writes its own
+    (`search`: its steps, Adam's lr and the feature weight, `SearchSettings`), and subclasses add
+    their own scores. Training is manual: each subclass writes its own
     `training_step` over `self.optimizers()` = (G's, D's).
     """
+
+    # Constructor arguments (of this class and its subclasses, whose arguments Lightning collects
+    # here) kept out of hparams: optimiser factories are not plain values, and the search node is
+    # saved below as plain values, so a checkpoint loads with weights_only=True.
+    UNSAVED_ARGUMENTS: tuple[str, ...] = ("optimizer", "search")
 
     def __init__(
         self,
@@ -33,13 +40,13 @@ class LatentGan(AnomalyModule):
         width: int,
         discriminator_batch_norm: bool,
         score: str,
-        search_steps: int,
-        search_lr: float,
-        search_weight: float,
+        search: Mapping[str, Any] | None,
         optimizer: OptimizerFactory,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["optimizer"])
+        self.save_hyperparameters(ignore=list(self.UNSAVED_ARGUMENTS))
+        self.search = SearchSettings.from_config(search)
+        self.hparams["search"] = asdict(self.search)
         check_choice("score", score, self.score_functions())
         self.automatic_optimization = False
         self.optimizer = optimizer
@@ -71,9 +78,7 @@ class LatentGan(AnomalyModule):
             self.discriminator_features,
             images,
             self.sample_latent(images.shape[0]),
-            self.hparams.search_steps,
-            self.hparams.search_lr,
-            self.hparams.search_weight,
+            self.search,
         )
 
     def score_functions(self) -> dict[str, ScoreFunction]:

@@ -11,7 +11,9 @@ n_critic batches still trains G.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -47,9 +49,7 @@ class Wgan(LatentGan):
         n_critic: int = 5,
         score: str = "critic",
         critic_reference_images: int = 32000,
-        search_steps: int = 500,
-        search_lr: float = 0.01,
-        search_weight: float = 0.1,
+        search: Mapping[str, Any] | None = None,
         optimizer: OptimizerFactory = WGAN_OPTIMIZER,
         discriminator_batch_norm: bool = True,
     ) -> None:
@@ -60,9 +60,7 @@ class Wgan(LatentGan):
             width,
             discriminator_batch_norm=discriminator_batch_norm,
             score=score,
-            search_steps=search_steps,
-            search_lr=search_lr,
-            search_weight=search_weight,
+            search=search,
             optimizer=optimizer,
         )
         self.register_buffer("critic_train_mean", torch.zeros(()))

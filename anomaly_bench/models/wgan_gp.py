@@ -7,7 +7,9 @@ statistics would couple the samples (the paper's sec. 4, "no critic batch normal
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
 from torch import Tensor
 from torch.optim import Adam
@@ -32,9 +34,7 @@ class WganGp(Wgan):
         n_critic: int = 5,
         score: str = "critic",
         critic_reference_images: int = 32000,
-        search_steps: int = 500,
-        search_lr: float = 0.01,
-        search_weight: float = 0.1,
+        search: Mapping[str, Any] | None = None,
         optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
     ) -> None:
         super().__init__(
@@ -46,9 +46,7 @@ class WganGp(Wgan):
             n_critic=n_critic,
             score=score,
             critic_reference_images=critic_reference_images,
-            search_steps=search_steps,
-            search_lr=search_lr,
-            search_weight=search_weight,
+            search=search,
             optimizer=optimizer,
             discriminator_batch_norm=False,
         )

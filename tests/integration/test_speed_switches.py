@@ -42,7 +42,7 @@ def test_bf16_autocast_trains_every_method_with_finite_losses_and_full_precision
 
 
 @pytest.mark.parametrize(
-    ("model_id", "extra"), [("ganomaly", []), ("anogan", ["model.search_steps=2"])]
+    ("model_id", "extra"), [("ganomaly", []), ("anogan", ["model.search.steps=2"])]
 )
 def test_compiled_networks_train_and_score_as_a_user_runs_them(make_config, model_id, extra):
     """The aot_eager backend traces every net through Dynamo and AOTAutograd (what inductor

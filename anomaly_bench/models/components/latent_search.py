@@ -1,18 +1,36 @@
 """AnoGAN's test-time search for the latent code that best explains an image (Schlegl et al. 2017).
 
 Every method with a generator G: z -> x and a discriminator with a feature layer f can score by
-this search; AnoGAN does, WGAN and WGAN-GP may (their `score=latent_search`).
+this search; AnoGAN does, WGAN, WGAN-GP and f-AnoGAN may (their `score=latent_search`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.optim import Adam
 
 FeatureExtractor = Callable[[Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """The search's settings, which travel together: one config node, `model.search`, for every
+    GAN that can search. Defaults: the AnoGAN paper's 500 steps and lambda = 0.1; Adam at lr
+    0.01 is this project's choice (the paper names no optimiser)."""
+
+    steps: int = 500
+    lr: float = 0.01
+    weight: float = 0.1
+
+    @classmethod
+    def from_config(cls, node: Mapping[str, Any] | None) -> SearchSettings:
+        """From the `model.search` node (a DictConfig, a dict, or None for the defaults)."""
+        return cls(**dict(node or {}))
 
 
 def anogan_loss(
@@ -38,11 +56,9 @@ def latent_search(
     features: FeatureExtractor,
     images: Tensor,
     initial_latent: Tensor,
-    steps: int,
-    lr: float,
-    weight: float,
+    settings: SearchSettings,
 ) -> Tensor:
-    """AnoGAN's anomaly score: the loss after `steps` Adam steps on one z per image.
+    """AnoGAN's anomaly score: the loss after `settings.steps` Adam steps on one z per image.
 
     The whole batch is searched at once: the loss summed over images gives each z exactly its own
     image's gradient, and Adam's update is elementwise, so with the nets in eval mode the result
@@ -53,15 +69,17 @@ def latent_search(
     with torch.inference_mode(False), torch.enable_grad():
         images = images.clone()
         latent = initial_latent.clone().requires_grad_(True)
-        optimizer = Adam([latent], lr=lr)
+        optimizer = Adam([latent], lr=settings.lr)
         with torch.no_grad():
             image_features = features(images)
 
         def loss() -> Tensor:
             generated = generator(latent)
-            return anogan_loss(images, generated, image_features, features(generated), weight)
+            return anogan_loss(
+                images, generated, image_features, features(generated), settings.weight
+            )
 
-        for _ in range(steps):
+        for _ in range(settings.steps):
             (latent.grad,) = torch.autograd.grad(loss().sum(), latent)
             optimizer.step()
         with torch.no_grad():

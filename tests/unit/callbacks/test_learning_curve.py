@@ -18,7 +18,7 @@ def anogan_run(make_config, *overrides: str) -> dict:
     cfg = make_config(
         "model=anogan",
         "data=synthetic",
-        "model.search_steps=2",
+        "model.search.steps=2",
         "trainer.max_epochs=3",
         "trainer.enable_progress_bar=false",
         "resume=false",

@@ -14,11 +14,16 @@ from omegaconf import DictConfig, open_dict
 from anomaly_bench.data import OneClassDataModule
 from anomaly_bench.models.base import first_stage_key
 from anomaly_bench.runtime import instantiate
-from anomaly_bench.validation import POSITIVE_SETTINGS, check_model_settings
+from anomaly_bench.validation import (
+    POSITIVE_NODE_SETTINGS,
+    POSITIVE_SETTINGS,
+    check_model_settings,
+)
 from tests.conftest import CONF_DIR, MODEL_IDS
 from tests.unit.models.helpers import SIZE, quiet_trainer
 
-TINY = {"width": 8, "latent_dim": 8, "memory_size": 12, "search_steps": 2, "n_estimators": 10}
+TINY = {"width": 8, "latent_dim": 8, "memory_size": 12, "n_estimators": 10}
+TINY_NODES = {("search", "steps"): 2}
 
 
 def model_config(model_id: str) -> DictConfig:
@@ -28,6 +33,9 @@ def model_config(model_id: str) -> DictConfig:
         for key, value in TINY.items():
             if key in cfg.model:
                 cfg.model[key] = value
+        for (node, key), value in TINY_NODES.items():
+            if node in cfg.model:
+                cfg.model[node][key] = value
         stage = first_stage_key(cfg.model)
         if stage:  # two-stage methods: one epoch each
             cfg.model[stage] = 1
@@ -88,6 +96,7 @@ def test_scores_are_finite_float32_independent_of_batch_mates_and_round_trip(mod
 def test_non_positive_sizes_and_rates_are_refused_naming_the_key(model_id):
     cfg = model_config(model_id)
     keys = [k for k in POSITIVE_SETTINGS if k in cfg]
+    keys += [f"{node}.{k}" for node, k in POSITIVE_NODE_SETTINGS if node in cfg]
     keys += [f"{k}.lr" for k, node in cfg.items() if k.endswith("optimizer") and "lr" in node]
     for key in keys:
         broken = copy.deepcopy(cfg)

@@ -10,14 +10,14 @@ from anomaly_bench.models.wgan import Wgan
 from anomaly_bench.models.wgan_gp import WganGp
 from tests.unit.models.helpers import SIZE, fit, quiet_trainer, synthetic_data
 
-NETS = {"latent_dim": 8, "width": 16, "search_steps": 3}
+NETS = {"latent_dim": 8, "width": 16, "search": {"steps": 3}}
 # n_critic 2 so that G trains within the 3 batches of a synthetic epoch.
 TINY = {
-    "anogan": lambda channels=1, **kw: Anogan(SIZE, channels, **NETS, **kw),
-    "wgan": lambda channels=1, **kw: Wgan(SIZE, channels, **NETS, n_critic=2, **kw),
-    "wgan_gp": lambda channels=1, **kw: WganGp(SIZE, channels, **NETS, n_critic=2, **kw),
+    "anogan": lambda channels=1, **kw: Anogan(SIZE, channels, **(NETS | kw)),
+    "wgan": lambda channels=1, **kw: Wgan(SIZE, channels, **(NETS | {"n_critic": 2} | kw)),
+    "wgan_gp": lambda channels=1, **kw: WganGp(SIZE, channels, **(NETS | {"n_critic": 2} | kw)),
     "fanogan": lambda channels=1, **kw: FAnogan(
-        SIZE, channels, **NETS, n_critic=2, gan_epochs=1, **kw
+        SIZE, channels, **(NETS | {"n_critic": 2, "gan_epochs": 1} | kw)
     ),
 }
 SCORES = {
@@ -145,3 +145,14 @@ def test_fanogan_bounds_its_encoder_output_by_default_and_not_when_linear():
     torch.testing.assert_close(bounded.encode(images), torch.tanh(unbounded.encode(images)))
     with pytest.raises(ValueError, match="encoder_output='relu' is not allowed; allowed: tanh"):
         TINY["fanogan"](encoder_output="relu")
+
+
+@pytest.mark.parametrize("model_id", sorted(TINY))
+def test_the_search_settings_are_one_plain_node_a_checkpoint_restores(model_id, tmp_path):
+    model = TINY[model_id](search={"steps": 4, "lr": 0.05})
+    assert model.hparams.search == {"steps": 4, "lr": 0.05, "weight": 0.1}
+    trainer = quiet_trainer(max_epochs=2, limit_val_batches=0)  # f-AnoGAN: one epoch a stage
+    trainer.fit(model, datamodule=synthetic_data())
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    restored = type(model).load_from_checkpoint(tmp_path / "last.ckpt", weights_only=True)
+    assert restored.search == model.search

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from anomaly_bench.models.anogan import Anogan
-from anomaly_bench.models.components.latent_search import latent_search
+from anomaly_bench.models.components.latent_search import SearchSettings, latent_search
 from tests.unit.models.helpers import SIZE, fit, synthetic_data
 
 
@@ -21,7 +21,11 @@ def trained() -> tuple[Anogan, torch.Tensor]:
 
 def search(model: Anogan, images: torch.Tensor, latent: torch.Tensor, steps: int) -> torch.Tensor:
     return latent_search(
-        model.generator, model.discriminator_features, images, latent, steps, lr=0.01, weight=0.1
+        model.generator,
+        model.discriminator_features,
+        images,
+        latent,
+        SearchSettings(steps=steps, lr=0.01, weight=0.1),
     )
 
 

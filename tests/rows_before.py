@@ -1,0 +1,56 @@
+"""Seeded tiny runs whose rows a refactor must keep: same run key, same metrics.
+
+`tests/data/rows_before.json` holds the run key and metrics each case gave when it was written;
+`tests/integration/test_rows_stay.py` reruns the cases and compares. Rewrite the file only for a
+change that is meant to change rows (`python -m tests.rows_before`), and say so in the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
+
+from anomaly_bench.train import train
+from tests.conftest import CONF_DIR
+
+FIXTURE = Path(__file__).parent / "data" / "rows_before.json"
+SMALL = ["data=synthetic", "trainer.max_epochs=2", "trainer.enable_progress_bar=false"]
+# The latent-search GANs and the GANomaly family: the models whose code and config moved.
+CASES = {
+    "anogan": ["model=anogan", "model.width=8", "model.search.steps=3"],
+    "wgan": ["model=wgan", "model.width=8", "model.score=latent_search", "model.search.steps=3"],
+    "fanogan": ["model=fanogan", "model.width=8", "model.search.lr=0.02"],
+    "ganomaly": ["model=ganomaly", "model.width=8"],
+    "mem_ganomaly": ["model=mem_ganomaly", "model.width=8"],
+}
+METRICS = ("auroc", "auprc", "gmean", "youden_threshold")
+
+
+def run_case(name: str, output: Path) -> dict:
+    """One case's run key and metrics, the run's files under `output`."""
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose("train", overrides=[*SMALL, *CASES[name]], return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output / name)
+        cfg.paths.log_dir = str(output / "logs")
+        cfg.paths.results_dir = str(output / "results")
+        del cfg.hydra
+    row = train(cfg)
+    return {"run_key": row["run_key"], **{m: row[m] for m in METRICS}}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        rows = {name: run_case(name, Path(folder)) for name in CASES}
+    FIXTURE.write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"written: {FIXTURE}")
+
+
+if __name__ == "__main__":
+    main()
