@@ -13,8 +13,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-ROOT = Path(__file__).resolve().parent.parent
-CONF_DIR = ROOT / "conf"
+from anomaly_bench import CONF_DIR
+
+ROOT = CONF_DIR.parent
 MODEL_IDS = sorted(path.stem for path in (CONF_DIR / "model").glob("*.yaml"))
 
 

@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 
-from anomaly_bench.train import train
+from anomaly_bench.run import train
 from tests.conftest import CONF_DIR
 
 FIXTURE = Path(__file__).parent / "data" / "rows_before.json"

@@ -3,7 +3,7 @@
 import nbformat
 from nbclient import NotebookClient
 
-from anomaly_bench.train import train
+from anomaly_bench.run import train
 from tests.conftest import ROOT
 
 NOTEBOOK = ROOT / "notebooks" / "compare_methods.ipynb"

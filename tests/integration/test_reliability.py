@@ -11,7 +11,7 @@ import torch
 from omegaconf import DictConfig, open_dict
 
 from anomaly_bench.results import ResultsStore
-from anomaly_bench.train import train
+from anomaly_bench.run import train
 from tests.conftest import run_cli, run_cli_isolated
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from anomaly_bench.callbacks import Speedups
+from anomaly_bench.run import train
 from anomaly_bench.runtime import instantiate
-from anomaly_bench.train import train
 from tests.conftest import MODEL_IDS, quick_overrides
 from tests.unit.models.helpers import quiet_trainer
 

@@ -8,7 +8,7 @@ import pytest
 
 from anomaly_bench.reporting.tables import report
 from anomaly_bench.results import ResultsStore
-from anomaly_bench.train import train
+from anomaly_bench.run import train
 from tests.conftest import MODEL_IDS, quick_overrides, run_cli, run_cli_isolated
 
 

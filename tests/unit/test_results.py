@@ -3,8 +3,8 @@ import logging
 import multiprocessing
 
 from anomaly_bench.results import ResultsStore
+from anomaly_bench.run import resolved_config
 from anomaly_bench.run_identity import run_key
-from anomaly_bench.train import resolved_config
 
 
 def test_rows_round_trip_in_write_order(tmp_path):

@@ -10,7 +10,7 @@ from anomaly_bench.reporting.curves import curve_markdown, last_and_best
 from anomaly_bench.reporting.paper_tables import load_paper_table
 from anomaly_bench.reporting.tables import paper_report
 from anomaly_bench.results import ResultsStore
-from anomaly_bench.train import train
+from anomaly_bench.run import train
 
 
 def anogan_run(make_config, *overrides: str) -> dict:
