@@ -7,7 +7,7 @@ this search; AnoGAN does, WGAN, WGAN-GP and f-AnoGAN may (their `score=latent_se
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -30,7 +30,14 @@ class SearchSettings:
     @classmethod
     def from_config(cls, node: Mapping[str, Any] | None) -> SearchSettings:
         """From the `model.search` node (a DictConfig, a dict, or None for the defaults)."""
-        return cls(**dict(node or {}))
+        settings = dict(node or {})
+        allowed = [field.name for field in fields(cls)]
+        for key in settings:
+            if key not in allowed:
+                raise ValueError(
+                    f"model.search.{key} is not allowed; allowed: {', '.join(allowed)}"
+                )
+        return cls(**settings)
 
 
 def anogan_loss(

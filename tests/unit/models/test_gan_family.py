@@ -156,3 +156,8 @@ def test_the_search_settings_are_one_plain_node_a_checkpoint_restores(model_id, 
     trainer.save_checkpoint(tmp_path / "last.ckpt")
     restored = type(model).load_from_checkpoint(tmp_path / "last.ckpt", weights_only=True)
     assert restored.search == model.search
+
+
+def test_an_unknown_search_setting_is_refused_naming_it_and_the_allowed_ones():
+    with pytest.raises(ValueError, match=r"model\.search\.step is not allowed; allowed: steps, lr"):
+        TINY["anogan"](search={"step": 3})
