@@ -23,12 +23,20 @@ SMALL = ["data=synthetic", "trainer.max_epochs=2", "trainer.enable_progress_bar=
 # The latent-search GANs and the GANomaly family: the models whose code and config moved.
 CASES = {
     "anogan": ["model=anogan", "model.width=8", "model.search.steps=3"],
-    "wgan": ["model=wgan", "model.width=8", "model.score=latent_search", "model.search.steps=3"],
+    "wgan": [
+        "model=wgan",
+        "model.width=8",
+        "model.score=latent_search",
+        "model.search.steps=20",
+        "model.search.lr=0.5",
+    ],
     "fanogan": ["model=fanogan", "model.width=8", "model.search.lr=0.02"],
     "ganomaly": ["model=ganomaly", "model.width=8"],
     "mem_ganomaly": ["model=mem_ganomaly", "model.width=8"],
 }
-METRICS = ("auroc", "auprc", "gmean", "youden_threshold")
+# Rank metrics only: a threshold (and the rates at it) can hop between near-equal candidates on
+# another CPU's float rounding; a ranking moves by a tie at most.
+METRICS = ("auroc", "auprc")
 
 
 def run_case(name: str, output: Path) -> dict:

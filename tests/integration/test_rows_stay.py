@@ -16,5 +16,5 @@ def test_a_seeded_run_gives_the_row_it_gave_before(name, tmp_path):
     assert now["run_key"] == before["run_key"]
     # Loose enough for another CPU's kernels; a changed loss, net or score moves these far more.
     assert {k: v for k, v in now.items() if k != "run_key"} == pytest.approx(
-        {k: v for k, v in before.items() if k != "run_key"}, rel=1e-3, abs=1e-4
+        {k: v for k, v in before.items() if k != "run_key"}, abs=1e-3
     )
