@@ -20,6 +20,8 @@ import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate as hydra_instantiate
 
+from anomaly_bench import CONF_DIR
+
 log = logging.getLogger(__name__)
 
 PACKAGES = (
@@ -32,8 +34,6 @@ PACKAGES = (
     "wandb",
     "scikit-learn",
 )
-# The checkout (or copy) the package runs from.
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 # Names the commit of a copy of the tree that has no .git (a container image, a tree synced to a
 # cluster node), set by whoever copied it; a checkout's own git answer comes first.
 COMMIT_VARIABLE = "ANOMALY_BENCH_GIT_COMMIT"
@@ -41,7 +41,7 @@ COMMIT_VARIABLE = "ANOMALY_BENCH_GIT_COMMIT"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def git_commit(root: Path = PACKAGE_ROOT) -> str | None:
+def git_commit(root: Path = CONF_DIR.parent) -> str | None:
     """HEAD of the checkout the package runs from, `+dirty` when it has uncommitted changes; for a
     copy without .git, the commit COMMIT_VARIABLE names, so its rows still say what code ran."""
     try:

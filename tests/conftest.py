@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -43,22 +44,23 @@ def mnist_dir() -> Path:
     return folder
 
 
+def run_config(folder: Path, *overrides: str) -> DictConfig:
+    """Compose `conf/train.yaml` with overrides, outputs under `folder`, hydra's runtime set."""
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(folder / "run")
+        cfg.paths.log_dir = str(folder / "logs")
+        cfg.paths.results_dir = str(folder / "results")
+        del cfg.hydra
+    return cfg
+
+
 @pytest.fixture
 def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
-    """Compose `conf/train.yaml` with overrides, outputs under tmp_path, hydra's runtime set."""
-
-    def make(*overrides: str) -> DictConfig:
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-            cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
-        HydraConfig.instance().set_config(cfg)
-        with open_dict(cfg):
-            cfg.paths.output_dir = str(tmp_path / "run")
-            cfg.paths.log_dir = str(tmp_path / "logs")
-            cfg.paths.results_dir = str(tmp_path / "results")
-            del cfg.hydra
-        return cfg
-
-    return make
+    """run_config under the test's tmp_path."""
+    return partial(run_config, tmp_path)
 
 
 def run_cli(

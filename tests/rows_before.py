@@ -11,12 +11,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
-
 from anomaly_bench.run import train
-from tests.conftest import CONF_DIR
+from tests.conftest import run_config
 
 FIXTURE = Path(__file__).parent / "data" / "rows_before.json"
 SMALL = ["data=synthetic", "trainer.max_epochs=2", "trainer.enable_progress_bar=false"]
@@ -41,15 +37,7 @@ METRICS = ("auroc", "auprc")
 
 def run_case(name: str, output: Path) -> dict:
     """One case's run key and metrics, the run's files under `output`."""
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose("train", overrides=[*SMALL, *CASES[name]], return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(output / name)
-        cfg.paths.log_dir = str(output / "logs")
-        cfg.paths.results_dir = str(output / "results")
-        del cfg.hydra
-    row = train(cfg)
+    row = train(run_config(output / name, *SMALL, *CASES[name]))
     return {"run_key": row["run_key"], **{m: row[m] for m in METRICS}}
 
 

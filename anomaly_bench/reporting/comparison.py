@@ -55,6 +55,11 @@ class Comparison:
     method_of: dict[str, str]
 
 
+def class_row_labels(comparison: Comparison, table: PaperTable) -> list[str]:
+    """The rows of a per-class comparison that are classes (not its mean row)."""
+    return comparison.rows[: len(table.class_labels)]
+
+
 def table_rows(rows: Iterable[dict], table: PaperTable) -> list[dict]:
     """The `ok` rows of the table's dataset and protocol."""
     return [

@@ -21,6 +21,7 @@ from anomaly_bench.models.base import first_stage_key
 from anomaly_bench.reporting.comparison import (
     Cell,
     Comparison,
+    class_row_labels,
     flags_line,
     format_cell,
     markdown_grid,
@@ -97,7 +98,7 @@ def _grid(comparison: Comparison, rows: list[dict]) -> list[str]:
 
 def findings(comparison: Comparison, table: PaperTable) -> list[list[str]]:
     """Class cells (not the mean row) more than FINDING_GAP from the paper, in either direction."""
-    classes = set(comparison.rows[: len(table.class_labels)])
+    classes = set(class_row_labels(comparison, table))
     return [
         [label, column, f"{cell.ours:.4f}", f"{cell.paper:.4f}", f"{cell.delta:+.4f}"]
         for (label, column), cell in comparison.cells.items()
@@ -107,7 +108,7 @@ def findings(comparison: Comparison, table: PaperTable) -> list[list[str]]:
 
 def pending(comparison: Comparison, table: PaperTable) -> list[str]:
     """`method: classes ...` for every column with a class still to run."""
-    labels = comparison.rows[: len(table.class_labels)]
+    labels = class_row_labels(comparison, table)
     lines = []
     for column in comparison.columns:
         missing = [label for label in labels if comparison.cells[(label, column)].ours is None]

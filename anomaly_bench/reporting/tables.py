@@ -24,6 +24,7 @@ from anomaly_bench.reporting.comparison import (
     WARNED,
     WARNED_NOTE,
     Comparison,
+    class_row_labels,
     markdown_grid,
     per_class_comparison,
     rates_comparison,
@@ -175,7 +176,7 @@ def per_class_outputs(
     rows: list[dict], table: PaperTable, comparison: Comparison, stem: Path
 ) -> tuple[str, list[Path]]:
     """Tables 1-3: the per-class figure (ours vs paper) and the significance of our gaps."""
-    labels = comparison.rows[: len(table.class_labels)]
+    labels = class_row_labels(comparison, table)
     ours = {c: [comparison.cells[(label, c)].ours for label in labels] for c in comparison.columns}
     ours = {c: v for c, v in ours.items() if any(x is not None for x in v)}
     figure = save_per_class_comparison(
