@@ -141,7 +141,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         **metrics.results,
         "select_epoch_on_test": selection is not None,
         "selected_epoch": selection.selected_epoch if selection else None,
-        **({"learning_curve": curve.points} if curve else {}),
+        **(curve.row_fields(metrics.results["auroc"]) if curve else {}),
         "train_seconds": round(train_seconds, 3),
         "test_seconds": round(test_seconds, 3),
         "train_images_per_second": round(counter.images / train_seconds, 2)

@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from anomaly_bench.data.batches import InMemoryImages
 from anomaly_bench.data.loaders import INPUT_PATHS, DeviceBatches, device_batches, ordinary_loader
 from anomaly_bench.data.sources import ImageSplits, dataset_spec, load_dataset
+from anomaly_bench.data.subsample import balanced_subsample
 from anomaly_bench.validation import check_choice
 
 log = logging.getLogger(__name__)
@@ -191,3 +192,13 @@ class OneClassDataModule(LightningDataModule):
 
     def test_dataloader(self) -> DeviceBatches | DataLoader:
         return self._loader(self._ready(self.test_set), self.eval_batch_size, shuffle=False)
+
+    def test_subsample_dataloader(self, size: int | None, seed: int) -> DeviceBatches | DataLoader:
+        """The test split (`size=None`) or a fixed balanced subsample of it (`balanced_subsample`),
+        in the split's order: where a learning curve reads its points."""
+        test = self._ready(self.test_set)
+        if size is None:
+            return self.test_dataloader()
+        at = balanced_subsample(test.labels, test.classes, size, seed)
+        subset = InMemoryImages(test.images[at], test.labels[at], test.classes[at])
+        return self._loader(subset, self.eval_batch_size, shuffle=False)
