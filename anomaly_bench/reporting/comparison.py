@@ -61,14 +61,16 @@ def class_row_labels(comparison: Comparison, table: PaperTable) -> list[str]:
 
 
 def table_rows(rows: Iterable[dict], table: PaperTable) -> list[dict]:
-    """The `ok` rows of the table's dataset and protocol."""
-    return [
-        row
+    """The `ok` rows of the table's dataset and protocol; of a run rerun (the same run key),
+    its latest row only, so a rerun never counts as a second seed."""
+    latest = {
+        row.get("run_key") or id(row): row
         for row in rows
         if row.get("status") == "ok"
         and row.get("dataset") == table.dataset
         and row.get("protocol") == table.protocol
-    ]
+    }
+    return list(latest.values())
 
 
 def values_by_class(rows: Iterable[Mapping], metric: str) -> dict[tuple[int, str], list[float]]:

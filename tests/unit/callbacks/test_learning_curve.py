@@ -43,6 +43,46 @@ def test_a_curve_records_every_epoch_and_leaves_the_final_weights_alone(make_con
     assert curved["auroc"] == plain["auroc"]
 
 
+def ganomaly_run(make_config, *overrides: str) -> dict:
+    cfg = make_config(
+        "model=ganomaly",
+        "data=synthetic",
+        "data.val_fraction=0.2",
+        "trainer.max_epochs=4",
+        "trainer.enable_progress_bar=false",
+        "resume=false",
+        *overrides,
+    )
+    return train(cfg)
+
+
+def test_the_chosen_epochs_are_scored_on_the_whole_test_split(make_config):
+    """Points on 24 images choose the epoch; the figure a row reports for it is that epoch's
+    weights on the whole split: the full-split curve of the same run (same weights per epoch,
+    since a curve never changes them) at that epoch."""
+    plain = ganomaly_run(make_config)
+    sub = ganomaly_run(
+        make_config,
+        "callbacks.learning_curve.every_n_epochs=1",
+        "callbacks.learning_curve.subsample=24",
+    )
+    full = ganomaly_run(make_config, "callbacks.learning_curve.every_n_epochs=1")
+    assert [p["n_scored"] for p in sub["learning_curve"]] == [24] * 4
+    full_auroc = {p["epoch"]: p["auroc"] for p in full["learning_curve"]}
+    sub_auroc = {p["epoch"]: p["auroc"] for p in sub["learning_curve"]}
+    assert sub_auroc != pytest.approx(full_auroc)  # the subsample and the split differ
+    best = sub["epoch_choices"]["best_test_epoch"]
+    assert best["curve_value"] == max(sub_auroc.values())
+    assert best["auroc"] == pytest.approx(full_auroc[best["epoch"]], abs=1e-6)
+    rule = sub["epoch_choices"]["lowest_normal_val_score"]
+    val_scores = {p["epoch"]: p["normal_val_score"] for p in sub["learning_curve"]}
+    assert rule["epoch"] == min(val_scores, key=val_scores.get)
+    assert rule["auroc"] == pytest.approx(full_auroc[rule["epoch"]], abs=1e-6)
+    # Scoring the kept weights put the final ones back: the headline is the plain run's.
+    assert sub["auroc"] == full["auroc"] == plain["auroc"]
+    assert "epoch_choices" not in plain
+
+
 def test_a_negative_cadence_is_refused_naming_the_key():
     with pytest.raises(ValueError, match="every_n_epochs=-1 is not allowed; allowed: 0 \\(off\\)"):
         LearningCurve(every_n_epochs=-1)
@@ -69,6 +109,41 @@ def test_the_report_shows_last_and_best_epoch_with_the_gap():
     assert curve_markdown([row | {"learning_curve": None}], load_paper_table(1)) is None
 
 
+def test_a_subsampled_curve_reports_its_chosen_epochs_full_split_auroc_and_the_mean_row():
+    """The best point on the subsample (epoch 2, 0.95) is not what the cell shows: the cell shows
+    that epoch's full-split AUROC from `epoch_choices`."""
+    rows = [
+        curve_row(2, 0.74, [0.90, 0.95, 0.74])
+        | {
+            "run_key": "k2",
+            "train_seconds": 130.0,
+            "epoch_choices": {
+                "best_test_epoch": {"epoch": 2, "auroc": 0.88, "score_seconds": 20.0}
+            },
+        },
+        curve_row(8, 0.73, [0.80, 0.73]) | {"run_key": "k8", "train_seconds": 110.0},
+    ]
+    for row in rows:
+        for point in row["learning_curve"]:
+            point["score_seconds"] = 5.0
+    text = curve_markdown(rows, load_paper_table(1))
+    assert "| 2 | 0.7400 / 0.8800 (+0.1400, epoch 2) |" in text
+    assert "| 8 | 0.7300 / 0.8000 (+0.0700, epoch 1) |" in text
+    assert "| mean | 0.7350 / 0.8400 (+0.1050, 2 classes) |" in text
+    # Curve seconds: 3 x 5 + 20 and 2 x 5 = 45; training: the rest of each fit, 95 + 100 = 195.
+    assert "| *curve cost (of training)* | 1 of 3 min (23 %) |" in text
+    # Paper mean of classes 2 and 8: (0.8980 + 0.8770) / 2 = 0.8875; shortfall 0.1525.
+    assert "ganomaly: paper 0.8875, last epoch 0.7350 (-0.1525), best test epoch 0.8400" in text
+    assert "the epoch choice explains 69 % of the shortfall" in text
+
+
+def test_a_rerun_counts_once_not_as_a_second_seed():
+    first = curve_row(8, 0.70, [0.70]) | {"run_key": "same"}
+    rerun = curve_row(8, 0.73, [0.80, 0.73]) | {"run_key": "same"}
+    text = curve_markdown([first, rerun], load_paper_table(1))
+    assert "| 8 | 0.7300 / 0.8000 (+0.0700, epoch 1) |" in text
+
+
 def test_curves_are_drawn_against_epoch_and_seconds(tmp_path: Path):
     store = ResultsStore(tmp_path / "results")
     for normal_class in (0, 1):
@@ -80,4 +155,4 @@ def test_curves_are_drawn_against_epoch_and_seconds(tmp_path: Path):
     for name in ("table1_curves_epoch.png", "table1_curves_seconds.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0
         assert name in text
-    assert "Last epoch vs best epoch" in text
+    assert "Last epoch vs best test epoch" in text
