@@ -66,3 +66,40 @@ def test_an_iforest_checkpoint_carries_no_forest_and_a_crafted_one_runs_nothing(
     np.testing.assert_array_equal(
         np.load(again["scores_path"])["scores"], np.load(first["scores_path"])["scores"]
     )
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        "data",
+        "model",
+        # Nested anywhere, not only at a node's top.
+        "data.extra",
+    ],
+)
+def test_a_run_folder_whose_config_builds_foreign_code_is_refused_and_writes_nothing(
+    tmp_path, node
+):
+    """A shared run folder's .hydra/config.yaml naming `pathlib.Path.write_text` wrote a file
+    through `memory_sparsity`; now its target is refused before anything is built."""
+    from omegaconf import OmegaConf
+
+    from anomaly_bench.memory_sparsity import load_run
+
+    marker = tmp_path / "marker"
+    payload = {"_target_": "pathlib.Path.write_text", "_args_": [str(marker), "x"]}
+    config = {
+        "paths": {"checkpoint_dir": str(tmp_path)},
+        "model": {"_target_": "anomaly_bench.models.memae.Memae"},
+        "data": {"_target_": "anomaly_bench.data.OneClassDataModule", "dataset": "synthetic"},
+    }
+    if node == "data.extra":
+        config["data"]["extra"] = payload
+    else:
+        config[node] = payload
+    (tmp_path / "last.ckpt").write_bytes(b"")
+    (tmp_path / "run" / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(config), tmp_path / "run" / ".hydra" / "config.yaml")
+    with pytest.raises(ValueError, match=r"_target_ 'pathlib\.Path\.write_text' is not one of"):
+        load_run(tmp_path / "run")
+    assert not marker.exists()
