@@ -18,7 +18,7 @@ from filelock import FileLock
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from anomaly_bench.run_identity import run_key
+from anomaly_bench.run_identity import run_key, smoke_settings
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,15 @@ def key_today(row: dict[str, Any]) -> str | None:
         return run_key(OmegaConf.create(config))
     except (OmegaConfBaseException, KeyError, AttributeError, TypeError):
         return row.get("run_key")  # saved unresolved, or older than a key it needs
+
+
+def is_smoke(row: dict[str, Any]) -> bool:
+    """A run cut short (fast_dev_run, a batch limit): it never counts as done nor in a table.
+    Rows written before the `smoke` field say it through their saved trainer config."""
+    if "smoke" in row:
+        return bool(row["smoke"])
+    trainer = (row.get("config") or {}).get("trainer") or {}
+    return bool(row.get("fast_dev_run")) or bool(smoke_settings(trainer))
 
 
 class ResultsStore:
@@ -104,6 +113,8 @@ class ResultsStore:
         done = [
             row
             for row in self.read()
-            if row.get("status") == "ok" and (row.get("run_key") == key or key_today(row) == key)
+            if row.get("status") == "ok"
+            and not is_smoke(row)
+            and (row.get("run_key") == key or key_today(row) == key)
         ]
         return done[-1] if done else None

@@ -28,7 +28,7 @@ from anomaly_bench.callbacks import (
 from anomaly_bench.callbacks.last_checkpoint import TerminatedError
 from anomaly_bench.loggers import finish_wandb
 from anomaly_bench.results import ResultsStore
-from anomaly_bench.run_identity import method_id, run_key
+from anomaly_bench.run_identity import method_id, run_key, smoke_settings
 from anomaly_bench.runtime import (
     apply_thread_budget,
     device_name,
@@ -62,6 +62,8 @@ def base_row(cfg: DictConfig) -> dict[str, Any]:
         "seed": cfg.seed,
         "max_epochs": cfg.trainer.get("max_epochs"),
         "fast_dev_run": bool(cfg.trainer.get("fast_dev_run", False)),
+        # A run cut short by fast_dev_run or a batch limit: never counts as done, never in a table.
+        "smoke": bool(smoke_settings(cfg.trainer)),
         "git_commit": git_commit(),
         "versions": package_versions(),
         "config": resolved_config(cfg),
@@ -75,6 +77,13 @@ def check_budget(cfg: DictConfig) -> None:
         raise ValueError(
             f"trainer.max_epochs={epochs!r} is not allowed; allowed: a positive integer"
         )
+    for key in ("limit_train_batches", "limit_test_batches"):
+        limit = cfg.trainer.get(key)
+        if limit is not None and (isinstance(limit, bool) or limit <= 0):
+            raise ValueError(
+                f"trainer.{key}={limit!r} would train or score no image; allowed: null, a share "
+                "in (0, 1] or a positive number of batches"
+            )
 
 
 def checkpoint_to_resume(cfg: DictConfig) -> Path | None:

@@ -26,6 +26,25 @@ from omegaconf import DictConfig, OmegaConf
 DIGEST_CHARS = 10
 # Data settings that change how batches arrive, never what is trained or a score: not identity.
 DELIVERY_KEYS = ("data_dir", "input_path", "num_workers", "eval_batch_size")
+# Trainer settings that cut a run short (a smoke test): part of the identity only when set, so a
+# smoke run never shares a full run's key (and rows written before keep theirs).
+SMOKE_KEYS = ("fast_dev_run", "limit_val_batches", "limit_test_batches")
+
+
+def _cut_short(key: str, value: Any) -> bool:
+    """Lightning's meanings: fast_dev_run true or N > 0 runs N batches; a limit as a float is a
+    share (1.0 = all), as an int a number of batches."""
+    if value is None or value is False:
+        return False
+    if key == "fast_dev_run":
+        return value is True or value > 0
+    return not isinstance(value, float) or value != 1.0
+
+
+def smoke_settings(trainer: Mapping[str, Any]) -> dict[str, Any]:
+    """The trainer's settings that make a run a smoke test (fast_dev_run, batch limits)."""
+    limits = {key: trainer.get(key) for key in (*SMOKE_KEYS, "limit_train_batches")}
+    return {key: value for key, value in limits.items() if _cut_short(key, value)}
 
 
 def method_id(cfg: DictConfig) -> str:
@@ -56,6 +75,7 @@ def run_identity(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     for delivery in DELIVERY_KEYS:
         data.pop(delivery, None)
     trainer = config["trainer"]
+    smoke = smoke_settings(trainer)
     return {
         "model": _model_identity(_plain(config["model"])),
         "data": data,
@@ -63,6 +83,7 @@ def run_identity(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
         "max_epochs": trainer.get("max_epochs"),
         "limit_train_batches": trainer.get("limit_train_batches"),
         "select_epoch_on_test": config.get("select_epoch_on_test", False),
+        **{key: smoke[key] for key in SMOKE_KEYS if key in smoke},
     }
 
 

@@ -112,6 +112,12 @@ class OneClassDataModule(LightningDataModule):
             )
         order = torch.randperm(len(normal), generator=torch.Generator().manual_seed(self.seed))
         n_val = round(self.val_fraction * len(normal))
+        if n_val >= len(normal):
+            raise ValueError(
+                f"val_fraction={self.val_fraction!r} holds out all {len(normal)} normal training "
+                f"images of class {self.normal_class}, leaving none to train on; allowed: a "
+                "share that leaves at least one"
+            )
         normal = resize_uint8(normal[order], self.image_size)
         normal_labels = torch.full((len(normal),), self.normal_class)
         self.train_set = self._subset(normal[n_val:], normal_labels[n_val:])

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from anomaly_bench.reporting.configurations import Column, columns
 from anomaly_bench.reporting.paper_tables import PaperTable
+from anomaly_bench.results import is_smoke
 
 # Row fields that say how a number was chosen; the report lists the values it found.
 CHOICE_FLAGS = ("protocol", "threshold_source", "select_epoch_on_test")
@@ -67,6 +68,7 @@ def table_rows(rows: Iterable[dict], table: PaperTable) -> list[dict]:
         row.get("run_key") or id(row): row
         for row in rows
         if row.get("status") == "ok"
+        and not is_smoke(row)
         and row.get("dataset") == table.dataset
         and row.get("protocol") == table.protocol
     }

@@ -15,3 +15,18 @@ def test_the_key_names_the_run_and_changes_with_what_is_trained(make_config):
         "data.input_path=dataloader",
     ):
         assert run_key(make_config("data=synthetic", override)) == base, override
+
+
+def test_a_smoke_run_never_shares_a_full_runs_key(make_config):
+    base = run_key(make_config("data=synthetic"))
+    for override in (
+        "trainer.fast_dev_run=true",
+        "trainer.fast_dev_run=2",
+        "trainer.limit_test_batches=1",
+        "trainer.limit_test_batches=0.5",
+        "trainer.limit_val_batches=2",
+    ):
+        assert run_key(make_config("data=synthetic", override)) != base, override
+    # Lightning's "everything" spellings keep the full run's key.
+    for override in ("trainer.fast_dev_run=false", "trainer.limit_test_batches=1.0"):
+        assert run_key(make_config("data=synthetic", override)) == base, override
