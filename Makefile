@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SHARED_DATA ?= ../shared/datasets
 DATA_DIR ?= data
 export ANOMALY_BENCH_DATA ?= $(abspath $(DATA_DIR))
-# The paper's grids (conf/experiment/): these scale a run without editing files. Empty = the
+# The paper's grids (anomaly_bench/conf/experiment/): these scale a run without editing files. Empty = the
 # experiment's own grid (7 methods x 10 classes x seed 0) and each method's own epochs.
 RESULTS ?= results
 CLASSES ?=
@@ -35,7 +35,7 @@ DEMO_MODELS ?= iforest,deep_svdd,memae,ganomaly,mem_ganomaly
 DEMO_EPOCHS ?=
 DEMO_RESULTS ?= results/demo
 
-.PHONY: help install data test test-full lint format demo report bench \
+.PHONY: help install lock data test test-full lint format demo report bench \
 	reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 wandb-sync
 
 help:  ## list the targets
@@ -43,11 +43,15 @@ help:  ## list the targets
 
 install: $(VENV)/.installed  ## create .venv and install the package with its test extras
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install -c constraints.txt -e '.[test]'
 	touch $@
+
+lock:  ## rewrite constraints.txt (the exact versions install uses) from .venv
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^anomaly-bench'; } \
+		> constraints.txt.new && mv constraints.txt.new constraints.txt
 
 data:  ## copy the offline datasets from SHARED_DATA into DATA_DIR (skipped when absent: they download)
 	@if [ -d "$(SHARED_DATA)" ]; then \

@@ -4,9 +4,9 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-# The Hydra configs (conf/), for the modules that read them outside `python -m anomaly_bench.train`.
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+# The Hydra configs, shipped inside the package so an installed wheel finds them.
+CONF_DIR = Path(__file__).resolve().parent / "conf"
 
-from anomaly_bench.resolvers import register_resolvers  # noqa: E402
+from anomaly_bench.store.resolvers import register_resolvers  # noqa: E402
 
 register_resolvers()

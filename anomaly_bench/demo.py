@@ -25,13 +25,13 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from anomaly_bench import CONF_DIR
-from anomaly_bench.plots import save_per_class_comparison
+from anomaly_bench.engine.run import train
+from anomaly_bench.engine.runtime import quiet_console
+from anomaly_bench.evaluation.plots import save_per_class_comparison
 from anomaly_bench.reporting.comparison import values_by_class
 from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.reporting.tables import report
-from anomaly_bench.results import ResultsStore
-from anomaly_bench.run import train
-from anomaly_bench.runtime import quiet_console
+from anomaly_bench.store.results import ResultsStore
 
 # Each method's demo budget on digits: small, stated, and one override away (--epochs).
 # GANomaly and Mem_GANomaly need about 10 epochs of digits (about 20 steps) to rank well: at 5

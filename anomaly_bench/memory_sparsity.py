@@ -15,10 +15,10 @@ import torch
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
-from anomaly_bench.callbacks.last_checkpoint import LAST
 from anomaly_bench.data import OneClassDataModule
+from anomaly_bench.engine.callbacks.last_checkpoint import LAST
 from anomaly_bench.models.components.memory import nonzero_weights
-from anomaly_bench.trusted_targets import check_targets
+from anomaly_bench.settings.trusted_targets import check_targets
 
 
 @torch.inference_mode()
@@ -37,11 +37,11 @@ def sparsity_by_label(model: torch.nn.Module, data: OneClassDataModule) -> dict[
 
 
 def load_run(run_dir: Path) -> tuple[torch.nn.Module, OneClassDataModule]:
-    """The run's model and data, rebuilt from its saved config once every target in it is one
-    of the package's own (`trusted_targets`)."""
+    """The run's model and data, rebuilt from its saved config once every target they name is
+    one of the package's own (`trusted_targets`)."""
     saved = run_dir / ".hydra" / "config.yaml"
     cfg = OmegaConf.load(saved)
-    check_targets(cfg, str(saved))
+    check_targets({"model": cfg.model, "data": cfg.data}, str(saved))
     checkpoint = Path(cfg.paths.checkpoint_dir) / LAST
     if not checkpoint.exists():
         raise FileNotFoundError(

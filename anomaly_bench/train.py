@@ -1,15 +1,18 @@
-"""`python -m anomaly_bench.train [OVERRIDES]`: one run (anomaly_bench/run.py) per Hydra job."""
+"""`python -m anomaly_bench.train [OVERRIDES]`: one run (engine/run.py) per Hydra job."""
 
 from __future__ import annotations
 
 import hydra
 from omegaconf import DictConfig
 
-from anomaly_bench.run import train
-from anomaly_bench.runtime import quiet_console
+from anomaly_bench import CONF_DIR
+from anomaly_bench.engine.run import train
+from anomaly_bench.engine.runtime import quiet_console
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+# An absolute path: the same configs whether this module runs as __main__, under the console
+# command, or from an installed wheel.
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def main(cfg: DictConfig) -> float:
     """Hydra entry; returns AUROC so sweepers can optimise it."""
     quiet_console()

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, open_dict
 
 from anomaly_bench import CONF_DIR
 
-ROOT = CONF_DIR.parent
+ROOT = CONF_DIR.parents[1]
 MODEL_IDS = sorted(path.stem for path in (CONF_DIR / "model").glob("*.yaml"))
 
 

@@ -11,7 +11,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from anomaly_bench.run import train
+from anomaly_bench.engine.run import train
 from tests.conftest import run_config
 
 FIXTURE = Path(__file__).parent / "data" / "rows_before.json"

@@ -1,1 +1,1 @@
-"""The pieces of `make bench` (anomaly_bench/bench.py): what is timed, and how."""
+"""The pieces of `make bench` (run by anomaly_bench/benchmarks/suite.py): what is timed, and how."""

@@ -23,7 +23,7 @@ from anomaly_bench.benchmarks.method_speed import (
     second_stage_label,
 )
 from anomaly_bench.data.sources import dataset_spec
-from anomaly_bench.models.base import first_stage_key
+from anomaly_bench.store.run_identity import first_stage_key
 
 # Official split sizes (train, test) of the paper's datasets; all three have ten classes, equal
 # in size in CIFAR-10 and Fashion-MNIST and nearly so in MNIST.

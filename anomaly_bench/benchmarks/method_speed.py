@@ -20,8 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 from anomaly_bench import CONF_DIR
 from anomaly_bench.benchmarks.timing import StepClock, peak_memory_mb
 from anomaly_bench.data import ImageSplits, OneClassDataModule
-from anomaly_bench.models.base import first_stage_key
-from anomaly_bench.runtime import device_name, instantiate
+from anomaly_bench.engine.runtime import device_name, instantiate
+from anomaly_bench.store.run_identity import first_stage_key
 
 # Each two-stage method's key for its first stage's epochs: 0 starts training in the second stage.
 # The datasets whose per-dataset settings (Mem_GANomaly's memory size) a case takes, by channels.

@@ -1,11 +1,19 @@
-"""A split held in memory as uint8, served as the `Batch` of the model contract."""
+"""The batch every model receives, and a split held in memory as uint8 that serves it."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-from anomaly_bench.models.base import Batch
+
+class Batch(NamedTuple):
+    """Images in [-1, 1], anomaly labels (1 = anomalous) and the original class of each image."""
+
+    images: Tensor
+    labels: Tensor
+    classes: Tensor
 
 
 def scale_to_unit_range(images: Tensor) -> Tensor:

@@ -17,8 +17,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from anomaly_bench.data.batches import InMemoryImages
-from anomaly_bench.models.base import Batch
+from anomaly_bench.data.batches import Batch, InMemoryImages
 
 INPUT_PATHS = ("device", "dataloader")
 

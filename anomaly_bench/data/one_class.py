@@ -20,7 +20,7 @@ from anomaly_bench.data.batches import InMemoryImages
 from anomaly_bench.data.loaders import INPUT_PATHS, DeviceBatches, device_batches, ordinary_loader
 from anomaly_bench.data.sources import ImageSplits, dataset_spec, load_dataset
 from anomaly_bench.data.subsample import balanced_subsample
-from anomaly_bench.validation import check_choice
+from anomaly_bench.settings.checks import check_choice
 
 log = logging.getLogger(__name__)
 

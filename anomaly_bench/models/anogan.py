@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from anomaly_bench.models.base import Batch, OptimizerFactory
+from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.base import OptimizerFactory
 from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER
 from anomaly_bench.models.components.losses import discriminator_bce_loss, generator_bce_loss
 from anomaly_bench.models.latent_gan import LatentGan

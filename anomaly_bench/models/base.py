@@ -1,55 +1,20 @@
-"""The contract every method fulfils (the batch it receives, the optimiser factories it takes,
-the `AnomalyModule` base), and the evaluation steps written once for all of them."""
+"""The contract every method fulfils (the optimiser factories it takes, the `AnomalyModule`
+base, the batch it receives from the data layer), and the scoring step written once for all."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 from lightning import LightningModule
 from torch import Tensor
 from torch.optim import Optimizer
 
-
-class Batch(NamedTuple):
-    """Images in [-1, 1], anomaly labels (1 = anomalous) and the original class of each image."""
-
-    images: Tensor
-    labels: Tensor
-    classes: Tensor
-
+from anomaly_bench.data.batches import Batch
 
 # What a model's `optimizer` arguments are: parameters -> optimiser (a `_partial_` from the yaml).
 OptimizerFactory = Callable[[Iterable], Optimizer]
-
-# The model keys with which a two-stage method states its first stage's epochs (f-AnoGAN's GAN,
-# Deep SVDD's autoencoder pretraining); the benchmark, the results page and the tests read them.
-FIRST_STAGE_KEYS = ("gan_epochs", "pretrain_epochs")
-
-
-def first_stage_key(model: Mapping) -> str | None:
-    """The key of `model`'s config that holds its first stage's epochs; None for one stage."""
-    return next((key for key in FIRST_STAGE_KEYS if key in model), None)
-
-
-class ScoreCollector:
-    """Scores, labels, classes (and any per-image diagnostics) of one loop (`_score_batch`'s
-    outputs), kept on the device until the loop ends."""
-
-    def __init__(self) -> None:
-        self.parts: list[dict[str, Tensor]] = []
-
-    def add(self, outputs: dict[str, Tensor]) -> None:
-        self.parts.append({key: value.detach() for key, value in outputs.items()})
-
-    def collect(self) -> dict[str, Tensor]:
-        return {key: torch.cat([part[key] for part in self.parts]).cpu() for key in self.parts[0]}
-
-    def __len__(self) -> int:
-        return len(self.parts)
-
 
 # Keys of a scored batch that hold a per-image diagnostic rather than the score.
 DIAGNOSTIC_PREFIX = "diagnostic/"
@@ -120,7 +85,7 @@ class AnomalyModule(LightningModule):
                 f"it; allowed: trainer.max_epochs > model.{key}"
             )
 
-    def _score_batch(self, batch: Batch) -> dict[str, Tensor]:
+    def score_batch(self, batch: Batch) -> dict[str, Tensor]:
         # Scored in float32 whatever the training precision: under bf16 autocast a score keeps
         # three significant digits, and thousands of test images would tie.
         with torch.autocast(self.device.type, enabled=False):
@@ -132,28 +97,8 @@ class AnomalyModule(LightningModule):
             **{f"{DIAGNOSTIC_PREFIX}{name}": value for name, value in diagnostics.items()},
         }
 
-    def score_split(self, batches: Iterable[Batch]) -> dict[str, Tensor]:
-        """Score every batch as the test loop does, from inside training (a learning curve, a
-        test-set epoch choice): eval mode, no gradients, `prepare_scoring` first, the same
-        float32 `_score_batch`. Training mode and the random state are left as they were, so
-        scoring mid-training never changes the weights training ends with.
-        """
-        was_training = self.training
-        devices = [self.device] if self.device.type == "cuda" else []
-        collected = ScoreCollector()
-        with torch.random.fork_rng(devices=devices), torch.no_grad():
-            self.eval()
-            try:
-                self.prepare_scoring()
-                for batch in batches:
-                    on_device = Batch(*(part.to(self.device) for part in batch))
-                    collected.add(self._score_batch(on_device))
-            finally:
-                self.train(was_training)
-        return collected.collect()
-
     def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
-        return self._score_batch(batch)
+        return self.score_batch(batch)
 
     def test_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
-        return self._score_batch(batch)
+        return self.score_batch(batch)

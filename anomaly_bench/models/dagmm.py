@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim import Adam, Optimizer
 
-from anomaly_bench.models.base import AnomalyModule, Batch, OptimizerFactory
+from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.base import AnomalyModule, OptimizerFactory
 from anomaly_bench.models.components.dcgan import DcganDecoder, DcganEncoder
 from anomaly_bench.models.components.gmm import (
     GaussianMixture,

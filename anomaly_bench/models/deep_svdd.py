@@ -22,9 +22,10 @@ from torch import Tensor
 from torch.optim import Adam, Optimizer
 from torch.optim.lr_scheduler import MultiStepLR
 
-from anomaly_bench.models.base import AnomalyModule, Batch, OptimizerFactory
+from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.base import AnomalyModule, OptimizerFactory
 from anomaly_bench.models.components.lenet import LenetDecoder, LenetEncoder
-from anomaly_bench.validation import check_choice
+from anomaly_bench.settings.checks import check_choice
 
 SVDD_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4, weight_decay=0.5e-6)
 PRETRAIN_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4, weight_decay=0.5e-3)

@@ -23,12 +23,13 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Optimizer
 
-from anomaly_bench.models.base import Batch, OptimizerFactory
+from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.base import OptimizerFactory
 from anomaly_bench.models.components.dcgan import DcganEncoder
 from anomaly_bench.models.components.scores import per_sample_mse
 from anomaly_bench.models.latent_gan import ScoreFunction
 from anomaly_bench.models.wgan_gp import WGAN_GP_OPTIMIZER, WganGp
-from anomaly_bench.validation import check_choice
+from anomaly_bench.settings.checks import check_choice
 
 ENCODER_TRAININGS = ("ziz", "izi", "izi_f")
 ENCODER_OUTPUTS = ("tanh", "linear")

@@ -11,12 +11,13 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Optimizer
 
-from anomaly_bench.models.base import AnomalyModule, Batch, OptimizerFactory
+from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.base import AnomalyModule, OptimizerFactory
 from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER, DcganDiscriminator
 from anomaly_bench.models.components.ganomaly_generator import GanomalyGenerator
 from anomaly_bench.models.components.losses import discriminator_bce_loss, feature_matching_loss
 from anomaly_bench.models.components.scores import LATENT_NORMS, latent_distance
-from anomaly_bench.validation import check_choice
+from anomaly_bench.settings.checks import check_choice
 
 
 class Ganomaly(AnomalyModule):

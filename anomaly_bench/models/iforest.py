@@ -21,7 +21,8 @@ import torch
 from sklearn.ensemble import IsolationForest
 from torch import Tensor
 
-from anomaly_bench.models.base import AnomalyModule, Batch
+from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.base import AnomalyModule
 
 FIT_IMAGES_KEY = "isolation_forest_fit_images"
 

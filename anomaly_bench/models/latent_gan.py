@@ -13,7 +13,7 @@ from torch.optim import Optimizer
 from anomaly_bench.models.base import AnomalyModule, OptimizerFactory
 from anomaly_bench.models.components.dcgan import DcganDecoder, DcganDiscriminator
 from anomaly_bench.models.components.latent_search import SearchSettings, latent_search
-from anomaly_bench.validation import check_choice
+from anomaly_bench.settings.checks import check_choice
 
 ScoreFunction = Callable[[Tensor], Tensor]
 

@@ -32,7 +32,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from anomaly_bench.models.base import Batch, OptimizerFactory
+from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.base import OptimizerFactory
 from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER
 from anomaly_bench.models.components.losses import feature_matching_loss, generator_bce_loss
 from anomaly_bench.models.components.memory import (
@@ -43,7 +44,7 @@ from anomaly_bench.models.components.memory import (
 )
 from anomaly_bench.models.components.scores import latent_distance
 from anomaly_bench.models.ganomaly import Ganomaly
-from anomaly_bench.validation import check_choice
+from anomaly_bench.settings.checks import check_choice
 
 UPDATE_RULES = ("eq31", "algorithm1")
 

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Adam, Optimizer
 
-from anomaly_bench.models.base import AnomalyModule, Batch, OptimizerFactory
+from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.base import AnomalyModule, OptimizerFactory
 from anomaly_bench.models.components.dcgan import (
     DcganDecoder,
     DcganEncoder,

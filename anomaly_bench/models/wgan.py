@@ -19,7 +19,8 @@ import torch
 from torch import Tensor
 from torch.optim import RMSprop
 
-from anomaly_bench.models.base import Batch, OptimizerFactory
+from anomaly_bench.data.batches import Batch
+from anomaly_bench.models.base import OptimizerFactory
 from anomaly_bench.models.components.losses import (
     wasserstein_critic_loss,
     wasserstein_generator_loss,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 from anomaly_bench.reporting.configurations import Column, columns
 from anomaly_bench.reporting.paper_tables import PaperTable
-from anomaly_bench.results import is_smoke
+from anomaly_bench.store.results import is_smoke
 
 # Row fields that say how a number was chosen; the report lists the values it found.
 CHOICE_FLAGS = ("protocol", "threshold_source", "select_epoch_on_test")
@@ -75,17 +76,24 @@ def table_rows(rows: Iterable[dict], table: PaperTable) -> list[dict]:
     return list(latest.values())
 
 
+def is_number(value: object) -> bool:
+    """A finite int or float (not a boolean): what a table may average."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def values_by_class(rows: Iterable[Mapping], metric: str) -> dict[tuple[int, str], list[float]]:
     """{(normal class, column label): the metric of every row (one per seed)}; rows without it
-    skipped. A column is one configuration of one method, so only seeds are averaged.
+    as a finite number skipped. A column is one configuration of one method, so only seeds are
+    averaged.
 
     Rows are taken as given: filter them (ok, dataset, protocol) first.
     """
     values: dict[tuple[int, str], list[float]] = defaultdict(list)
     for column, members in columns(rows).items():
         for row in members:
-            if row.get(metric) is not None:
-                values[(row["normal_class"], column.label)].append(row[metric])
+            value = row.get(metric)
+            if is_number(value):
+                values[(row["normal_class"], column.label)].append(value)
     return dict(values)
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 
 from anomaly_bench import CONF_DIR
-from anomaly_bench.run_identity import configuration
-from anomaly_bench.run_identity import digest as config_digest
+from anomaly_bench.store.run_identity import configuration
+from anomaly_bench.store.run_identity import digest as config_digest
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from anomaly_bench.plots import CurveBand, save_learning_curves
+from anomaly_bench.evaluation.plots import CurveBand, save_learning_curves
 from anomaly_bench.reporting.comparison import class_label, markdown_grid, table_rows
 from anomaly_bench.reporting.configurations import columns
 from anomaly_bench.reporting.paper_tables import PaperTable

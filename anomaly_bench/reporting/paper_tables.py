@@ -12,7 +12,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from anomaly_bench import CONF_DIR
-from anomaly_bench.validation import check_choice
+from anomaly_bench.settings.checks import check_choice
 
 PAPER_DIR = CONF_DIR / "paper"
 TABLES = (1, 2, 3, 4)

@@ -18,8 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from anomaly_bench.loggers import wandb_offline_by_default
-from anomaly_bench.plots import save_per_class_comparison
+from anomaly_bench.evaluation.plots import save_per_class_comparison
 from anomaly_bench.reporting.comparison import (
     WARNED,
     WARNED_NOTE,
@@ -40,7 +39,8 @@ from anomaly_bench.reporting.configurations import parse_where, where
 from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
 from anomaly_bench.reporting.paper_tables import TABLES, PaperTable, load_paper_table
 from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
-from anomaly_bench.results import ResultsStore
+from anomaly_bench.settings.environment import wandb_offline_by_default
+from anomaly_bench.store.results import RESULTS_FILE, ResultsStore
 
 Cell = tuple[float, float | None]
 
@@ -90,8 +90,14 @@ def markdown(table: dict, title: str) -> str:
 
 
 def read_rows(results_dir: Path, conditions: list[tuple[str, str]] = ()) -> list[dict]:
-    """The store's rows that satisfy every `--where` condition."""
-    return where(ResultsStore(results_dir).read(), list(conditions))
+    """The store's rows that satisfy every `--where` condition; a filter that keeps none of
+    them is an error that says so."""
+    rows = ResultsStore(results_dir).read()
+    kept = where(rows, list(conditions))
+    if rows and not kept:
+        wanted = " ".join(f"--where {key}={value}" for key, value in conditions)
+        raise ValueError(f"{wanted} kept none of the {len(rows)} rows in {results_dir}")
+    return kept
 
 
 def failed_runs(rows: list[dict]) -> str | None:
@@ -117,7 +123,9 @@ def report(results_dir: Path, metric: str = "auroc", conditions: list[tuple[str,
         for (dataset, protocol), table in sorted(metric_table(rows, metric).items())
     ]
     if not sections:
-        sections.append(f"no ok rows with {metric!r} in {ResultsStore(results_dir).path}")
+        sections.append(
+            f"no ok rows with {metric!r} as a number in {ResultsStore(results_dir).path}"
+        )
     failures = failed_runs(rows)
     if failures:
         sections.append(failures)
@@ -266,19 +274,26 @@ def main() -> None:
         help="with --table: draw AUROC against epoch and training seconds from learning curves",
     )
     args = parser.parse_args()
+    if not (args.results_dir / RESULTS_FILE).is_file():
+        parser.error(f"--results-dir {args.results_dir} holds no {RESULTS_FILE}")
     try:
         conditions = parse_where(args.where)
+        if args.table is None:
+            print(report(args.results_dir, args.metric, conditions))
+            return
+        output_dir = args.output_dir or args.results_dir / "report"
+        print(
+            paper_report(
+                args.results_dir,
+                args.table,
+                output_dir,
+                args.wandb_project,
+                conditions,
+                args.curves,
+            )
+        )
     except ValueError as err:
         parser.error(str(err))
-    if args.table is None:
-        print(report(args.results_dir, args.metric, conditions))
-        return
-    output_dir = args.output_dir or args.results_dir / "report"
-    print(
-        paper_report(
-            args.results_dir, args.table, output_dir, args.wandb_project, conditions, args.curves
-        )
-    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from anomaly_bench.data.sources import load_dataset
-from anomaly_bench.run import train
+from anomaly_bench.engine.run import train
 from tests.unit.data.test_sources import write_cifar_batch
 
 

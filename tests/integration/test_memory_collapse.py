@@ -3,9 +3,14 @@
 import subprocess
 import sys
 
+import pytest
+
 from anomaly_bench.reporting.tables import report
-from anomaly_bench.results import ResultsStore
+from anomaly_bench.store.results import ResultsStore
 from tests.conftest import run_cli_isolated
+
+# End to end: training runs and the memory_sparsity entry point in a subprocess.
+pytestmark = pytest.mark.slow
 
 
 def mem_ganomaly(tmp_path, *overrides):

@@ -1,5 +1,6 @@
 """A grid survives bad values, diverging and killed runs: every job's row says what happened."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -10,9 +11,9 @@ import pytest
 import torch
 from omegaconf import DictConfig, open_dict
 
-from anomaly_bench.results import ResultsStore
-from anomaly_bench.run import train
-from tests.conftest import run_cli, run_cli_isolated
+from anomaly_bench.engine.run import train
+from anomaly_bench.store.results import ResultsStore
+from tests.conftest import ROOT, run_cli, run_cli_isolated
 
 
 @pytest.mark.parametrize(
@@ -23,6 +24,17 @@ from tests.conftest import run_cli, run_cli_isolated
         (["data.protocol=mine"], "protocol='mine' is not allowed; allowed: paper, standard"),
         (["model=fanogan", "model.encoder=zz"], "encoder='zz' is not allowed; allowed: ziz, izi"),
         (["model=deep_svdd", "model.objective=hard"], "objective='hard' is not allowed"),
+        # Strings that happen to be truthy, numbers of the wrong kind, keys nobody reads.
+        (["resume=no"], "resume='no' is not allowed; allowed: true, false"),
+        (["skip_done=no"], "skip_done='no' is not allowed; allowed: true, false"),
+        (["seed=a"], "seed='a' is not allowed; allowed: an integer >= 0"),
+        (["cpu_threads=1.5"], "cpu_threads=1.5 is not allowed; allowed: a positive integer"),
+        (["+no_such_top=1"], "no_such_top is not a setting of a run; allowed top-level keys"),
+        (["data.normal_class=true"], "normal_class=True is not allowed; allowed: 0, 1"),
+        (["data.normal_class=1.0"], "normal_class=1.0 is not allowed; allowed: 0, 1"),
+        (["model.latent_dim=2.5"], "model.latent_dim=2.5 is not allowed; allowed: a positive int"),
+        (["model=memae", "model.memory_size=2.5"], "model.memory_size=2.5 is not allowed"),
+        (["model=anogan", "model.search.steps=2.5"], "model.search.steps=2.5 is not allowed"),
     ],
 )
 def test_a_bad_value_fails_before_training_naming_key_value_and_allowed(
@@ -36,6 +48,7 @@ def test_a_bad_value_fails_before_training_naming_key_value_and_allowed(
     assert "train_seconds" not in row
 
 
+@pytest.mark.slow
 def test_an_unknown_model_lists_the_valid_ones(tmp_path):
     done = run_cli("model=nope", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert done.returncode != 0
@@ -54,6 +67,7 @@ def test_a_diverging_run_fails_with_the_step_and_the_loss_and_reports_no_metric(
     assert "auroc" not in row and "scores_path" not in row
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["basic", "joblib", "local_cpu"])
 def test_a_multirun_with_a_failing_job_keeps_every_other_row_and_exits_non_zero(tmp_path, launcher):
     done = run_cli_isolated(
@@ -88,18 +102,22 @@ def cli(tmp_path: Path, *extra: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_last_checkpoint_and_writes_one_ok_row(tmp_path):
-    process = subprocess.Popen(
-        cli(tmp_path), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    """SIGKILL at an exact batch (the first of the third epoch, from a test callback): the run
+    dies there, with the second epoch's checkpoint written and no row, and a rerun resumes."""
+    kill_at = (
+        "+callbacks.stop={_target_: tests.signals.SignalAtBatch, epoch: 2, batch: 0, "
+        f"signum: {int(signal.SIGKILL)}}}"
     )
-    deadline = time.monotonic() + 120
-    while not list(tmp_path.glob("logs/checkpoints/*/last.ckpt")):
-        assert process.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.05)
-    time.sleep(0.2)  # let it into a later epoch
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    killed = subprocess.run(
+        cli(tmp_path, kill_at), cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "disabled"},
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert ResultsStore(tmp_path / "results").read() == []  # SIGKILL leaves no row
+    [checkpoint] = tmp_path.glob("logs/checkpoints/*/last.ckpt")
+    assert torch.load(checkpoint, weights_only=True)["epoch"] == 1  # epochs 0 and 1 done
 
     resumed = subprocess.run(
         cli(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=300
@@ -121,6 +139,7 @@ def final_weights(tmp_path: Path) -> dict:
     return torch.load(checkpoint, weights_only=True)["state_dict"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("received", [signal.SIGTERM, signal.SIGINT])
 def test_a_terminated_run_checkpoints_says_so_exits_non_zero_and_resumes_exactly(
     tmp_path, received
@@ -170,6 +189,7 @@ def moved_to(cfg: DictConfig, folder: Path) -> DictConfig:
     return cfg
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [0, 1, 2], ids=["first-batch", "mid-epoch", "last-batch"])
 @pytest.mark.parametrize("received", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_at_any_batch_of_an_epoch_resumes_to_the_uninterrupted_weights(

@@ -6,6 +6,9 @@ import pytest
 
 from tests.rows_before import CASES, FIXTURE, run_case
 
+# End to end: seeded tiny runs of every GAN, compared with the rows before.
+pytestmark = pytest.mark.slow
+
 BEFORE = json.loads(FIXTURE.read_text())
 
 

@@ -3,10 +3,10 @@ that would train on nothing is refused before training."""
 
 import pytest
 
+from anomaly_bench.engine.run import train
 from anomaly_bench.reporting.comparison import table_rows
 from anomaly_bench.reporting.paper_tables import load_paper_table
-from anomaly_bench.results import ResultsStore
-from anomaly_bench.run import train
+from anomaly_bench.store.results import ResultsStore
 
 QUICK = ("data=synthetic", "model=iforest", "trainer.enable_progress_bar=false")
 
@@ -24,7 +24,7 @@ def test_a_smoke_row_does_not_satisfy_skip_done_and_stays_out_of_tables(make_con
 
 
 def test_an_older_smoke_row_is_known_by_its_saved_trainer_config():
-    from anomaly_bench.results import is_smoke
+    from anomaly_bench.store.results import is_smoke
 
     assert is_smoke({"config": {"trainer": {"limit_test_batches": 2}}})
     assert is_smoke({"fast_dev_run": True})

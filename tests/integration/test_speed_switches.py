@@ -7,11 +7,14 @@ import lightning as L
 import pytest
 import torch
 
-from anomaly_bench.callbacks import Speedups
-from anomaly_bench.run import train
-from anomaly_bench.runtime import instantiate
+from anomaly_bench.engine.callbacks import Speedups
+from anomaly_bench.engine.run import train
+from anomaly_bench.engine.runtime import instantiate
 from tests.conftest import MODEL_IDS, quick_overrides
 from tests.unit.models.helpers import quiet_trainer
+
+# Every method under bf16 autocast and torch.compile.
+pytestmark = pytest.mark.slow
 
 
 def build(cfg) -> tuple[L.LightningModule, L.LightningDataModule]:

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from anomaly_bench.engine.run import train
 from anomaly_bench.reporting.tables import report
-from anomaly_bench.results import ResultsStore
-from anomaly_bench.run import train
+from anomaly_bench.store.results import ResultsStore
 from tests.conftest import MODEL_IDS, quick_overrides, run_cli, run_cli_isolated
 
 
@@ -16,6 +16,7 @@ def rows(results_dir: Path) -> list[dict]:
     return ResultsStore(results_dir).read()
 
 
+@pytest.mark.slow
 def test_cli_fast_dev_run_writes_a_row_and_the_scores_file(tmp_path):
     done = run_cli(
         "data=synthetic",
@@ -39,6 +40,7 @@ def test_cli_fast_dev_run_writes_a_row_and_the_scores_file(tmp_path):
     assert "Trainable params" in (tmp_path / "run" / "model_summary.txt").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", MODEL_IDS)
 def test_every_model_config_trains_and_writes_a_row(make_config, model):
     cfg = make_config(
@@ -53,6 +55,7 @@ def test_every_model_config_trains_and_writes_a_row(make_config, model):
     assert rows(Path(cfg.paths.results_dir))[-1]["run_id"] == row["run_id"]
 
 
+@pytest.mark.slow
 def test_a_bad_config_value_names_the_error_and_loses_no_row(tmp_path):
     results = tmp_path / "results"
     ResultsStore(results).append({"run_id": "earlier", "status": "ok", "auroc": 0.9})
@@ -71,6 +74,7 @@ def test_a_bad_config_value_names_the_error_and_loses_no_row(tmp_path):
     assert "auroc" not in failed
 
 
+@pytest.mark.slow
 def test_wandb_logger_runs_offline_without_a_key(tmp_path):
     done = run_cli(
         "data=synthetic",
@@ -91,6 +95,7 @@ def test_wandb_logger_runs_offline_without_a_key(tmp_path):
     assert row["config"]["logger"]["wandb"]["group"] == "synthetic/ganomaly"
 
 
+@pytest.mark.slow
 def test_multirun_writes_one_row_per_job(tmp_path):
     done = run_cli(
         "--multirun",
@@ -107,6 +112,7 @@ def test_multirun_writes_one_row_per_job(tmp_path):
     assert len({row["scores_path"] for row in written}) == 2
 
 
+@pytest.mark.slow
 def test_an_experiment_grid_runs_its_sweep_and_the_report_shows_it(tmp_path):
     done = run_cli_isolated(
         "--multirun",
@@ -122,7 +128,8 @@ def test_an_experiment_grid_runs_its_sweep_and_the_report_shows_it(tmp_path):
     assert sorted(row["method"] for row in found) == ["ganomaly", "iforest"]
     assert all(row["config"]["tags"] == ["table1"] for row in found)
     printed = report(tmp_path / "results")
-    assert "| class | ganomaly | iforest |" in printed
+    # Smoke runs: their columns say so (a smoke setting is part of the configuration).
+    assert "| class | ganomaly (fast_dev_run True) | iforest (fast_dev_run True) |" in printed
 
 
 def test_test_set_epoch_selection_is_a_labelled_switch_recorded_in_the_row(make_config):
@@ -135,6 +142,7 @@ def test_test_set_epoch_selection_is_a_labelled_switch_recorded_in_the_row(make_
     assert chosen["run_key"] != honest["run_key"]
 
 
+@pytest.mark.slow
 def test_the_shared_device_launcher_runs_jobs_at_once_and_every_row_lands(tmp_path):
     """conf/hydra/launcher/shared_gpu.yaml: N jobs at once on one device (here the CPU)."""
     done = run_cli_isolated(

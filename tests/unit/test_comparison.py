@@ -12,7 +12,7 @@ from anomaly_bench.reporting.comparison import (
 )
 from anomaly_bench.reporting.paper_tables import load_paper_table
 from anomaly_bench.reporting.tables import paper_report
-from anomaly_bench.results import ResultsStore
+from anomaly_bench.store.results import ResultsStore
 
 
 def row(method, normal_class, seed, auroc, status="ok", dataset="mnist", **metrics):

@@ -11,8 +11,8 @@ from anomaly_bench.reporting.comparison import per_class_comparison, rates_compa
 from anomaly_bench.reporting.configurations import column_of, parse_where, where
 from anomaly_bench.reporting.paper_tables import load_paper_table
 from anomaly_bench.reporting.tables import report
-from anomaly_bench.results import ResultsStore
-from anomaly_bench.run_identity import digest, run_identity, run_key
+from anomaly_bench.store.results import ResultsStore
+from anomaly_bench.store.run_identity import digest, run_identity, run_key
 from tests.conftest import CONF_DIR
 
 
@@ -116,6 +116,7 @@ def test_table4_shows_held_out_threshold_rates_beside_the_test_youden_ones():
     assert rates.cells[("val_gmean", "ganomaly")].paper is None
 
 
+@pytest.mark.slow
 def test_the_cli_where_option_filters_and_refuses_a_malformed_condition(tmp_path):
     store = ResultsStore(tmp_path)
     for row in crafted_store():

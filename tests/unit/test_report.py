@@ -1,7 +1,7 @@
 import statistics
 
 from anomaly_bench.reporting.tables import report
-from anomaly_bench.results import ResultsStore
+from anomaly_bench.store.results import ResultsStore
 
 
 def row(method, normal_class, seed, auroc, status="ok"):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from anomaly_bench.reporting.paper_tables import load_paper_table
 from anomaly_bench.reporting.results_page import PAGE_DIR, budget, table_page, write_pages
-from anomaly_bench.results import ResultsStore
+from anomaly_bench.store.results import ResultsStore
 
 
 def test_the_committed_pages_are_what_the_committed_rows_give(tmp_path: Path):

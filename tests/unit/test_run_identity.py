@@ -1,4 +1,4 @@
-from anomaly_bench.run_identity import run_key
+from anomaly_bench.store.run_identity import run_key
 
 
 def test_the_key_names_the_run_and_changes_with_what_is_trained(make_config):

@@ -3,7 +3,12 @@ import re
 import pytest
 import torch
 
-from anomaly_bench.runtime import COMMIT_VARIABLE, git_commit, installed_version, thread_budget
+from anomaly_bench.engine.runtime import (
+    COMMIT_VARIABLE,
+    git_commit,
+    installed_version,
+    thread_budget,
+)
 
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 SUBMITIT_LOCAL = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"

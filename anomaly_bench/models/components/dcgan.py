@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Adam
 
-from anomaly_bench.validation import check_choice, check_positive
+from anomaly_bench.settings.checks import check_choice, check_positive
 
 # The DCGAN paper's Adam (lr 2e-4, beta1 0.5), which the DCGAN, AnoGAN and GANomaly references use.
 DCGAN_OPTIMIZER = partial(Adam, lr=2e-4, betas=(0.5, 0.999))

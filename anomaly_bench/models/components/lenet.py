@@ -19,7 +19,7 @@ from itertools import pairwise
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from anomaly_bench.validation import check_choice
+from anomaly_bench.settings.checks import check_choice
 
 LENET_VARIANTS: dict[int, tuple[tuple[int, ...], int]] = {
     1: ((8, 4), 32),

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from anomaly_bench.validation import check_choice, check_positive
+from anomaly_bench.settings.checks import check_choice, check_positive
 
 ADDRESSINGS = ("cosine", "dot")
 

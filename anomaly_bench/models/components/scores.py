@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from anomaly_bench.validation import check_choice
+from anomaly_bench.settings.checks import check_choice
 
 LATENT_NORMS = ("l2", "l1")
 

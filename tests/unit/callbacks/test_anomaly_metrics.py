@@ -5,9 +5,9 @@ import torch
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 from torch import nn
 
-from anomaly_bench.callbacks.anomaly_metrics import AnomalyMetrics
 from anomaly_bench.data import OneClassDataModule
-from anomaly_bench.metrics import (
+from anomaly_bench.engine.callbacks.anomaly_metrics import AnomalyMetrics
+from anomaly_bench.evaluation.metrics import (
     detection_metrics,
     quantile_threshold,
     rates_at,

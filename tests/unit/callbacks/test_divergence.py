@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from anomaly_bench.callbacks import DivergenceError, DivergenceGuard
+from anomaly_bench.engine.callbacks import DivergenceError, DivergenceGuard
 from anomaly_bench.models.base import AnomalyModule
 from tests.unit.models.helpers import quiet_trainer, synthetic_data
 

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from anomaly_bench.callbacks import AnomalyMetrics, SelectEpochOnTest
-from anomaly_bench.metrics import detection_metrics
+from anomaly_bench.engine.callbacks import AnomalyMetrics, SelectEpochOnTest
+from anomaly_bench.evaluation.metrics import detection_metrics
 from anomaly_bench.models.dagmm import Dagmm
 from tests.unit.callbacks.test_anomaly_metrics import TemplateDistance
 from tests.unit.models.helpers import quiet_trainer, score_test_split, synthetic_data

@@ -1,7 +1,7 @@
 import lightning as L
 import torch
 
-from anomaly_bench.callbacks import LastCheckpoint
+from anomaly_bench.engine.callbacks import LastCheckpoint
 from tests.unit.callbacks.test_anomaly_metrics import TemplateDistance
 from tests.unit.models.helpers import synthetic_data
 

@@ -5,12 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anomaly_bench.callbacks import LearningCurve
+from anomaly_bench.engine.callbacks import LearningCurve
+from anomaly_bench.engine.run import train
 from anomaly_bench.reporting.curves import curve_markdown, last_and_best
 from anomaly_bench.reporting.paper_tables import load_paper_table
 from anomaly_bench.reporting.tables import paper_report
-from anomaly_bench.results import ResultsStore
-from anomaly_bench.run import train
+from anomaly_bench.store.results import ResultsStore
 
 
 def anogan_run(make_config, *overrides: str) -> dict:
@@ -27,6 +27,7 @@ def anogan_run(make_config, *overrides: str) -> dict:
     return train(cfg)
 
 
+@pytest.mark.slow
 def test_a_curve_records_every_epoch_and_leaves_the_final_weights_alone(make_config):
     plain = anogan_run(make_config)
     curved = anogan_run(make_config, "callbacks.learning_curve.every_n_epochs=1")
@@ -56,6 +57,7 @@ def ganomaly_run(make_config, *overrides: str) -> dict:
     return train(cfg)
 
 
+@pytest.mark.slow
 def test_the_chosen_epochs_are_scored_on_the_whole_test_split(make_config):
     """Points on 24 images choose the epoch; the figure a row reports for it is that epoch's
     weights on the whole split: the full-split curve of the same run (same weights per epoch,

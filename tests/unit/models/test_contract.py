@@ -12,13 +12,13 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
 from anomaly_bench.data import OneClassDataModule
-from anomaly_bench.models.base import first_stage_key
-from anomaly_bench.runtime import instantiate
-from anomaly_bench.validation import (
-    POSITIVE_NODE_SETTINGS,
+from anomaly_bench.engine.runtime import instantiate
+from anomaly_bench.settings.checks import (
+    NODE_SETTINGS,
     POSITIVE_SETTINGS,
     check_model_settings,
 )
+from anomaly_bench.store.run_identity import first_stage_key
 from tests.conftest import CONF_DIR, MODEL_IDS
 from tests.unit.models.helpers import SIZE, quiet_trainer
 
@@ -96,13 +96,24 @@ def test_scores_are_finite_float32_independent_of_batch_mates_and_round_trip(mod
 def test_non_positive_sizes_and_rates_are_refused_naming_the_key(model_id):
     cfg = model_config(model_id)
     keys = [k for k in POSITIVE_SETTINGS if k in cfg]
-    keys += [f"{node}.{k}" for node, k in POSITIVE_NODE_SETTINGS if node in cfg]
+    keys += [f"{node}.{k}" for node, k, _ in NODE_SETTINGS if node in cfg]
     keys += [f"{k}.lr" for k, node in cfg.items() if k.endswith("optimizer") and "lr" in node]
     for key in keys:
         broken = copy.deepcopy(cfg)
         parent, _, leaf = key.rpartition(".")
         (broken[parent] if parent else broken)[leaf] = -3
         with pytest.raises(ValueError, match=f"model.{key}=-3 is not allowed; allowed: a positive"):
+            check_model_settings(broken)
+    # A size, count or epoch budget is an integer: 2.5 is named here, not failing inside torch.
+    for key in [k for k in POSITIVE_SETTINGS if k in cfg] + (
+        ["search.steps"] if "search" in cfg else []
+    ):
+        broken = copy.deepcopy(cfg)
+        parent, _, leaf = key.rpartition(".")
+        (broken[parent] if parent else broken)[leaf] = 2.5
+        with pytest.raises(
+            ValueError, match=f"model.{key}=2.5 is not allowed; allowed: a positive integer"
+        ):
             check_model_settings(broken)
     for key in ("latent_dim", "width"):  # and at construction, for code that builds models
         if key in cfg:

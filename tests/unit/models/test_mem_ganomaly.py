@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from anomaly_bench.models.base import Batch
+from anomaly_bench.data.batches import Batch
 from anomaly_bench.models.components.losses import discriminator_bce_loss
 from anomaly_bench.models.mem_ganomaly import MemGanomaly
 from tests.unit.models.helpers import quiet_trainer, synthetic_data

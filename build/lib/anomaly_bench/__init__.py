@@ -1,0 +1,12 @@
+"""anomaly-bench: GAN-based image anomaly detectors trained and compared under one protocol."""
+
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+# The Hydra configs, shipped inside the package so an installed wheel finds them.
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+
+from anomaly_bench.store.resolvers import register_resolvers  # noqa: E402
+
+register_resolvers()

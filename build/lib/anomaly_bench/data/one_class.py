@@ -1,0 +1,210 @@
+"""One normal class against the rest: the data module every method trains and is scored on.
+
+Images are decoded once, resized once and kept in memory as uint8; `input_path` chooses how
+batches reach the model (anomaly_bench/data/loaders.py): sliced on the training device (default)
+or through an ordinary DataLoader.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from lightning import LightningDataModule
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from anomaly_bench.data.batches import InMemoryImages
+from anomaly_bench.data.loaders import INPUT_PATHS, DeviceBatches, device_batches, ordinary_loader
+from anomaly_bench.data.sources import ImageSplits, dataset_spec, load_dataset
+from anomaly_bench.data.subsample import balanced_subsample
+from anomaly_bench.settings.checks import check_choice
+
+log = logging.getLogger(__name__)
+
+PROTOCOLS = ("paper", "standard")
+RESIZE_CHUNK = 4096
+
+
+def resize_uint8(images: Tensor, size: int) -> Tensor:
+    """Resize a uint8 image stack once, in chunks so CIFAR-size stacks never need a float copy."""
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    chunks = [
+        F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True)
+        .round_()
+        .clamp_(0, 255)
+        .to(torch.uint8)
+        for chunk in images.split(RESIZE_CHUNK)
+    ]
+    return torch.cat(chunks)
+
+
+class OneClassDataModule(LightningDataModule):
+    """One-class splits under a named protocol (DESIGN.md, Protocols).
+
+    `paper` (the Mem_GANomaly paper, sec. 4.1): train on the normal class of the training split,
+    test on the training split's other classes plus the whole test split. `standard` (Deep SVDD):
+    test on the whole test split. `val_fraction` of the normal training images is held out, never
+    trained on, so that thresholds can be chosen without the test set.
+    """
+
+    def __init__(
+        self,
+        dataset: str = "digits",
+        normal_class: int = 0,
+        protocol: str = "paper",
+        image_size: int = 32,
+        batch_size: int = 64,
+        eval_batch_size: int = 64,
+        seed: int = 0,
+        val_fraction: float = 0.0,
+        data_dir: str | Path | None = None,
+        download: bool = True,
+        input_path: str = "device",
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        spec = dataset_spec(dataset)
+        check_choice("protocol", protocol, PROTOCOLS)
+        check_choice("input_path", input_path, INPUT_PATHS)
+        check_choice("normal_class", normal_class, range(len(spec.class_names)))
+        for key, value in (
+            ("image_size", image_size),
+            ("batch_size", batch_size),
+            ("eval_batch_size", eval_batch_size),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{key}={value!r} is not allowed; it must be a positive integer")
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(
+                f"num_workers={num_workers!r} is not allowed; it must be an integer >= 0"
+            )
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"val_fraction={val_fraction!r} is not allowed; it must be in [0, 1)")
+        self.dataset, self.normal_class, self.protocol = dataset, normal_class, protocol
+        self.image_size, self.batch_size, self.eval_batch_size = (
+            image_size,
+            batch_size,
+            eval_batch_size,
+        )
+        self.seed, self.val_fraction = seed, val_fraction
+        self.data_dir, self.download = data_dir, download
+        self.input_path, self.num_workers = input_path, num_workers
+        self.num_channels = spec.channels
+        self.class_names = spec.class_names
+        self.train_set: InMemoryImages | None = None
+        self.val_set: InMemoryImages | None = None
+        self.test_set: InMemoryImages | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.test_set is not None:
+            return
+        splits = self.load_splits()
+        is_normal = splits.train_labels == self.normal_class
+        normal = splits.train_images[is_normal]
+        if len(normal) == 0:
+            raise ValueError(
+                f"{self.dataset}: normal class {self.normal_class} "
+                f"({self.class_names[self.normal_class]}) has no training images"
+            )
+        order = torch.randperm(len(normal), generator=torch.Generator().manual_seed(self.seed))
+        n_val = round(self.val_fraction * len(normal))
+        if n_val >= len(normal):
+            raise ValueError(
+                f"val_fraction={self.val_fraction!r} holds out all {len(normal)} normal training "
+                f"images of class {self.normal_class}, leaving none to train on; allowed: a "
+                "share that leaves at least one"
+            )
+        normal = resize_uint8(normal[order], self.image_size)
+        normal_labels = torch.full((len(normal),), self.normal_class)
+        self.train_set = self._subset(normal[n_val:], normal_labels[n_val:])
+        self.val_set = self._subset(normal[:n_val], normal_labels[:n_val])
+
+        test_images, test_classes = splits.test_images, splits.test_labels
+        if self.protocol == "paper":
+            test_images = torch.cat([test_images, splits.train_images[~is_normal]])
+            test_classes = torch.cat([test_classes, splits.train_labels[~is_normal]])
+        self.test_set = self._subset(resize_uint8(test_images, self.image_size), test_classes)
+        if self.n_test_normal == 0 or self.n_test_normal == self.n_test:
+            raise ValueError(
+                f"{self.dataset} class {self.normal_class}: the test split needs normal and "
+                f"anomalous images, got {self.n_test_normal} normal of {self.n_test}"
+            )
+        log.info(
+            "%s class %d (%s), protocol %s: %d train, %d val, %d test (%d normal)",
+            self.dataset,
+            self.normal_class,
+            self.class_names[self.normal_class],
+            self.protocol,
+            self.n_train,
+            self.n_val,
+            self.n_test,
+            self.n_test_normal,
+        )
+
+    def load_splits(self) -> ImageSplits:
+        """The dataset's official splits, decoded (read once per setup)."""
+        return load_dataset(self.dataset, self.data_dir, self.download)
+
+    def _subset(self, images: Tensor, classes: Tensor) -> InMemoryImages:
+        labels = (classes != self.normal_class).long()
+        return InMemoryImages(images, labels, classes.long())
+
+    @property
+    def n_train(self) -> int:
+        return len(self._ready(self.train_set))
+
+    @property
+    def n_val(self) -> int:
+        return len(self._ready(self.val_set))
+
+    @property
+    def n_test(self) -> int:
+        return len(self._ready(self.test_set))
+
+    @property
+    def n_test_normal(self) -> int:
+        return int((self._ready(self.test_set).labels == 0).sum())
+
+    @staticmethod
+    def _ready(subset: InMemoryImages | None) -> InMemoryImages:
+        if subset is None:
+            raise RuntimeError("call setup() before asking for the splits")
+        return subset
+
+    def _device(self) -> torch.device:
+        """Where the model trains: the trainer's device, or the CPU outside a Trainer."""
+        if self.trainer is None:
+            return torch.device("cpu")
+        return self.trainer.strategy.root_device
+
+    def _loader(
+        self, subset: InMemoryImages, batch_size: int, shuffle: bool
+    ) -> DeviceBatches | DataLoader:
+        seed = self.seed if shuffle else None
+        if self.input_path == "device":
+            return device_batches(subset, batch_size, seed, self._device())
+        return ordinary_loader(subset, batch_size, seed, self._device(), self.num_workers)
+
+    def train_dataloader(self) -> DeviceBatches | DataLoader:
+        return self._loader(self._ready(self.train_set), self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DeviceBatches | DataLoader | list:
+        subset = self._ready(self.val_set)
+        return self._loader(subset, self.eval_batch_size, shuffle=False) if len(subset) else []
+
+    def test_dataloader(self) -> DeviceBatches | DataLoader:
+        return self._loader(self._ready(self.test_set), self.eval_batch_size, shuffle=False)
+
+    def test_subsample_dataloader(self, size: int | None, seed: int) -> DeviceBatches | DataLoader:
+        """The test split (`size=None`) or a fixed balanced subsample of it (`balanced_subsample`),
+        in the split's order: where a learning curve reads its points."""
+        test = self._ready(self.test_set)
+        if size is None:
+            return self.test_dataloader()
+        at = balanced_subsample(test.labels, test.classes, size, seed)
+        subset = InMemoryImages(test.images[at], test.labels[at], test.classes[at])
+        return self._loader(subset, self.eval_batch_size, shuffle=False)

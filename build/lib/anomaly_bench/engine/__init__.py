@@ -1,0 +1,1 @@
+"""One run: config to Trainer, callbacks, loggers, the row written; where it ran."""

@@ -1,0 +1,203 @@
+"""One run = fit + test + one row in the results store (`train`); `python -m anomaly_bench.train`
+runs it per Hydra job, the demo per class and method.
+
+A run that raises still writes a `failed` row naming the error, then re-raises, so a grid's
+store always says what happened to every job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from anomaly_bench.engine.callbacks import (
+    AnomalyMetrics,
+    LastCheckpoint,
+    LearningCurve,
+    SelectEpochOnTest,
+    TrainingImageCounter,
+)
+from anomaly_bench.engine.callbacks.last_checkpoint import TerminatedError
+from anomaly_bench.engine.loggers import finish_wandb
+from anomaly_bench.engine.runtime import (
+    apply_thread_budget,
+    device_name,
+    git_commit,
+    instantiate,
+    package_versions,
+)
+from anomaly_bench.settings.checks import check_model_settings
+from anomaly_bench.store.results import ResultsStore
+from anomaly_bench.store.run_identity import method_id, run_key, smoke_settings
+
+log = logging.getLogger(__name__)
+
+
+def resolved_config(cfg: DictConfig) -> dict[str, Any]:
+    """The config as the run used it; falls back to unresolved text where a value cannot resolve."""
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)
+    except Exception:  # a broken interpolation (any resolver's error) must not cost the row
+        return OmegaConf.to_container(cfg, resolve=False)
+
+
+def base_row(cfg: DictConfig) -> dict[str, Any]:
+    """The run's identity and environment, known before anything can fail."""
+    return {
+        "run_id": uuid.uuid4().hex,
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run_key": run_key(cfg),
+        "method": method_id(cfg),
+        "dataset": cfg.data.dataset,
+        "normal_class": cfg.data.normal_class,
+        "protocol": cfg.data.protocol,
+        "seed": cfg.seed,
+        "max_epochs": cfg.trainer.get("max_epochs"),
+        "fast_dev_run": bool(cfg.trainer.get("fast_dev_run", False)),
+        # A run cut short by fast_dev_run or a batch limit: never counts as done, never in a table.
+        "smoke": bool(smoke_settings(cfg.trainer)),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "config": resolved_config(cfg),
+    }
+
+
+def check_budget(cfg: DictConfig) -> None:
+    """A benchmark run trains for a stated, finite number of epochs (Lightning's -1 is endless)."""
+    epochs = cfg.trainer.get("max_epochs")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(
+            f"trainer.max_epochs={epochs!r} is not allowed; allowed: a positive integer"
+        )
+    for key in ("limit_train_batches", "limit_test_batches"):
+        limit = cfg.trainer.get(key)
+        if limit is not None and (isinstance(limit, bool) or limit <= 0):
+            raise ValueError(
+                f"trainer.{key}={limit!r} would train or score no image; allowed: null, a share "
+                "in (0, 1] or a positive number of batches"
+            )
+
+
+def checkpoint_to_resume(cfg: DictConfig) -> Path | None:
+    """The last.ckpt an interrupted run with this identity left, when resuming is on."""
+    last = Path(cfg.paths.checkpoint_dir) / "last.ckpt"
+    if cfg.get("resume", True) and not cfg.trainer.get("fast_dev_run") and last.exists():
+        log.info("resuming from %s", last)
+        return last
+    return None
+
+
+def launcher_config() -> dict[str, Any] | None:
+    """The Hydra launcher running this job (None outside a Hydra app)."""
+    if not HydraConfig.initialized():
+        return None
+    return OmegaConf.to_container(HydraConfig.get().launcher, resolve=True)
+
+
+def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
+    """Build everything from the config, train, score the test split; the row's measured fields."""
+    check_budget(cfg)
+    check_model_settings(cfg.model)
+    threads = apply_thread_budget(cfg.get("cpu_threads"), launcher_config())
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule = instantiate(cfg.data)
+    model = instantiate(
+        cfg.model, image_size=datamodule.image_size, in_channels=datamodule.num_channels
+    )
+    callbacks = [instantiate(callback) for callback in cfg.callbacks.values()]
+    counter = TrainingImageCounter()
+    selection = SelectEpochOnTest() if cfg.get("select_epoch_on_test", False) else None
+    metrics = next((c for c in callbacks if isinstance(c, AnomalyMetrics)), None)
+    if metrics is None:
+        raise ValueError(
+            "callbacks must include anomaly_metrics (AnomalyMetrics): it produces the results"
+        )
+    curve = next((c for c in callbacks if isinstance(c, LearningCurve) and c.enabled), None)
+    loggers = [instantiate(logger) for logger in cfg.logger.values()]
+    no_validation = {"limit_val_batches": 0} if datamodule.val_fraction == 0 else {}
+    trainer: L.Trainer = instantiate(
+        cfg.trainer,
+        callbacks=[*callbacks, counter, *([selection] if selection else [])],
+        logger=loggers,
+        **no_validation,
+    )
+
+    resume_from = checkpoint_to_resume(cfg)
+    started = time.perf_counter()
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    except BaseException as err:
+        stopped = next((c.interruption for c in callbacks if isinstance(c, LastCheckpoint)), None)
+        if stopped is not None:
+            raise TerminatedError(stopped) from err
+        raise
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    trainer.test(model, datamodule=datamodule)
+    test_seconds = time.perf_counter() - started
+    return {
+        "normal_class_name": datamodule.class_names[datamodule.normal_class],
+        "epochs": trainer.current_epoch,
+        "resumed_from": str(resume_from) if resume_from else None,
+        **metrics.results,
+        "select_epoch_on_test": selection is not None,
+        "selected_epoch": selection.selected_epoch if selection else None,
+        **(curve.row_fields(metrics.results["auroc"]) if curve else {}),
+        "train_seconds": round(train_seconds, 3),
+        "test_seconds": round(test_seconds, 3),
+        "train_images_per_second": round(counter.images / train_seconds, 2)
+        if train_seconds
+        else None,
+        "test_images_per_second": round(metrics.results["n_scored"] / test_seconds, 2)
+        if test_seconds
+        else None,
+        "n_train": datamodule.n_train,
+        "n_val": datamodule.n_val,
+        "n_test": datamodule.n_test,
+        "n_test_normal": datamodule.n_test_normal,
+        "device": device_name(trainer.strategy.root_device),
+        "torch_threads": threads,
+        "scores_path": str(metrics.scores_path),
+        "output_dir": str(cfg.paths.output_dir),
+    }
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Run once and append its row (`ok`, or `failed` with the error before re-raising)."""
+    store = ResultsStore(cfg.paths.results_dir)
+    row = base_row(cfg)
+    done = store.latest_ok(row["run_key"]) if cfg.get("skip_done", False) else None
+    if done is not None:
+        log.info("skipped: %s already has an ok row (skip_done=true)", row["run_key"])
+        return done
+    try:
+        row |= fit_and_test(cfg)
+    except TerminatedError as err:
+        row |= {"status": "failed", "error": str(err)}
+        store.append(row)
+        log.error("%s", err)
+        raise SystemExit(err.exit_status) from None
+    except BaseException as err:
+        row |= {"status": "failed", "error": f"{type(err).__name__}: {err}"}
+        store.append(row)
+        raise
+    finally:
+        finish_wandb()
+    row["status"] = "ok"
+    store.append(row)
+    log.info(
+        "%s %s class %s: AUROC %.4f",
+        row["method"],
+        row["dataset"],
+        row["normal_class"],
+        row["auroc"],
+    )
+    return row

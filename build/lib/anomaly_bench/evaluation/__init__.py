@@ -1,0 +1,1 @@
+"""Metrics as functions, score collection and the plots of scores and curves."""

@@ -1,0 +1,1 @@
+"""Detectors, one file each, all `AnomalyModule`s over the shared components."""

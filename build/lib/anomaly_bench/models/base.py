@@ -1,0 +1,104 @@
+"""The contract every method fulfils (the optimiser factories it takes, the `AnomalyModule`
+base, the batch it receives from the data layer), and the scoring step written once for all."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+
+import torch
+from lightning import LightningModule
+from torch import Tensor
+from torch.optim import Optimizer
+
+from anomaly_bench.data.batches import Batch
+
+# What a model's `optimizer` arguments are: parameters -> optimiser (a `_partial_` from the yaml).
+OptimizerFactory = Callable[[Iterable], Optimizer]
+
+# Keys of a scored batch that hold a per-image diagnostic rather than the score.
+DIAGNOSTIC_PREFIX = "diagnostic/"
+
+
+class AnomalyModule(LightningModule):
+    """A detector: trains on normal images only, scores any image (higher = more anomalous).
+
+    Subclasses provide their networks, `training_step`, `configure_optimizers` and
+    `anomaly_score`. Scoring is shared here so that every method is evaluated the same way: in eval
+    mode (Lightning switches it for validation and test) and in float32 (also when training ran
+    under bf16 autocast), with the final, unnormalised score the metric callback sees. Models never
+    compute metrics.
+    """
+
+    @abstractmethod
+    def anomaly_score(self, images: Tensor) -> Tensor:
+        """Scores [B] for images [B, C, H, W] in [-1, 1]."""
+
+    def score_and_diagnostics(self, images: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The scores and per-image values a method reports beside them ({name: [B]}), from one
+        forward pass; the metric callback records each value's mean over normal and over
+        anomalous test images. Most methods report none."""
+        return self.anomaly_score(images), {}
+
+    def diagnostic_warnings(self, diagnostics: dict[str, Tensor]) -> list[str]:
+        """Warnings about the trained model read off the whole test split's diagnostics (a
+        collapsed memory); the run still ends `ok`, and its row carries them."""
+        return []
+
+    def training_images(self) -> Iterator[Tensor]:
+        """The datamodule's training images, batch by batch, on this module's device.
+
+        For statistics a method fits on the training set outside its training steps (a critic's
+        mean, a GMM, a centre, a normalisation range).
+        """
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is None:
+            raise ValueError(
+                f"{type(self).__name__} needs the training images outside its training steps: "
+                "pass a datamodule to the Trainer (trainer.fit(model, datamodule=...))"
+            )
+        for batch in datamodule.train_dataloader():
+            yield batch.images.to(self.device)
+
+    def prepare_scoring(self) -> None:
+        """Fit what the score needs from the training set (a critic's mean, a GMM), with the
+        weights about to be evaluated. Runs before every validation and test; most methods need
+        nothing."""
+
+    def on_validation_start(self) -> None:
+        self.prepare_scoring()
+
+    def on_test_start(self) -> None:
+        self.prepare_scoring()
+
+    def check_epochs_after(self, first_stage_epochs: int, key: str, second_stage: str) -> None:
+        """Refuse a two-stage budget that leaves the second stage no epoch.
+
+        fast_dev_run is let through: it only smoke-tests one batch of the first stage.
+        """
+        max_epochs = self.trainer.max_epochs
+        bounded = max_epochs is not None and max_epochs >= 0
+        if bounded and not self.trainer.fast_dev_run and max_epochs <= first_stage_epochs:
+            raise ValueError(
+                f"trainer.max_epochs={max_epochs} leaves no epoch for {second_stage}: "
+                f"{type(self).__name__} spends model.{key}={first_stage_epochs} epochs before "
+                f"it; allowed: trainer.max_epochs > model.{key}"
+            )
+
+    def score_batch(self, batch: Batch) -> dict[str, Tensor]:
+        # Scored in float32 whatever the training precision: under bf16 autocast a score keeps
+        # three significant digits, and thousands of test images would tie.
+        with torch.autocast(self.device.type, enabled=False):
+            scores, diagnostics = self.score_and_diagnostics(batch.images)
+        return {
+            "scores": scores,
+            "labels": batch.labels,
+            "classes": batch.classes,
+            **{f"{DIAGNOSTIC_PREFIX}{name}": value for name, value in diagnostics.items()},
+        }
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+        return self.score_batch(batch)
+
+    def test_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+        return self.score_batch(batch)

@@ -1,0 +1,1 @@
+"""Networks, losses and scores shared by every method: no model defines its own copy."""

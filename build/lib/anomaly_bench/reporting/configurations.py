@@ -1,0 +1,167 @@
+"""Rows -> columns: every table cell averages rows of one configuration only.
+
+A row's configuration is `run_identity.configuration` of the config it saved. One method run
+under several configurations (two budgets, two encoders, a test-set switch) gets one column per
+configuration, labelled by what differs from the method's yaml defaults for that dataset:
+`ganomaly`, `ganomaly (epochs 2)`, `fanogan (encoder ziz)`. Rows written without a config (older
+stores, hand-made rows) form one column per method.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from anomaly_bench import CONF_DIR
+from anomaly_bench.store.run_identity import configuration
+from anomaly_bench.store.run_identity import digest as config_digest
+
+log = logging.getLogger(__name__)
+
+# What a row's saved config needs for its configuration to be known.
+IDENTITY_PARTS = {"model", "data", "trainer", "seed"}
+# How a differing key reads in a column label; other keys read as `<key> <value>`.
+KEY_WORDS = {"max_epochs": "epochs", "limit_train_batches": "train batches"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One configuration of one method: what a table column (and its cells) stands for."""
+
+    method: str
+    label: str
+    digest: str
+
+
+def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings to dotted keys; lists and scalars are leaves."""
+    flat: dict[str, Any] = {}
+    for key, value in node.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat |= flatten(value, f"{name}.")
+        else:
+            flat[name] = value
+    return flat
+
+
+@functools.cache
+def _default_configuration(method: str, dataset: str, max_epochs: int | None) -> str | None:
+    """The method's yaml defaults on the dataset (at `max_epochs` when given, so that settings
+    the yaml derives from the budget follow it), as JSON (cached); None where Hydra cannot
+    compose them (a model or dataset without a yaml in conf/)."""
+    from hydra import compose, initialize_config_dir
+
+    overrides = [f"model={method}", f"data={dataset}"]
+    if max_epochs is not None:
+        overrides.append(f"trainer.max_epochs={max_epochs}")
+    try:
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            cfg = compose("train", overrides=overrides)
+        return json.dumps(configuration(cfg), default=str)
+    except Exception as err:  # any composition failure only costs the label its detail
+        log.warning("no yaml defaults for %s on %s (%s): labels by digest", method, dataset, err)
+        return None
+
+
+def default_configuration(
+    method: str, dataset: str, max_epochs: int | None = None
+) -> dict[str, Any] | None:
+    text = _default_configuration(method, dataset, max_epochs)
+    return None if text is None else json.loads(text)
+
+
+_MISSING = object()
+
+
+def _describe(key: str, value: Any) -> str:
+    if key == "select_epoch_on_test":
+        return "epoch chosen on test" if value else "last epoch"
+    name = KEY_WORDS.get(key, key.split(".", 1)[-1])
+    return f"{name} {'(unset)' if value is _MISSING else value}"
+
+
+def differences(config: Mapping[str, Any], default: Mapping[str, Any]) -> list[str]:
+    """What `config` changes against `default`, as label fragments in a stable order."""
+    ours, theirs = flatten(config), flatten(default)
+    keys = set(ours) | set(theirs)
+    changed = [k for k in keys if ours.get(k, _MISSING) != theirs.get(k, _MISSING)]
+    order = {"max_epochs": 0, "select_epoch_on_test": 1, "limit_train_batches": 2}
+    changed.sort(key=lambda k: (order.get(k, len(order)), k))
+    return [_describe(k, ours.get(k, _MISSING)) for k in changed]
+
+
+def column_of(row: Mapping[str, Any]) -> Column:
+    """The column a row belongs to (method + configuration) and its label."""
+    method = row["method"]
+    saved = row.get("config") or {}
+    if not saved.keys() >= IDENTITY_PARTS:
+        return Column(method, method, "")
+    config = configuration(saved)
+    digest = config_digest(config)
+    dataset, epochs = row.get("dataset", ""), config["max_epochs"]
+    default = default_configuration(method, dataset)
+    at_budget = default_configuration(method, dataset, epochs if isinstance(epochs, int) else None)
+    if default is None or at_budget is None:
+        return Column(method, f"{method} ({digest})", digest)
+    # Against the defaults at this budget, so a stage split the yaml derives from the epochs
+    # (Deep SVDD's pretrain_epochs, f-AnoGAN's gan_epochs) is not a difference of its own.
+    changed = differences(config, at_budget)
+    if epochs != default["max_epochs"]:
+        changed.insert(0, _describe("max_epochs", epochs))
+    return Column(method, f"{method} ({', '.join(changed)})" if changed else method, digest)
+
+
+def columns(rows: Iterable[Mapping[str, Any]]) -> dict[Column, list[Mapping[str, Any]]]:
+    """Rows grouped by column; each method's default configuration first, then by label.
+
+    Two configurations whose labels would read alike (a method without yaml defaults) keep
+    apart through their digests.
+    """
+    grouped: dict[Column, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(column_of(row), []).append(row)
+    ordered = sorted(grouped, key=lambda c: (c.method, c.label != c.method, c.label))
+    return {column: grouped[column] for column in ordered}
+
+
+def matches(row: Mapping[str, Any], key: str, wanted: str) -> bool:
+    """`--where KEY=VALUE`: a row field (`max_epochs`, `method`) or a dotted key of the row's
+    saved config (`model.encoder`, `trainer.max_epochs`) equal to VALUE (read as YAML, so
+    `15`, `0.002`, `true` compare as numbers and booleans)."""
+    value = _lookup(row, key)
+    if value is _MISSING:
+        value = _lookup(row.get("config") or {}, key)
+    if value is _MISSING:
+        return False
+    return value == yaml.safe_load(wanted) or str(value) == wanted
+
+
+def _lookup(node: Mapping[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def parse_where(conditions: Iterable[str]) -> list[tuple[str, str]]:
+    """`KEY=VALUE` strings to pairs; anything else is refused naming it."""
+    pairs = []
+    for condition in conditions:
+        key, sep, value = condition.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--where {condition!r} is not allowed; allowed: KEY=VALUE")
+        pairs.append((key, value))
+    return pairs
+
+
+def where(rows: Iterable[Mapping[str, Any]], conditions: list[tuple[str, str]]) -> list:
+    """The rows that satisfy every condition."""
+    return [row for row in rows if all(matches(row, k, v) for k, v in conditions)]

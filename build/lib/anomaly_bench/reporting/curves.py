@@ -1,0 +1,202 @@
+"""Learning curves from the rows (`callbacks.learning_curve`): what a cell owes to the epoch.
+
+The honest number is the last epoch's (the row's `auroc`). The best point of a curve is what a
+best-test-epoch protocol (the reference GANomaly code) would report; it is shown beside the last
+one with the gap, never instead of it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from anomaly_bench.evaluation.plots import CurveBand, save_learning_curves
+from anomaly_bench.reporting.comparison import class_label, markdown_grid, table_rows
+from anomaly_bench.reporting.configurations import columns
+from anomaly_bench.reporting.paper_tables import PaperTable
+
+
+@dataclass(frozen=True)
+class LastAndBest:
+    """A run's last-epoch AUROC, its best test epoch's AUROC on the whole test split and which
+    epoch that was, and what its curve cost in seconds beside its training seconds."""
+
+    last: float
+    best: float
+    best_epoch: int
+    curve_seconds: float
+    train_seconds: float
+
+    @property
+    def gap(self) -> float:
+        return self.best - self.last
+
+
+def curve_points(row: Mapping) -> list[dict]:
+    """The row's curve points that have an AUROC, in epoch order."""
+    points = [p for p in row.get("learning_curve") or [] if p.get("auroc") is not None]
+    return sorted(points, key=lambda p: p["epoch"])
+
+
+def _best_point(row: Mapping, points: list[dict]) -> tuple[float, int]:
+    """A curve read on the whole split (rows before `epoch_choices`): its best point, the last
+    epoch included."""
+    candidates = [(p["auroc"], p["epoch"]) for p in points]
+    if points[-1]["epoch"] != row.get("epochs"):
+        candidates.append((row["auroc"], row.get("epochs")))
+    return max(candidates, key=lambda c: c[0])
+
+
+def last_and_best(row: Mapping) -> LastAndBest | None:
+    """None for a row without a curve."""
+    points = curve_points(row)
+    if not points or row.get("auroc") is None:
+        return None
+    chosen = (row.get("epoch_choices") or {}).get("best_test_epoch")
+    best, epoch = (chosen["auroc"], chosen["epoch"]) if chosen else _best_point(row, points)
+    curve_seconds = sum(p.get("score_seconds") or 0.0 for p in points) + sum(
+        c.get("score_seconds") or 0.0 for c in (row.get("epoch_choices") or {}).values()
+    )
+    train_seconds = (row.get("train_seconds") or 0.0) - curve_seconds
+    return LastAndBest(row["auroc"], best, epoch, curve_seconds, train_seconds)
+
+
+def _format(runs: list[LastAndBest], where: str | None = None) -> str:
+    if not runs:
+        return ""
+    last = statistics.fmean(r.last for r in runs)
+    best = statistics.fmean(r.best for r in runs)
+    if where is None:
+        where = f"epoch {runs[0].best_epoch}" if len(runs) == 1 else f"{len(runs)} seeds"
+    return f"{last:.4f} / {best:.4f} ({best - last:+.4f}, {where})"
+
+
+def _classes(count: int) -> str:
+    return f"{count} class{'es' if count != 1 else ''}"
+
+
+def _cost(runs: list[LastAndBest]) -> str:
+    curve = sum(r.curve_seconds for r in runs)
+    train = sum(r.train_seconds for r in runs)
+    share = f" ({100 * curve / train:.0f} %)" if train > 0 else ""
+    return f"{curve / 60:.0f} of {train / 60:.0f} min{share}"
+
+
+def _explained(label: str, runs: list[LastAndBest], paper: float | None) -> str | None:
+    """How much of the gap to the paper's mean the best-test-epoch choice closes."""
+    if paper is None or not runs:
+        return None
+    last = statistics.fmean(r.last for r in runs)
+    best = statistics.fmean(r.best for r in runs)
+    text = (
+        f"- {label}: paper {paper:.4f}, last epoch {last:.4f} ({last - paper:+.4f}), best test "
+        f"epoch {best:.4f} ({best - paper:+.4f})"
+    )
+    if paper > last:
+        share = min(max((best - last) / (paper - last), 0.0), 1.0)
+        text += f": the epoch choice explains {100 * share:.0f} % of the shortfall"
+    return text + "."
+
+
+def curve_markdown(rows: Iterable[dict], table: PaperTable) -> str | None:
+    """Per class and column: last-epoch AUROC / best test epoch's AUROC (gap, epoch); a mean
+    row over the classes with a curve, the curves' cost, and a paragraph on how much of the
+    paper's column the epoch choice explains. None when no row of the table has a curve."""
+    by_column = {
+        column: [(r, summary) for r in members if (summary := last_and_best(r)) is not None]
+        for column, members in columns(table_rows(rows, table)).items()
+    }
+    by_column = {column: runs for column, runs in by_column.items() if runs}
+    if not by_column:
+        return None
+    body, every = [], {column: [s for _, s in runs] for column, runs in by_column.items()}
+    for normal_class in range(len(table.class_labels)):
+        cells = [
+            _format([s for r, s in runs if r["normal_class"] == normal_class])
+            for runs in by_column.values()
+        ]
+        if any(cells):
+            body.append([class_label(table, normal_class), *cells])
+    classes = {c: sorted({r["normal_class"] for r, _ in runs}) for c, runs in by_column.items()}
+    body.append(["mean", *(_format(every[c], _classes(len(classes[c]))) for c in by_column)])
+    body.append(["*curve cost (of training)*", *(_cost(every[c]) for c in by_column)])
+    published = table.values.get("auroc", {})
+    explained = [
+        _explained(
+            column.label,
+            [s for r, s in by_column[column] if r["normal_class"] in classes[column]],
+            statistics.fmean(published[column.method][c] for c in classes[column])
+            if column.method in published
+            else None,
+        )
+        for column in by_column
+    ]
+    header = ["", *(column.label for column in by_column)]
+    intro = (
+        "#### Last epoch vs best test epoch (learning curves)\n\n"
+        "Each cell: last-epoch AUROC (the table's, honest) / the best test epoch's AUROC (what "
+        "a best-test-epoch protocol reports: it chooses the epoch on the test set) (gap, epoch). "
+        "Points are read on a fixed subsample of the test split (half normal, half anomalous, "
+        "stratified by class; the row's `curve_subsample`, the whole split where it is null); "
+        "the chosen epoch's weights are then scored on the whole test split, which gives the "
+        "second figure. The mean row averages the classes with a curve.\n\n"
+    )
+    lines = [intro + "\n".join(markdown_grid(header, body))]
+    said = [text for text in explained if text]
+    if said:
+        lines.append("Against the paper's mean over the same classes:\n\n" + "\n".join(said))
+    return "\n\n".join(lines)
+
+
+def _band(curves: list[list[dict]], x_key: str) -> CurveBand | None:
+    """Mean and min-max over several curves, at the epochs all of them have."""
+    common = set.intersection(*({p["epoch"] for p in c} for c in curves))
+    if not common:
+        return None
+    epochs = sorted(common)
+    at = [{p["epoch"]: p for p in c} for c in curves]
+    auroc = np.array([[c[e]["auroc"] for e in epochs] for c in at])
+    x = np.array([[c[e][x_key] if x_key != "epoch" else e for e in epochs] for c in at])
+    return CurveBand(x.mean(0), auroc.mean(0), auroc.min(0), auroc.max(0))
+
+
+def save_curve_figures(rows: Iterable[dict], table: PaperTable, stem: Path) -> list[Path]:
+    """AUROC against epoch and against training seconds, one panel per class with a curve plus
+    a mean panel, one line (mean over seeds, min-max band) per configuration."""
+    by_column = columns(r for r in table_rows(rows, table) if curve_points(r))
+    if not by_column:
+        return []
+    written = []
+    for x_key, x_label, suffix in (
+        ("epoch", "epoch", "curves_epoch"),
+        ("train_seconds", "training seconds", "curves_seconds"),
+    ):
+        panels: dict[str, dict[str, CurveBand]] = {}
+        for column, members in by_column.items():
+            per_class = {}
+            for normal_class in sorted({r["normal_class"] for r in members}):
+                curves = [curve_points(r) for r in members if r["normal_class"] == normal_class]
+                band = _band(curves, x_key)
+                if band is not None:
+                    per_class[normal_class] = band
+                    panels.setdefault(class_label(table, normal_class), {})[column.label] = band
+            mean = _mean_band(list(per_class.values()))
+            if mean is not None:
+                panels.setdefault("mean", {})[column.label] = mean
+        path = stem.with_name(f"{stem.name}_{suffix}.png")
+        written.append(save_learning_curves(panels, x_label, f"Table {table.number}", path))
+    return written
+
+
+def _mean_band(bands: list[CurveBand]) -> CurveBand | None:
+    """The mean over classes of per-class means, with the classes' min-max, at shared points."""
+    if not bands:
+        return None
+    length = min(len(b.x) for b in bands)
+    means = np.array([b.mean[:length] for b in bands])
+    x = np.array([b.x[:length] for b in bands]).mean(0)
+    return CurveBand(x, means.mean(0), means.min(0), means.max(0))

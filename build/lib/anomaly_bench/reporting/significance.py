@@ -1,0 +1,80 @@
+"""Which gaps between methods are significant: a Friedman test over the normal classes, the
+Nemenyi post-hoc, and a critical-difference diagram (Demsar 2006), via scikit-posthocs.
+
+Each normal class is a block (seeds averaged first); only classes every compared method has a
+run of take part, so no method is ranked on classes it never saw.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+import scikit_posthocs as sp
+from scipy.stats import friedmanchisquare
+
+MIN_METHODS = 3
+MIN_CLASSES = 3
+
+
+class Significance(NamedTuple):
+    """Friedman's p-value, mean rank per method (1 = best) and Nemenyi's pairwise p-values."""
+
+    friedman_p: float
+    mean_ranks: pd.Series
+    nemenyi_p: pd.DataFrame
+    classes: list[int]
+
+
+def class_by_method(
+    values: dict[tuple[int, str], list[float]], methods: Iterable[str]
+) -> pd.DataFrame:
+    """Classes x methods (mean over seeds) from `comparison.values_by_class`, complete classes
+    only."""
+    kept = {key: statistics.fmean(v) for key, v in values.items() if key[1] in set(methods)}
+    table = pd.Series(kept, dtype=float).unstack() if kept else pd.DataFrame()
+    return table.dropna(axis=1, how="all").dropna(axis=0, how="any")
+
+
+def significance(table: pd.DataFrame) -> Significance | None:
+    """None when there are too few methods or complete classes for the tests to mean much."""
+    if table.shape[1] < MIN_METHODS or table.shape[0] < MIN_CLASSES:
+        return None
+    _, friedman_p = friedmanchisquare(*(table[column] for column in table.columns))
+    ranks = table.rank(axis=1, ascending=False).mean().sort_values()
+    nemenyi = sp.posthoc_nemenyi_friedman(table.to_numpy())
+    nemenyi.index = nemenyi.columns = table.columns
+    return Significance(float(friedman_p), ranks, nemenyi, [int(c) for c in table.index])
+
+
+def mean_ranks_text(result: Significance) -> str:
+    """`method 1.60, other 2.80, ...`, best first."""
+    return ", ".join(f"{method} {rank:.2f}" for method, rank in result.mean_ranks.items())
+
+
+def significance_with_diagram(
+    values: dict[tuple[int, str], list[float]], columns: Iterable[str], title: str, path: Path
+) -> tuple[Significance, Path] | None:
+    """The tests over the classes every column has and the CD diagram at `path`; None when
+    there are too few methods or classes."""
+    result = significance(class_by_method(values, columns))
+    if result is None:
+        return None
+    return result, save_cd_diagram(result, title, path)
+
+
+def save_cd_diagram(result: Significance, title: str, path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(8, 2.5))
+    sp.critical_difference_diagram(result.mean_ranks, result.nemenyi_p, ax=ax)
+    ax.set_title(f"{title}: Friedman p = {result.friedman_p:.3g} over classes {result.classes}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

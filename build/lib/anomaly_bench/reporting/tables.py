@@ -1,0 +1,285 @@
+"""Results store -> tables: `python -m anomaly_bench.report --results-dir results`. Never trains.
+
+Without `--table`: one table per (dataset, protocol): rows are normal classes plus their mean,
+columns are method configurations (configurations.py), each cell the mean (and std over seeds,
+when there are several) of a metric over `ok` rows. With `--table N`: our runs beside the paper's
+Table N (comparison.py), also written as markdown, CSV, LaTeX and a per-class PNG; with learning
+curves in the rows, the last-epoch vs best-epoch table, and with `--curves` their figures.
+`--where KEY=VALUE` narrows the rows first. Missing runs are blank, never zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from anomaly_bench.evaluation.plots import save_per_class_comparison
+from anomaly_bench.reporting.comparison import (
+    WARNED,
+    WARNED_NOTE,
+    Comparison,
+    class_row_labels,
+    markdown_grid,
+    per_class_comparison,
+    rates_comparison,
+    summarise,
+    table_rows,
+    to_csv,
+    to_latex,
+    to_markdown,
+    values_by_class,
+    warned_cells,
+)
+from anomaly_bench.reporting.configurations import parse_where, where
+from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
+from anomaly_bench.reporting.paper_tables import TABLES, PaperTable, load_paper_table
+from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
+from anomaly_bench.settings.environment import wandb_offline_by_default
+from anomaly_bench.store.results import ResultsStore
+
+Cell = tuple[float, float | None]
+
+
+def format_cell(cell: Cell | None, warned: bool = False) -> str:
+    if cell is None:
+        return ""
+    mean, std = cell
+    text = f"{mean:.4f}" if std is None else f"{mean:.4f} ± {std:.4f}"
+    return text + (WARNED if warned else "")
+
+
+def metric_table(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], dict]:
+    """{(dataset, protocol): {"methods": [column labels], "cells": {(class, label): Cell}}} from
+    ok rows; a column is one configuration of one method."""
+    by_table: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in rows:
+        if row.get("status") == "ok":
+            by_table[(row["dataset"], row["protocol"])].append(row)
+    tables = {}
+    for key, kept in by_table.items():
+        by_cell = values_by_class(kept, metric)
+        if by_cell:
+            tables[key] = {
+                "methods": sorted({method for _, method in by_cell}),
+                "classes": sorted({normal_class for normal_class, _ in by_cell}),
+                "cells": {cell: summarise(v) for cell, v in by_cell.items()},
+                "warned": warned_cells(kept),
+            }
+    return tables
+
+
+def markdown(table: dict, title: str) -> str:
+    """A markdown table with a mean row (the mean of each method's class means, where complete)."""
+    methods, classes, cells, warned = (table[k] for k in ("methods", "classes", "cells", "warned"))
+    body = [
+        [str(c), *(format_cell(cells.get((c, m)), (c, m) in warned) for m in methods)]
+        for c in classes
+    ]
+    means = []
+    for method in methods:
+        column = [cells[(c, method)][0] for c in classes if (c, method) in cells]
+        means.append(f"{statistics.fmean(column):.4f}" if len(column) == len(classes) else "")
+    body.append(["mean", *means])
+    note = ["", WARNED_NOTE] if warned else []
+    return "\n".join([f"### {title}", "", *markdown_grid(["class", *methods], body), *note])
+
+
+def read_rows(results_dir: Path, conditions: list[tuple[str, str]] = ()) -> list[dict]:
+    """The store's rows that satisfy every `--where` condition."""
+    return where(ResultsStore(results_dir).read(), list(conditions))
+
+
+def failed_runs(rows: list[dict]) -> str | None:
+    """The failed runs with their errors, those a later run of the same key finished left out
+    (a terminated run that was resumed); None when there are none."""
+    finished = {row["run_key"] for row in rows if row.get("status") == "ok" and row.get("run_key")}
+    failed = [r for r in rows if r.get("status") == "failed" and r.get("run_key") not in finished]
+    if not failed:
+        return None
+    body = [
+        [str(r.get(k, "")) for k in ("method", "dataset", "normal_class", "seed")]
+        + [str(r.get("error", "")).replace("|", "/").replace("\n", " ")[:300]]
+        for r in failed
+    ]
+    grid = markdown_grid(["method", "dataset", "class", "seed", "error"], body)
+    return "\n".join([f"#### {len(failed)} failed run(s), not finished since", "", *grid])
+
+
+def report(results_dir: Path, metric: str = "auroc", conditions: list[tuple[str, str]] = ()) -> str:
+    rows = read_rows(results_dir, conditions)
+    sections = [
+        markdown(table, f"{metric} — {dataset}, {protocol} protocol")
+        for (dataset, protocol), table in sorted(metric_table(rows, metric).items())
+    ]
+    if not sections:
+        sections.append(f"no ok rows with {metric!r} in {ResultsStore(results_dir).path}")
+    failures = failed_runs(rows)
+    if failures:
+        sections.append(failures)
+    return "\n\n".join(sections)
+
+
+def log_to_wandb(comparison: Comparison, number: int, files: list[Path], project: str) -> str:
+    """The comparison as a `wandb.Table` and its figure, in a `report` run of the project.
+
+    Offline (a folder `wandb sync` uploads later) unless WANDB_API_KEY or WANDB_MODE is set.
+    """
+    import wandb
+
+    run = wandb.init(
+        project=project,
+        job_type="report",
+        name=f"table{number}-report",
+        tags=[f"table{number}", "report"],
+        mode="offline" if wandb_offline_by_default() else None,
+        dir=str(files[0].parent),
+    )
+    try:
+        records = list(csv.reader(io.StringIO(to_csv(comparison))))
+        run.log({f"table{number}/comparison": wandb.Table(columns=records[0], data=records[1:])})
+        for path in files:
+            if path.suffix == ".png":
+                figure = path.stem.removeprefix(f"table{number}").lstrip("_") or "per_class"
+                run.log({f"table{number}/{figure}": wandb.Image(str(path))})
+        return run.dir
+    finally:
+        run.finish()
+
+
+def significance_outputs(
+    rows: list[dict], table: PaperTable, methods: list[str], stem: Path
+) -> tuple[str, list[Path]]:
+    """Friedman + Nemenyi over the complete classes, and the CD diagram, when there is enough."""
+    values = values_by_class(table_rows(rows, table), "auroc")
+    tested = significance_with_diagram(
+        values, methods, f"Table {table.number}", stem.with_name(f"{stem.name}_cd.png")
+    )
+    if tested is None:
+        return (
+            "no critical-difference diagram: it needs >= 3 methods run on the same >= 3 classes",
+            [],
+        )
+    result, diagram = tested
+    text = (
+        f"Friedman test over classes {result.classes}: p = {result.friedman_p:.3g}; mean rank "
+        f"(1 = best): {mean_ranks_text(result)}. Nemenyi p-values: the CD diagram {diagram.name}"
+    )
+    return text, [diagram]
+
+
+def per_class_outputs(
+    rows: list[dict], table: PaperTable, comparison: Comparison, stem: Path
+) -> tuple[str, list[Path]]:
+    """Tables 1-3: the per-class figure (ours vs paper) and the significance of our gaps."""
+    labels = class_row_labels(comparison, table)
+    ours = {c: [comparison.cells[(label, c)].ours for label in labels] for c in comparison.columns}
+    ours = {c: v for c, v in ours.items() if any(x is not None for x in v)}
+    figure = save_per_class_comparison(
+        labels, ours, table.values["auroc"], comparison.method_of, "AUROC", stem.with_suffix(".png")
+    )
+    text, diagrams = significance_outputs(rows, table, comparison.columns, stem)
+    return text, [figure, *diagrams]
+
+
+def paper_report(
+    results_dir: Path,
+    number: int,
+    output_dir: Path,
+    wandb_project: str | None = None,
+    conditions: list[tuple[str, str]] = (),
+    curves: bool = False,
+) -> str:
+    """Our runs beside the paper's Table `number`; also written as .md, .csv, .tex and .png,
+    with the learning-curve figures when `curves`, and logged to W&B when `wandb_project` is
+    given."""
+    table = load_paper_table(number)
+    rows = read_rows(results_dir, conditions)
+    if number == 4:
+        comparison = rates_comparison(rows, table)
+    else:
+        comparison = per_class_comparison(rows, table, "auroc")
+    text = to_markdown(comparison)
+    failures = failed_runs(
+        [
+            r
+            for r in rows
+            if (r.get("dataset"), r.get("protocol")) == (table.dataset, table.protocol)
+        ]
+    )
+    if failures:
+        text += "\n\n" + failures
+    curve_text = curve_markdown(rows, table) if number != 4 else None
+    if curve_text:
+        text += "\n\n" + curve_text
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stem = output_dir / f"table{number}"
+    stem.with_suffix(".md").write_text(text + "\n")
+    stem.with_suffix(".csv").write_text(to_csv(comparison))
+    stem.with_suffix(".tex").write_text(to_latex(comparison))
+    files = [stem.with_suffix(suffix) for suffix in (".md", ".csv", ".tex")]
+    if number != 4:
+        extra_text, figures = per_class_outputs(rows, table, comparison, stem)
+        text += "\n\n" + extra_text
+        files += figures
+    if curves:
+        drawn = save_curve_figures(rows, table, stem)
+        files += drawn
+        if not drawn:
+            text += "\n\nno learning curves in these rows (callbacks.learning_curve.every_n_epochs)"
+    text += "\n\nwritten: " + ", ".join(str(path) for path in files)
+    if wandb_project:
+        text += "\nW&B report run: " + log_to_wandb(comparison, number, files, wandb_project)
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    parser.add_argument(
+        "--metric", default="auroc", help="any numeric row field: auroc, auprc, gmean, ..."
+    )
+    parser.add_argument(
+        "--table", type=int, choices=TABLES, help="compare with the paper's Table 1, 2, 3 or 4"
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, help="where --table writes its files (default: RESULTS/report)"
+    )
+    parser.add_argument(
+        "--wandb-project", help="with --table: also log the comparison to a W&B `report` run"
+    )
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keep only rows whose field or dotted config key equals VALUE (repeatable), e.g. "
+        "--where max_epochs=15 --where model.encoder=izi_f",
+    )
+    parser.add_argument(
+        "--curves",
+        action="store_true",
+        help="with --table: draw AUROC against epoch and training seconds from learning curves",
+    )
+    args = parser.parse_args()
+    try:
+        conditions = parse_where(args.where)
+    except ValueError as err:
+        parser.error(str(err))
+    if args.table is None:
+        print(report(args.results_dir, args.metric, conditions))
+        return
+    output_dir = args.output_dir or args.results_dir / "report"
+    print(
+        paper_report(
+            args.results_dir, args.table, output_dir, args.wandb_project, conditions, args.curves
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

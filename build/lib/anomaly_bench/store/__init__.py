@@ -1,0 +1,1 @@
+"""The results store: rows, their run key and configuration, the JSON lines file."""

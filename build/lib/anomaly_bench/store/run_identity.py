@@ -1,0 +1,128 @@
+"""What makes two runs the same run, and two rows the same experiment.
+
+A run's *key* finds its checkpoint and its `ok` row: a rerun with the same method, data, seed and
+budget resumes from the first one's `last.ckpt` (a killed run loses at most an epoch) and, with
+`skip_done=true`, is skipped once an `ok` row carries its key. Anything that changes what is
+trained changes the key: the whole model config, the data config (except where the files are),
+the seed, the epoch budget, any training-batch limit and test-set epoch selection. Logging,
+progress bars and output folders do not, nor does how batches are delivered: where the files are,
+the input path and its workers (the same batches either way) and the scoring batch size (every
+method scores in eval mode, one image independently of the others in its batch).
+
+A run's *configuration* is the same minus the normal class and the seed: rows that share it are
+one experiment repeated over classes and seeds, the only rows a table may average.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+DIGEST_CHARS = 10
+# Data settings that change how batches arrive, never what is trained or a score: not identity.
+DELIVERY_KEYS = ("data_dir", "input_path", "num_workers", "eval_batch_size")
+# Trainer settings that cut a run short (a smoke test): part of the identity only when set, so a
+# smoke run never shares a full run's key (and rows written before keep theirs).
+SMOKE_KEYS = ("fast_dev_run", "limit_val_batches", "limit_test_batches")
+
+
+def _cut_short(key: str, value: Any) -> bool:
+    """Lightning's meanings: fast_dev_run true or N > 0 runs N batches; a limit as a float is a
+    share (1.0 = all), as an int a number of batches."""
+    if value is None or value is False:
+        return False
+    if key == "fast_dev_run":
+        return value is True or value > 0
+    return not isinstance(value, float) or value != 1.0
+
+
+def smoke_settings(trainer: Mapping[str, Any]) -> dict[str, Any]:
+    """The trainer's settings that make a run a smoke test (fast_dev_run, batch limits)."""
+    limits = {key: trainer.get(key) for key in (*SMOKE_KEYS, "limit_train_batches")}
+    return {key: value for key, value in limits.items() if _cut_short(key, value)}
+
+
+# The model keys with which a two-stage method states its first stage's epochs (f-AnoGAN's GAN,
+# Deep SVDD's autoencoder pretraining); the benchmark, the results page and the tests read them.
+FIRST_STAGE_KEYS = ("gan_epochs", "pretrain_epochs")
+
+
+def first_stage_key(model: Mapping) -> str | None:
+    """The key of `model`'s config that holds its first stage's epochs; None for one stage."""
+    return next((key for key in FIRST_STAGE_KEYS if key in model), None)
+
+
+def method_id(cfg: DictConfig) -> str:
+    """The configured model's snake_case id: its module's name (`...models.ganomaly.Ganomaly`)."""
+    return str(cfg.model._target_).rsplit(".", 2)[-2]
+
+
+def _plain(node: Any) -> Any:
+    """A resolved, independent copy: a run's config node or a row's saved config alike."""
+    if isinstance(node, DictConfig):
+        return OmegaConf.to_container(node, resolve=True)
+    return copy.deepcopy(node)
+
+
+def _model_identity(model: dict[str, Any]) -> dict[str, Any]:
+    """The model config as keys hash it: the latent-search node as the three keys it replaced
+    (`search: {steps, lr, weight}` -> `search_steps`, ...), so runs configured either way, and
+    rows written before the node, keep one key and one configuration."""
+    search = model.pop("search", None)
+    if isinstance(search, Mapping):
+        model.update({f"search_{name}": value for name, value in search.items()})
+    return model
+
+
+def run_identity(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """What the key hashes, from a run's config or from the `config` a row saved of it."""
+    data = _plain(config["data"])
+    for delivery in DELIVERY_KEYS:
+        data.pop(delivery, None)
+    trainer = config["trainer"]
+    smoke = smoke_settings(trainer)
+    return {
+        "model": _model_identity(_plain(config["model"])),
+        "data": data,
+        "seed": config["seed"],
+        "max_epochs": trainer.get("max_epochs"),
+        "limit_train_batches": trainer.get("limit_train_batches"),
+        "select_epoch_on_test": config.get("select_epoch_on_test", False),
+        **{key: smoke[key] for key in SMOKE_KEYS if key in smoke},
+    }
+
+
+def digest(identity: dict[str, Any]) -> str:
+    """A short, stable hash of a run identity or a configuration."""
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_CHARS]
+
+
+def run_key(cfg: DictConfig) -> str:
+    """`<method>_<dataset>_class<k>_<protocol>_seed<s>_<digest of run_identity>`."""
+    data = cfg.data
+    return (
+        f"{method_id(cfg)}_{data.dataset}_class{data.normal_class}_{data.protocol}"
+        f"_seed{cfg.seed}_{digest(run_identity(cfg))}"
+    )
+
+
+def configuration(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """The run identity without what a table averages over: the normal class and the seed.
+
+    A model seed that follows the run's seed (iForest's `seed: ${seed}`) is the seed too; one set
+    apart from it is part of the configuration.
+    """
+    identity = run_identity(config)
+    seed = identity.pop("seed")
+    identity["data"].pop("normal_class", None)
+    if identity["data"].get("seed") == seed:
+        identity["data"].pop("seed")
+    if identity["model"].get("seed") == seed:
+        identity["model"].pop("seed")
+    return identity
