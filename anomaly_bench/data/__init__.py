@@ -1,6 +1,15 @@
-"""One-class data: file readers per dataset and the Lightning data module over them."""
+"""One-class data: file readers per dataset, folders of one's own images, and the Lightning data
+module over them."""
 
+from anomaly_bench.data.folder import FolderDataModule
 from anomaly_bench.data.one_class import PROTOCOLS, OneClassDataModule
 from anomaly_bench.data.sources import DATASETS, ImageSplits, load_dataset
 
-__all__ = ["DATASETS", "PROTOCOLS", "ImageSplits", "OneClassDataModule", "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "PROTOCOLS",
+    "FolderDataModule",
+    "ImageSplits",
+    "OneClassDataModule",
+    "load_dataset",
+]

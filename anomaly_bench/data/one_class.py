@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from anomaly_bench.data.batches import InMemoryImages
 from anomaly_bench.data.loaders import INPUT_PATHS, DeviceBatches, device_batches, ordinary_loader
-from anomaly_bench.data.sources import ImageSplits, dataset_spec, load_dataset
+from anomaly_bench.data.sources import DatasetSpec, ImageSplits, dataset_spec, load_dataset
 from anomaly_bench.data.subsample import balanced_subsample
 from anomaly_bench.settings.checks import check_choice
 
@@ -67,7 +67,7 @@ class OneClassDataModule(LightningDataModule):
         num_workers: int = 0,
     ) -> None:
         super().__init__()
-        spec = dataset_spec(dataset)
+        spec = self.describe(dataset)
         check_choice("protocol", protocol, PROTOCOLS)
         check_choice("input_path", input_path, INPUT_PATHS)
         check_choice("normal_class", normal_class, range(len(spec.class_names)))
@@ -144,6 +144,10 @@ class OneClassDataModule(LightningDataModule):
             self.n_test,
             self.n_test_normal,
         )
+
+    def describe(self, dataset: str) -> DatasetSpec:
+        """The dataset's channels and class names, known before any file is read."""
+        return dataset_spec(dataset)
 
     def load_splits(self) -> ImageSplits:
         """The dataset's official splits, decoded (read once per setup)."""

@@ -1,0 +1,97 @@
+"""Your own images: a folder dataset written from the bundled digits trains and scores like any
+other source, and every bad folder gets an error that names the file or folder."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.datasets import load_digits
+from sklearn.metrics import roc_auc_score
+
+from anomaly_bench.engine.run import train
+from anomaly_bench.store.results import ResultsStore
+
+
+def write_digits(
+    folder: Path, digits: list[int], per_digit: int, suffix: str, size: int, start: int = 0
+) -> None:
+    """Digits as image files: grey 8x8 scaled to `size`, as PNG or JPEG."""
+    data = load_digits()
+    folder.mkdir(parents=True, exist_ok=True)
+    for digit in digits:
+        chosen = data.images[data.target == digit][start : start + per_digit]
+        for i, pixels in enumerate(chosen):
+            image = Image.fromarray((pixels * 255 / 16).astype(np.uint8)).resize((size, size))
+            image.save(folder / f"{digit}_{i}{suffix}")
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "images"
+    write_digits(root / "good", [0], 60, ".png", 16)
+    write_digits(root / "defect", [1, 7], 15, ".jpg", 24)  # another format and size
+    return root
+
+
+def folder_run(make_config, root: Path, *overrides: str) -> dict:
+    cfg = make_config(
+        "data=folder",
+        f"data.root={root}",
+        "data.normal_dir=good",
+        "data.abnormal_dir=defect",
+        "data.channels=1",
+        "model=iforest",
+        "trainer.enable_progress_bar=false",
+        *overrides,
+    )
+    return train(cfg)
+
+
+def test_a_folder_trains_and_its_auroc_is_scikit_learns_on_the_saved_scores(make_config, folder):
+    row = folder_run(make_config, folder)
+    assert row["status"] == "ok" and row["dataset"] == "folder"
+    assert row["normal_class_name"] == "normal"
+    # 60 normals: 12 held out for the test (normal_split_ratio 0.2), 48 to train; 30 anomalies.
+    assert (row["n_train"], row["n_test"], row["n_test_normal"]) == (48, 42, 12)
+    saved = np.load(row["scores_path"])
+    assert row["auroc"] == pytest.approx(roc_auc_score(saved["labels"], saved["scores"]))
+    assert row["auroc"] > 0.9  # zeros against ones and sevens
+
+
+def test_a_separate_normal_test_folder_is_used_whole(make_config, folder):
+    write_digits(folder / "good_test", [0], 20, ".png", 16, start=60)  # not in good/
+    row = folder_run(make_config, folder, "data.normal_test_dir=good_test")
+    assert (row["n_train"], row["n_test_normal"]) == (60, 20)
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        ("corrupt", r"image .*good/0_3\.png cannot be read"),
+        ("empty", r"data\.abnormal_dir: .*defect holds no image"),
+        ("missing", r"data\.normal_dir: .*nowhere is not a folder"),
+        ("duplicate", r"image .*defect/copy\.png is a copy of .*good/0_5\.png"),
+        ("no anomalies", r"data\.abnormal_dir is null: without anomalies"),
+        ("two channels", r"data\.channels=2 is not allowed; allowed: 1, 3"),
+    ],
+)
+def test_a_bad_folder_is_named_and_leaves_only_a_failed_row(make_config, folder, breakage, message):
+    overrides = []
+    if breakage == "corrupt":
+        (folder / "good" / "0_3.png").write_bytes(b"not an image")
+    elif breakage == "empty":
+        for path in (folder / "defect").iterdir():
+            path.unlink()
+    elif breakage == "missing":
+        overrides = ["data.normal_dir=nowhere"]
+    elif breakage == "duplicate":
+        (folder / "defect" / "copy.png").write_bytes((folder / "good" / "0_5.png").read_bytes())
+    elif breakage == "no anomalies":
+        overrides = ["data.abnormal_dir=null"]
+    elif breakage == "two channels":
+        overrides = ["data.channels=2"]
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        folder_run(make_config, folder, *overrides)
+    rows = ResultsStore(make_config().paths.results_dir).read()
+    assert [r["status"] for r in rows] == ["failed"]
