@@ -19,6 +19,10 @@ COMMANDS = {
         "train and score one run, or a grid with -m (Hydra overrides: model=memae ...)",
     ),
     "demo": ("anomaly_bench.demo", "five methods on the bundled digits, every class, in minutes"),
+    "predict": (
+        "anomaly_bench.predict",
+        "score image files, folders or globs with a finished run (a CSV line per image)",
+    ),
     "report": (
         "anomaly_bench.reporting.tables",
         "the tables of a results store; --table N sets them beside the paper's Table N",

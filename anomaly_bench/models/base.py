@@ -45,13 +45,21 @@ class AnomalyModule(LightningModule):
         collapsed memory); the run still ends `ok`, and its row carries them."""
         return []
 
+    # The data scoring outside a Trainer fits its statistics on (`use_training_data`).
+    _training_data = None
+
+    def use_training_data(self, datamodule: object) -> None:
+        """Score outside a Trainer (a trained model scoring new images): `prepare_scoring` reads
+        the training images from this datamodule."""
+        self._training_data = datamodule
+
     def training_images(self) -> Iterator[Tensor]:
         """The datamodule's training images, batch by batch, on this module's device.
 
         For statistics a method fits on the training set outside its training steps (a critic's
         mean, a GMM, a centre, a normalisation range).
         """
-        datamodule = getattr(self.trainer, "datamodule", None)
+        datamodule = self._training_data or getattr(self._trainer, "datamodule", None)
         if datamodule is None:
             raise ValueError(
                 f"{type(self).__name__} needs the training images outside its training steps: "

@@ -67,8 +67,11 @@ class Iforest(AnomalyModule):
         )
         self.forest, self.fit_images = forest.fit(pixels), len(pixels)
 
-    def on_train_epoch_end(self) -> None:
-        if self.fit_images is None:
+    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
+        """Fit once the epoch's last batch is gathered: before the epoch-end callbacks run (they
+        run before the module's own epoch-end hook), so the epoch's `last.ckpt` already says how
+        many images the forest was fitted on and a loaded checkpoint can refit it."""
+        if self.fit_images is None and batch_idx == self.trainer.num_training_batches - 1:
             self._fit(np.concatenate(self._gathered))
             self._gathered = []
 

@@ -1,6 +1,7 @@
 """Your own images: a folder dataset written from the bundled digits trains and scores like any
 other source, and every bad folder gets an error that names the file or folder."""
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 
+from anomaly_bench.cli import main
 from anomaly_bench.engine.run import train
 from anomaly_bench.store.results import ResultsStore
 
@@ -95,3 +97,49 @@ def test_a_bad_folder_is_named_and_leaves_only_a_failed_row(make_config, folder,
         folder_run(make_config, folder, *overrides)
     rows = ResultsStore(make_config().paths.results_dir).read()
     assert [r["status"] for r in rows] == ["failed"]
+
+
+def test_predict_reproduces_the_runs_test_scores_and_flags_with_the_held_out_threshold(
+    make_config, folder, tmp_path
+):
+    """iForest refits its forest from the run's training data; the anomalies are the last 30
+    images of the test split, in file-name order, as the folder gives them."""
+    row = folder_run(make_config, folder, "data.val_fraction=0.2")
+    saved = np.load(row["scores_path"])["scores"]
+    output = tmp_path / "predictions.csv"
+    results = Path(make_config().paths.results_dir)
+    main(["predict", str(folder / "defect"), "--results-dir", str(results),
+          "--output", str(output)])  # fmt: skip
+    with output.open() as f:
+        lines = list(csv.DictReader(f))
+    assert len(lines) == 30 and lines[0]["path"].endswith("1_0.jpg")
+    predicted = np.array([float(line["score"]) for line in lines])
+    assert np.allclose(predicted, saved[-30:], rtol=1e-5, atol=1e-6)
+    assert {line["threshold_source"] for line in lines} == {"held-out normals"}
+    assert float(lines[0]["threshold"]) == pytest.approx(row["val_threshold"])
+    assert sum(int(line["flag"]) for line in lines) > 20  # most anomalies flagged
+
+
+def test_predict_without_held_out_normals_scores_but_does_not_flag(make_config, folder, tmp_path):
+    folder_run(make_config, folder)
+    output = tmp_path / "predictions.csv"
+    results = str(Path(make_config().paths.results_dir))
+    images = [str(folder / "defect" / "1_0.jpg"), str(folder / "good" / "0_*.png")]
+    main(["predict", *images, "--results-dir", results, "--output", str(output)])
+    with output.open() as f:
+        lines = list(csv.DictReader(f))
+    assert len(lines) == 61 and {line["flag"] for line in lines} == {""}
+    assert {line["threshold_source"] for line in lines} == {"none"}
+
+
+def test_predict_names_what_it_cannot_read(make_config, folder, tmp_path, capsys):
+    folder_run(make_config, folder)
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    results = str(Path(make_config().paths.results_dir))
+    for image, message in (
+        (str(tmp_path / "bad.png"), "bad.png cannot be read"),
+        (str(tmp_path / "none_*.png"), "no such file or folder, and no file matches it"),
+    ):
+        with pytest.raises(SystemExit):
+            main(["predict", image, "--results-dir", results])
+        assert message in capsys.readouterr().err

@@ -24,7 +24,7 @@ def test_no_verb_prints_the_usage_and_fails(capsys):
 
 def test_an_unknown_verb_is_named_with_the_allowed_ones(capsys):
     assert main(["trian"]) == 2
-    assert "unknown verb 'trian'; allowed: train, demo, report" in capsys.readouterr().err
+    assert "unknown verb 'trian'; allowed: train, demo, predict, report" in capsys.readouterr().err
 
 
 def test_report_runs_through_the_command(tmp_path, capsys):

@@ -1,0 +1,44 @@
+"""`python -m anomaly_bench.predict` / `anomaly-bench predict`: score image files, folders or globs
+with a finished run (engine/prediction.py); one CSV line per image."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from anomaly_bench.engine.prediction import THRESHOLDS, predict
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].strip("`"))
+    parser.add_argument("images", nargs="+", help="image files, folders or globs ('shots/*.png')")
+    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    parser.add_argument("--run-key", help="the run to use (default: the store's only run)")
+    parser.add_argument("--checkpoint", type=Path, help="default: the run's last.ckpt")
+    parser.add_argument(
+        "--threshold",
+        choices=list(THRESHOLDS),
+        default="held_out",
+        help="held_out: chosen on the run's held-out normal images (needs data.val_fraction > 0)"
+        "; youden: chosen on the test set, labelled so in the CSV",
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--output", type=Path, default=Path("predictions.csv"))
+    args = parser.parse_args(argv)
+    try:
+        written = predict(
+            args.results_dir,
+            args.images,
+            args.output,
+            args.run_key,
+            args.checkpoint,
+            args.threshold,
+            args.batch_size,
+        )
+    except (ValueError, FileNotFoundError) as err:
+        parser.error(str(err))
+    print(f"written: {written}")
+
+
+if __name__ == "__main__":
+    main()
