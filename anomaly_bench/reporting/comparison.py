@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from anomaly_bench.reporting.configurations import Column, columns
 from anomaly_bench.reporting.paper_tables import PaperTable
-from anomaly_bench.store.results import is_smoke
+from anomaly_bench.store.results import is_smoke, key_today
 
 # Row fields that say how a number was chosen; the report lists the values it found.
 CHOICE_FLAGS = ("protocol", "threshold_source", "select_epoch_on_test")
@@ -63,10 +63,10 @@ def class_row_labels(comparison: Comparison, table: PaperTable) -> list[str]:
 
 
 def table_rows(rows: Iterable[dict], table: PaperTable) -> list[dict]:
-    """The `ok` rows of the table's dataset and protocol; of a run rerun (the same run key),
-    its latest row only, so a rerun never counts as a second seed."""
+    """The `ok` rows of the table's dataset and protocol; of a run rerun (the same run key under
+    today's rules, `key_today`), its latest row only, so a rerun never counts as a second seed."""
     latest = {
-        row.get("run_key") or id(row): row
+        key_today(row) or id(row): row
         for row in rows
         if row.get("status") == "ok"
         and not is_smoke(row)

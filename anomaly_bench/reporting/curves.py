@@ -30,6 +30,7 @@ class LastAndBest:
     best_epoch: int
     curve_seconds: float
     train_seconds: float
+    subsample: int | None
 
     @property
     def gap(self) -> float:
@@ -62,7 +63,8 @@ def last_and_best(row: Mapping) -> LastAndBest | None:
         c.get("score_seconds") or 0.0 for c in (row.get("epoch_choices") or {}).values()
     )
     train_seconds = (row.get("train_seconds") or 0.0) - curve_seconds
-    return LastAndBest(row["auroc"], best, epoch, curve_seconds, train_seconds)
+    subsample = row.get("curve_subsample") if chosen else None
+    return LastAndBest(row["auroc"], best, epoch, curve_seconds, train_seconds, subsample)
 
 
 def _format(runs: list[LastAndBest], where: str | None = None) -> str:
@@ -80,10 +82,17 @@ def _classes(count: int) -> str:
 
 
 def _cost(runs: list[LastAndBest]) -> str:
-    curve = sum(r.curve_seconds for r in runs)
-    train = sum(r.train_seconds for r in runs)
-    share = f" ({100 * curve / train:.0f} %)" if train > 0 else ""
-    return f"{curve / 60:.0f} of {train / 60:.0f} min{share}"
+    """Curve seconds against training seconds, per kind of curve (a subsample's points and the
+    chosen epochs' full-split scoring, or every point on the whole split)."""
+    parts = []
+    for subsample in sorted({r.subsample or 0 for r in runs}, reverse=True):
+        mine = [r for r in runs if (r.subsample or 0) == subsample]
+        curve = sum(r.curve_seconds for r in mine)
+        train = sum(r.train_seconds for r in mine)
+        share = f" ({100 * curve / train:.0f} %)" if train > 0 else ""
+        kind = f"{subsample:,}-image subsample" if subsample else "whole split"
+        parts.append(f"{kind}: {curve / 60:.0f} of {train / 60:.0f} min{share}")
+    return "; ".join(parts)
 
 
 def _explained(label: str, runs: list[LastAndBest], paper: float | None) -> str | None:
