@@ -13,18 +13,20 @@ from anomaly_bench.reporting.tables import paper_report
 from anomaly_bench.store.results import ResultsStore
 
 
+def synthetic_run(make_config, *overrides: str) -> dict:
+    """A fresh run on the synthetic data (no resume from an earlier test's checkpoint)."""
+    return train(
+        make_config(
+            "data=synthetic", "trainer.enable_progress_bar=false", "resume=false", *overrides
+        )
+    )
+
+
 def anogan_run(make_config, *overrides: str) -> dict:
     """AnoGAN: its latent search draws random starting points, so scoring consumes the RNG."""
-    cfg = make_config(
-        "model=anogan",
-        "data=synthetic",
-        "model.search.steps=2",
-        "trainer.max_epochs=3",
-        "trainer.enable_progress_bar=false",
-        "resume=false",
-        *overrides,
+    return synthetic_run(
+        make_config, "model=anogan", "model.search.steps=2", "trainer.max_epochs=3", *overrides
     )
-    return train(cfg)
 
 
 @pytest.mark.slow
@@ -45,16 +47,9 @@ def test_a_curve_records_every_epoch_and_leaves_the_final_weights_alone(make_con
 
 
 def ganomaly_run(make_config, *overrides: str) -> dict:
-    cfg = make_config(
-        "model=ganomaly",
-        "data=synthetic",
-        "data.val_fraction=0.2",
-        "trainer.max_epochs=4",
-        "trainer.enable_progress_bar=false",
-        "resume=false",
-        *overrides,
+    return synthetic_run(
+        make_config, "model=ganomaly", "data.val_fraction=0.2", "trainer.max_epochs=4", *overrides
     )
-    return train(cfg)
 
 
 @pytest.mark.slow

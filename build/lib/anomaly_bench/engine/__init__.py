@@ -1,1 +1,0 @@
-"""One run: config to Trainer, callbacks, loggers, the row written; where it ran."""

@@ -1,1 +1,0 @@
-"""Metrics as functions, score collection and the plots of scores and curves."""

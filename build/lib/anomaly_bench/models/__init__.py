@@ -1,1 +1,0 @@
-"""Detectors, one file each, all `AnomalyModule`s over the shared components."""

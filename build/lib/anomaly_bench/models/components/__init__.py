@@ -1,1 +1,0 @@
-"""Networks, losses and scores shared by every method: no model defines its own copy."""

@@ -1,1 +1,0 @@
-"""Checks of settings, shared by every layer, and what a saved config may build."""
