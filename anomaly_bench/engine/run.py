@@ -41,11 +41,21 @@ from anomaly_bench.store.run_identity import method_id, run_key, smoke_settings
 
 log = logging.getLogger(__name__)
 
-# The top-level keys a run's config may have: the groups and settings of conf/train.yaml.
-RUN_KEYS = (
-    *(key for key in OmegaConf.load(CONF_DIR / "train.yaml") if key != "defaults"),
-    "data", "trainer", "model", "callbacks", "logger", "paths", "hydra", "experiment",
-)  # fmt: skip
+GLOBAL_PACKAGE = "# @package _global_"
+
+
+def run_keys() -> frozenset[str]:
+    """The top-level keys a run's config may have: the groups train.yaml composes, its own
+    settings, and what any `_global_` config adds at the top (Mem_GANomaly's table of the
+    paper's settings)."""
+    keys = {"data", "trainer", "model", "callbacks", "logger", "paths", "hydra"}
+    for path in CONF_DIR.rglob("*.yaml"):
+        if path.name == "train.yaml" or path.read_text().startswith(GLOBAL_PACKAGE):
+            keys |= set(OmegaConf.load(path)) - {"defaults"}
+    return frozenset(keys)
+
+
+RUN_KEYS = run_keys()
 
 
 def resolved_config(cfg: DictConfig) -> dict[str, Any]:
