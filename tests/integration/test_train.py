@@ -58,7 +58,11 @@ def test_every_model_config_trains_and_writes_a_row(make_config, model):
 @pytest.mark.slow
 def test_a_bad_config_value_names_the_error_and_loses_no_row(tmp_path):
     results = tmp_path / "results"
-    ResultsStore(results).append({"run_id": "earlier", "status": "ok", "auroc": 0.9})
+    earlier_row = {
+        "run_id": "earlier", "status": "ok", "auroc": 0.9, "method": "iforest",
+        "dataset": "digits", "protocol": "paper", "normal_class": 0, "seed": 0,
+    }  # fmt: skip
+    ResultsStore(results).append(earlier_row)
     done = run_cli(
         "data=synthetic",
         "data.normal_class=12",
@@ -69,7 +73,7 @@ def test_a_bad_config_value_names_the_error_and_loses_no_row(tmp_path):
     assert done.returncode != 0
     assert "normal_class=12 is not allowed; allowed: 0, 1, 2" in done.stderr
     earlier, failed = rows(results)
-    assert earlier == {"run_id": "earlier", "status": "ok", "auroc": 0.9}
+    assert earlier == earlier_row
     assert failed["status"] == "failed" and "normal_class=12" in failed["error"]
     assert "auroc" not in failed
 
