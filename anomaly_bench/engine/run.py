@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
@@ -107,6 +108,13 @@ def checkpoint_to_resume(cfg: DictConfig) -> Path | None:
     """The last.ckpt an interrupted run with this identity left, when resuming is on."""
     last = Path(cfg.paths.checkpoint_dir) / "last.ckpt"
     if cfg.get("resume", True) and not cfg.trainer.get("fast_dev_run") and last.exists():
+        try:  # read once here, so a torn or foreign file is named with the ways out
+            torch.load(last, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise ValueError(
+                f"checkpoint {last} cannot be read ({type(err).__name__}: {err}); rerun with "
+                "resume=false to train from scratch, or delete the file"
+            ) from None
         log.info("resuming from %s", last)
         return last
     return None

@@ -34,3 +34,13 @@ def test_a_row_the_store_cannot_take_is_kept_in_the_run_folder(make_config, monk
     assert "Read-only file system" in str(failed.value)
     kept = json.loads((Path(cfg.paths.output_dir) / FALLBACK_FILE).read_text())
     assert kept["status"] == "ok" and 0.5 < kept["auroc"] <= 1.0
+
+
+def test_an_unreadable_checkpoint_is_named_with_the_two_ways_out(make_config):
+    cfg = make_config(*QUICK)
+    train(cfg)
+    [checkpoint] = Path(cfg.paths.log_dir).glob("checkpoints/*/last.ckpt")
+    checkpoint.write_bytes(b"torn")
+    with pytest.raises(ValueError, match=r"last\.ckpt cannot be read .*resume=false .*delete"):
+        train(make_config(*QUICK))
+    assert train(make_config(*QUICK, "resume=false"))["status"] == "ok"
