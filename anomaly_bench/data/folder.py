@@ -36,12 +36,16 @@ CLASS_NAMES = ("normal", "abnormal")
 PIL_MODES = {1: "L", 3: "RGB"}
 
 
+def images_in(folder: Path) -> list[Path]:
+    """The image files directly in `folder`, sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def image_files(folder: Path, key: str) -> list[Path]:
-    """The image files directly in `folder`, sorted by name; an error naming the folder when it
-    is missing or holds none."""
+    """`images_in(folder)`; an error naming the folder when it is missing or holds none."""
     if not folder.is_dir():
         raise FileNotFoundError(f"data.{key}: {folder} is not a folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = images_in(folder)
     if not files:
         raise ValueError(
             f"data.{key}: {folder} holds no image (looked for {', '.join(IMAGE_SUFFIXES)})"

@@ -28,7 +28,7 @@ from hydra.utils import get_class
 from torch import Tensor
 
 from anomaly_bench.data.batches import scale_to_unit_range
-from anomaly_bench.data.folder import IMAGE_SUFFIXES, read_image
+from anomaly_bench.data.folder import IMAGE_SUFFIXES, images_in, stack
 from anomaly_bench.engine.callbacks.last_checkpoint import LAST
 from anomaly_bench.engine.runtime import instantiate
 from anomaly_bench.models.base import AnomalyModule
@@ -97,7 +97,7 @@ def image_paths(inputs: list[str]) -> list[Path]:
     for given in inputs:
         path = Path(given)
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            found += images_in(path)
         elif path.is_file():
             found.append(path)
         else:
@@ -136,8 +136,7 @@ def score_files(
     scores = []
     total = -(-len(paths) // batch_size)
     for number, chunk in enumerate(batches_of(paths, batch_size), start=1):
-        pixels = torch.stack([torch.from_numpy(read_image(p, channels, size)) for p in chunk])
-        images = scale_to_unit_range(pixels).to(model.device)
+        images = scale_to_unit_range(stack(chunk, channels, size)).to(model.device)
         with torch.autocast(model.device.type, enabled=False):
             scores.append(model.anomaly_score(images).float().cpu())
         if total > 1:
