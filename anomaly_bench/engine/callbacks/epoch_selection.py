@@ -5,14 +5,17 @@ data, so its figures are optimistic; rows that used it say `select_epoch_on_test
 
 from __future__ import annotations
 
-import copy
-
 import lightning as L
 import torch
 
 from anomaly_bench.evaluation.metrics import detection_metrics
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule
+
+
+def copy_state(module: L.LightningModule) -> dict[str, torch.Tensor]:
+    """A detached CPU copy of the module's weights and buffers, to put back later."""
+    return {key: value.detach().cpu().clone() for key, value in module.state_dict().items()}
 
 
 def test_split_metrics(trainer: L.Trainer, pl_module: AnomalyModule) -> dict[str, float]:
@@ -37,7 +40,7 @@ class SelectEpochOnTest(L.Callback):
         auroc = test_split_metrics(trainer, pl_module)["auroc"]
         if auroc > self.best_auroc:
             self.best_auroc, self.selected_epoch = auroc, trainer.current_epoch
-            self._best_state = copy.deepcopy(pl_module.state_dict())
+            self._best_state = copy_state(pl_module)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._best_state is not None:

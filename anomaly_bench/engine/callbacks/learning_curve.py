@@ -23,9 +23,8 @@ from collections.abc import Callable
 from typing import Any
 
 import lightning as L
-from torch import Tensor
 
-from anomaly_bench.engine.callbacks.epoch_selection import test_split_metrics
+from anomaly_bench.engine.callbacks.epoch_selection import copy_state, test_split_metrics
 from anomaly_bench.evaluation.metrics import detection_metrics
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule
@@ -36,10 +35,6 @@ EPOCH_RULES: dict[str, tuple[str, Callable[[float, float], bool]]] = {
     "best_test_epoch": ("auroc", lambda new, kept: new > kept),
     "lowest_normal_val_score": ("normal_val_score", lambda new, kept: new < kept),
 }
-
-
-def _copy_state(module: L.LightningModule) -> dict[str, Tensor]:
-    return {key: value.detach().cpu().clone() for key, value in module.state_dict().items()}
 
 
 class LearningCurve(L.Callback):
@@ -102,7 +97,7 @@ class LearningCurve(L.Callback):
                 self.kept[rule] = {
                     "epoch": epochs_done,
                     "value": point[key],
-                    "state": _copy_state(pl_module),
+                    "state": copy_state(pl_module),
                 }
         pl_module.log_dict(
             {"curve/auroc": point["auroc"], "curve/train_seconds": point["train_seconds"]}
@@ -130,7 +125,7 @@ class LearningCurve(L.Callback):
         weights back."""
         if not self.kept or trainer.fast_dev_run:
             return
-        final = _copy_state(pl_module)
+        final = copy_state(pl_module)
         last_epoch = trainer.current_epoch
         by_epoch: dict[int, dict[str, Any]] = {}
         try:
