@@ -2,12 +2,11 @@
 module over them."""
 
 from anomaly_bench.data.folder import FolderDataModule
-from anomaly_bench.data.one_class import PROTOCOLS, OneClassDataModule
+from anomaly_bench.data.one_class import OneClassDataModule
 from anomaly_bench.data.sources import DATASETS, ImageSplits, load_dataset
 
 __all__ = [
     "DATASETS",
-    "PROTOCOLS",
     "FolderDataModule",
     "ImageSplits",
     "OneClassDataModule",

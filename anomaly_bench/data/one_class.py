@@ -21,10 +21,15 @@ from anomaly_bench.data.loaders import INPUT_PATHS, DeviceBatches, device_batche
 from anomaly_bench.data.sources import DatasetSpec, ImageSplits, dataset_spec, load_dataset
 from anomaly_bench.data.subsample import balanced_subsample
 from anomaly_bench.settings.checks import check_choice
+from anomaly_bench.settings.protocols import (
+    LEAVE_ONE_OUT,
+    PROTOCOLS,
+    class_key,
+    default_normal_class,
+)
 
 log = logging.getLogger(__name__)
 
-PROTOCOLS = ("paper", "standard")
 RESIZE_CHUNK = 4096
 
 
@@ -47,15 +52,19 @@ class OneClassDataModule(LightningDataModule):
 
     `paper` (the Mem_GANomaly paper, sec. 4.1): train on the normal class of the training split,
     test on the training split's other classes plus the whole test split. `standard` (Deep SVDD):
-    test on the whole test split. `val_fraction` of the normal training images is held out, never
-    trained on, so that thresholds can be chosen without the test set.
+    test on the whole test split. `leave_one_out` (the GANomaly code, `lib/data.py` with its
+    default seed): `anomalous_class` is the anomaly and every other class normal; train on the
+    normal classes of the training split, test on the whole test split plus the training split's
+    anomalous images. `val_fraction` of the normal training images is held out, never trained
+    on, so that thresholds can be chosen without the test set.
     """
 
     def __init__(
         self,
         dataset: str = "digits",
-        normal_class: int = 0,
+        normal_class: int | None = None,
         protocol: str = "paper",
+        anomalous_class: int | None = None,
         image_size: int = 32,
         batch_size: int = 64,
         eval_batch_size: int = 64,
@@ -70,7 +79,9 @@ class OneClassDataModule(LightningDataModule):
         spec = self.describe(dataset)
         check_choice("protocol", protocol, PROTOCOLS)
         check_choice("input_path", input_path, INPUT_PATHS)
-        check_choice("normal_class", normal_class, range(len(spec.class_names)))
+        if normal_class is None:
+            normal_class = default_normal_class(protocol)
+        self._check_classes(protocol, normal_class, anomalous_class, len(spec.class_names))
         for key, value in (
             ("image_size", image_size),
             ("batch_size", batch_size),
@@ -85,6 +96,7 @@ class OneClassDataModule(LightningDataModule):
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction={val_fraction!r} is not allowed; it must be in [0, 1)")
         self.dataset, self.normal_class, self.protocol = dataset, normal_class, protocol
+        self.anomalous_class = anomalous_class
         self.image_size, self.batch_size, self.eval_batch_size = (
             image_size,
             batch_size,
@@ -103,47 +115,78 @@ class OneClassDataModule(LightningDataModule):
         if self.test_set is not None:
             return
         splits = self.load_splits()
-        is_normal = splits.train_labels == self.normal_class
-        normal = splits.train_images[is_normal]
+        is_anomalous = self.is_anomalous(splits.train_labels)
+        normal = splits.train_images[~is_anomalous]
         if len(normal) == 0:
-            raise ValueError(
-                f"{self.dataset}: normal class {self.normal_class} "
-                f"({self.class_names[self.normal_class]}) has no training images"
-            )
+            raise ValueError(f"{self.dataset}: {self.subject()} has no normal training images")
         order = torch.randperm(len(normal), generator=torch.Generator().manual_seed(self.seed))
         n_val = round(self.val_fraction * len(normal))
         if n_val >= len(normal):
             raise ValueError(
                 f"val_fraction={self.val_fraction!r} holds out all {len(normal)} normal training "
-                f"images of class {self.normal_class}, leaving none to train on; allowed: a "
-                "share that leaves at least one"
+                f"images of {self.subject()}, leaving none to train on; allowed: a share that "
+                "leaves at least one"
             )
+        normal_classes = splits.train_labels[~is_anomalous][order]
         normal = resize_uint8(normal[order], self.image_size)
-        normal_labels = torch.full((len(normal),), self.normal_class)
-        self.train_set = self._subset(normal[n_val:], normal_labels[n_val:])
-        self.val_set = self._subset(normal[:n_val], normal_labels[:n_val])
+        self.train_set = self._subset(normal[n_val:], normal_classes[n_val:])
+        self.val_set = self._subset(normal[:n_val], normal_classes[:n_val])
 
         test_images, test_classes = splits.test_images, splits.test_labels
-        if self.protocol == "paper":
-            test_images = torch.cat([test_images, splits.train_images[~is_normal]])
-            test_classes = torch.cat([test_classes, splits.train_labels[~is_normal]])
+        if self.protocol != "standard":
+            test_images = torch.cat([test_images, splits.train_images[is_anomalous]])
+            test_classes = torch.cat([test_classes, splits.train_labels[is_anomalous]])
         self.test_set = self._subset(resize_uint8(test_images, self.image_size), test_classes)
         if self.n_test_normal == 0 or self.n_test_normal == self.n_test:
             raise ValueError(
-                f"{self.dataset} class {self.normal_class}: the test split needs normal and "
-                f"anomalous images, got {self.n_test_normal} normal of {self.n_test}"
+                f"{self.dataset} {self.subject()}: the test split needs normal and anomalous "
+                f"images, got {self.n_test_normal} normal of {self.n_test}"
             )
         log.info(
-            "%s class %d (%s), protocol %s: %d train, %d val, %d test (%d normal)",
+            "%s %s, protocol %s: %d train, %d val, %d test (%d normal)",
             self.dataset,
-            self.normal_class,
-            self.class_names[self.normal_class],
+            self.subject(),
             self.protocol,
             self.n_train,
             self.n_val,
             self.n_test,
             self.n_test_normal,
         )
+
+    @staticmethod
+    def _check_classes(
+        protocol: str, normal_class: int | None, anomalous_class: int | None, n_classes: int
+    ) -> None:
+        """One class names the run, through the key its protocol reads (`class_key`); the other
+        key is refused rather than silently ignored."""
+        classes = {"normal_class": normal_class, "anomalous_class": anomalous_class}
+        used = class_key(protocol)
+        (unused,) = set(classes) - {used}
+        if classes[unused] is not None:
+            raise ValueError(
+                f"{unused}={classes[unused]!r} is not allowed with protocol={protocol}; "
+                f"the class this protocol reads is {used}=K"
+            )
+        check_choice(used, classes[used], range(n_classes))
+
+    def is_anomalous(self, classes: Tensor) -> Tensor:
+        """Which images are anomalies under the protocol, by their dataset class."""
+        if self.protocol == LEAVE_ONE_OUT:
+            return classes == self.anomalous_class
+        return classes != self.normal_class
+
+    def subject(self) -> str:
+        """The run's class in words, for logs and errors."""
+        if self.protocol == LEAVE_ONE_OUT:
+            name = self.class_names[self.anomalous_class]
+            return f"anomalous class {self.anomalous_class} ({name}), the others normal"
+        return f"class {self.normal_class} ({self.class_names[self.normal_class]})"
+
+    def class_name_field(self) -> dict[str, str]:
+        """The row field that names the run's class: `normal_class_name` or
+        `anomalous_class_name`."""
+        key = class_key(self.protocol)
+        return {f"{key}_name": self.class_names[getattr(self, key)]}
 
     def describe(self, dataset: str) -> DatasetSpec:
         """The dataset's channels and class names, known before any file is read."""
@@ -154,7 +197,7 @@ class OneClassDataModule(LightningDataModule):
         return load_dataset(self.dataset, self.data_dir, self.download)
 
     def _subset(self, images: Tensor, classes: Tensor) -> InMemoryImages:
-        labels = (classes != self.normal_class).long()
+        labels = self.is_anomalous(classes).long()
         return InMemoryImages(images, labels, classes.long())
 
     @property

@@ -37,6 +37,7 @@ from anomaly_bench.engine.runtime import (
     package_versions,
 )
 from anomaly_bench.settings.checks import check_model_settings, check_run_settings
+from anomaly_bench.settings.protocols import class_key, class_words
 from anomaly_bench.store.results import ResultsStore
 from anomaly_bench.store.run_identity import method_id, run_key, smoke_settings
 
@@ -75,7 +76,8 @@ def base_row(cfg: DictConfig) -> dict[str, Any]:
         "run_key": run_key(cfg),
         "method": method_id(cfg),
         "dataset": cfg.data.dataset,
-        "normal_class": cfg.data.normal_class,
+        # `normal_class`, or `anomalous_class` under leave_one_out: the class the run is about.
+        class_key(cfg.data.protocol): cfg.data.get(class_key(cfg.data.protocol)),
         "protocol": cfg.data.protocol,
         "seed": cfg.seed,
         "max_epochs": cfg.trainer.get("max_epochs"),
@@ -170,7 +172,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     trainer.test(model, datamodule=datamodule, verbose=False)
     test_seconds = time.perf_counter() - started
     return {
-        "normal_class_name": datamodule.class_names[datamodule.normal_class],
+        **datamodule.class_name_field(),
         "epochs": trainer.current_epoch,
         "resumed_from": str(resume_from) if resume_from else None,
         **metrics.results,
@@ -222,10 +224,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     row["status"] = "ok"
     store.append_or_keep(row, cfg.paths.output_dir)
     log.info(
-        "%s %s class %s: AUROC %.4f, AUPRC %.4f (training %.0f s, scoring %.0f s); row in %s",
+        "%s %s %s: AUROC %.4f, AUPRC %.4f (training %.0f s, scoring %.0f s); row in %s",
         row["method"],
         row["dataset"],
-        row["normal_class"],
+        class_words(row),
         row["auroc"],
         row["auprc"],
         row["train_seconds"],

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from anomaly_bench.reporting.configurations import Column, columns
 from anomaly_bench.reporting.paper_tables import PaperTable
+from anomaly_bench.settings.protocols import row_class
 from anomaly_bench.store.results import is_smoke, key_today
 
 # Row fields that say how a number was chosen; the report lists the values it found.
@@ -82,7 +83,7 @@ def is_number(value: object) -> bool:
 
 
 def values_by_class(rows: Iterable[Mapping], metric: str) -> dict[tuple[int, str], list[float]]:
-    """{(normal class, column label): the metric of every row (one per seed)}; rows without it
+    """{(the row's class, column label): the metric of every row (one per seed)}; rows without it
     as a finite number skipped. A column is one configuration of one method, so only seeds are
     averaged.
 
@@ -93,14 +94,14 @@ def values_by_class(rows: Iterable[Mapping], metric: str) -> dict[tuple[int, str
         for row in members:
             value = row.get(metric)
             if is_number(value):
-                values[(row["normal_class"], column.label)].append(value)
+                values[(row_class(row), column.label)].append(value)
     return dict(values)
 
 
 def warned_cells(rows: Iterable[Mapping]) -> set[tuple[int, str]]:
-    """(normal class, column label) of every cell with a run whose row carries `warnings`."""
+    """(the row's class, column label) of every cell with a run whose row carries `warnings`."""
     return {
-        (row["normal_class"], column.label)
+        (row_class(row), column.label)
         for column, members in columns(rows).items()
         for row in members
         if row.get("warnings")
@@ -189,7 +190,7 @@ def rates_comparison(rows: Iterable[dict], table: PaperTable) -> Comparison:
     """
     kept = table_rows(rows, table)
     cols = table_columns(table, kept)
-    classes = sorted({row["normal_class"] for row in kept})
+    classes = sorted({row_class(row) for row in kept})
     metrics = {metric: table.values[metric] for metric in table.values}
     metrics |= {m: {} for m in HELD_OUT_RATES if any(row.get(m) is not None for row in kept)}
     cells = {}

@@ -18,6 +18,7 @@ from anomaly_bench.evaluation.plots import CurveBand, save_learning_curves
 from anomaly_bench.reporting.comparison import class_label, markdown_grid, table_rows
 from anomaly_bench.reporting.configurations import columns
 from anomaly_bench.reporting.paper_tables import PaperTable
+from anomaly_bench.settings.protocols import row_class
 
 
 @dataclass(frozen=True)
@@ -125,19 +126,19 @@ def curve_markdown(rows: Iterable[dict], table: PaperTable) -> str | None:
     body, every = [], {column: [s for _, s in runs] for column, runs in by_column.items()}
     for normal_class in range(len(table.class_labels)):
         cells = [
-            _format([s for r, s in runs if r["normal_class"] == normal_class])
+            _format([s for r, s in runs if row_class(r) == normal_class])
             for runs in by_column.values()
         ]
         if any(cells):
             body.append([class_label(table, normal_class), *cells])
-    classes = {c: sorted({r["normal_class"] for r, _ in runs}) for c, runs in by_column.items()}
+    classes = {c: sorted({row_class(r) for r, _ in runs}) for c, runs in by_column.items()}
     body.append(["mean", *(_format(every[c], _classes(len(classes[c]))) for c in by_column)])
     body.append(["*curve cost (of training)*", *(_cost(every[c]) for c in by_column)])
     published = table.values.get("auroc", {})
     explained = [
         _explained(
             column.label,
-            [s for r, s in by_column[column] if r["normal_class"] in classes[column]],
+            [s for r, s in by_column[column] if row_class(r) in classes[column]],
             statistics.fmean(published[column.method][c] for c in classes[column])
             if column.method in published
             else None,
@@ -187,8 +188,8 @@ def save_curve_figures(rows: Iterable[dict], table: PaperTable, stem: Path) -> l
         panels: dict[str, dict[str, CurveBand]] = {}
         for column, members in by_column.items():
             per_class = {}
-            for normal_class in sorted({r["normal_class"] for r in members}):
-                curves = [curve_points(r) for r in members if r["normal_class"] == normal_class]
+            for normal_class in sorted({row_class(r) for r in members}):
+                curves = [curve_points(r) for r in members if row_class(r) == normal_class]
                 band = _band(curves, x_key)
                 if band is not None:
                     per_class[normal_class] = band

@@ -40,6 +40,7 @@ from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
 from anomaly_bench.reporting.paper_tables import TABLES, PaperTable, load_paper_table
 from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.settings.environment import wandb_offline_by_default
+from anomaly_bench.settings.protocols import class_heading, class_words
 from anomaly_bench.store.results import RESULTS_FILE, ResultsStore
 
 Cell = tuple[float, float | None]
@@ -73,8 +74,9 @@ def metric_table(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], dic
     return tables
 
 
-def markdown(table: dict, title: str) -> str:
-    """A markdown table with a mean row (the mean of each method's class means, where complete)."""
+def markdown(table: dict, title: str, heading: str = "class") -> str:
+    """A markdown table with a mean row (the mean of each method's class means, where complete);
+    `heading` names the class column (`class_heading` of the protocol)."""
     methods, classes, cells, warned = (table[k] for k in ("methods", "classes", "cells", "warned"))
     body = [
         [str(c), *(format_cell(cells.get((c, m)), (c, m) in warned) for m in methods)]
@@ -86,7 +88,7 @@ def markdown(table: dict, title: str) -> str:
         means.append(f"{statistics.fmean(column):.4f}" if len(column) == len(classes) else "")
     body.append(["mean", *means])
     note = ["", WARNED_NOTE] if warned else []
-    return "\n".join([f"### {title}", "", *markdown_grid(["class", *methods], body), *note])
+    return "\n".join([f"### {title}", "", *markdown_grid([heading, *methods], body), *note])
 
 
 def read_rows(results_dir: Path, conditions: list[tuple[str, str]] = ()) -> list[dict]:
@@ -108,8 +110,13 @@ def failed_runs(rows: list[dict]) -> str | None:
     if not failed:
         return None
     body = [
-        [str(r.get(k, "")) for k in ("method", "dataset", "normal_class", "seed")]
-        + [str(r.get("error", "")).replace("|", "/").replace("\n", " ")[:300]]
+        [
+            str(r.get("method", "")),
+            str(r.get("dataset", "")),
+            class_words(r),
+            str(r.get("seed", "")),
+            str(r.get("error", "")).replace("|", "/").replace("\n", " ")[:300],
+        ]
         for r in failed
     ]
     grid = markdown_grid(["method", "dataset", "class", "seed", "error"], body)
@@ -119,7 +126,7 @@ def failed_runs(rows: list[dict]) -> str | None:
 def report(results_dir: Path, metric: str = "auroc", conditions: list[tuple[str, str]] = ()) -> str:
     rows = read_rows(results_dir, conditions)
     sections = [
-        markdown(table, f"{metric} — {dataset}, {protocol} protocol")
+        markdown(table, f"{metric} — {dataset}, {protocol} protocol", class_heading(protocol))
         for (dataset, protocol), table in sorted(metric_table(rows, metric).items())
     ]
     if not sections:

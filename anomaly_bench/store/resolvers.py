@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from omegaconf import OmegaConf
 
+from anomaly_bench.settings.protocols import class_tag, default_normal_class
 from anomaly_bench.store.run_identity import run_key
 
 
@@ -16,9 +17,19 @@ def scale_epochs(total: int, share: float) -> int:
     return max(1, int(int(total) * float(share)))
 
 
+RESOLVERS = {
+    "scale_epochs": scale_epochs,
+    # The protocol's class: `${default_normal_class:${data.protocol}}` and, for folder and W&B
+    # names, `${class_tag:${data.protocol},${data.normal_class},${data.anomalous_class}}`.
+    "default_normal_class": default_normal_class,
+    "class_tag": class_tag,
+}
+
+
 def register_resolvers() -> None:
-    """`${run_key:}` (the run's identity, see run_identity.py) and `${scale_epochs:...}`."""
+    """`${run_key:}` (the run's identity, see run_identity.py) and the `RESOLVERS`."""
     if not OmegaConf.has_resolver("run_key"):
         OmegaConf.register_new_resolver("run_key", lambda *, _root_: run_key(_root_))
-    if not OmegaConf.has_resolver("scale_epochs"):
-        OmegaConf.register_new_resolver("scale_epochs", scale_epochs)
+    for name, resolver in RESOLVERS.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)

@@ -18,6 +18,7 @@ from filelock import FileLock
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from anomaly_bench.settings.protocols import class_key
 from anomaly_bench.store.run_identity import run_key, smoke_settings
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ STATUSES = ("ok", "failed")
 ROW_FIELDS: dict[str, type] = {"status": str, "method": str, "dataset": str}
 # What an `ok` row adds: the fields a table cell is placed by, and its metrics (finite numbers).
 # A `failed` row keeps whatever its run was given (a bad seed is why it failed).
-OK_FIELDS: dict[str, type] = {"protocol": str, "normal_class": int, "seed": int}
+# The class field is the protocol's (`class_key`): `normal_class`, or `anomalous_class`.
+OK_FIELDS: dict[str, type] = {"protocol": str, "seed": int}
 OK_METRICS = ("auroc",)
 
 
@@ -64,7 +66,9 @@ def row_problem(row: Any) -> str | None:
     written by another tool, or corrupted must cost only itself, never the report or skip_done."""
     if not isinstance(row, dict):
         return f"not a JSON object but a {type(row).__name__}"
-    fields = ROW_FIELDS | (OK_FIELDS if row.get("status") == "ok" else {})
+    fields = ROW_FIELDS
+    if row.get("status") == "ok":
+        fields = fields | OK_FIELDS | {class_key(str(row.get("protocol"))): int}
     for field, kind in fields.items():
         value = row.get(field)
         if value is None:

@@ -9,8 +9,9 @@ progress bars and output folders do not, nor does how batches are delivered: whe
 the input path and its workers (the same batches either way) and the scoring batch size (every
 method scores in eval mode, one image independently of the others in its batch).
 
-A run's *configuration* is the same minus the normal class and the seed: rows that share it are
-one experiment repeated over classes and seeds, the only rows a table may average.
+A run's *configuration* is the same minus its class (the normal class, or under leave_one_out
+the anomalous one) and the seed: rows that share it are one experiment repeated over classes and
+seeds, the only rows a table may average.
 """
 
 from __future__ import annotations
@@ -23,9 +24,14 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from anomaly_bench.settings.protocols import class_tag
+
 DIGEST_CHARS = 10
 # Data settings that change how batches arrive, never what is trained or a score: not identity.
 DELIVERY_KEYS = ("data_dir", "input_path", "num_workers", "eval_batch_size")
+# The data settings that name a run's class; the one its protocol leaves unset (null) is not
+# identity, so keys written before leave_one_out existed stay as they were.
+CLASS_KEYS = ("normal_class", "anomalous_class")
 # Trainer settings that cut a run short (a smoke test): part of the identity only when set, so a
 # smoke run never shares a full run's key (and rows written before keep theirs).
 SMOKE_KEYS = ("fast_dev_run", "limit_val_batches", "limit_test_batches")
@@ -91,6 +97,8 @@ def run_identity(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     data = _plain(config["data"])
     for delivery in DELIVERY_KEYS:
         data.pop(delivery, None)
+    for unset in [key for key in CLASS_KEYS if key in data and data[key] is None]:
+        data.pop(unset)
     trainer = config["trainer"]
     smoke = smoke_settings(trainer)
     return {
@@ -111,23 +119,25 @@ def digest(identity: dict[str, Any]) -> str:
 
 
 def run_key(cfg: DictConfig) -> str:
-    """`<method>_<dataset>_class<k>_<protocol>_seed<s>_<digest of run_identity>`."""
+    """`<method>_<dataset>_class<k>_<protocol>_seed<s>_<digest of run_identity>`, with
+    `anomalous<k>` for `class<k>` under leave_one_out."""
     data = cfg.data
-    return (
-        f"{method_id(cfg)}_{data.dataset}_class{data.normal_class}_{data.protocol}"
-        f"_seed{cfg.seed}_{digest(run_identity(cfg))}"
+    tag = class_tag(data.protocol, data.get("normal_class"), data.get("anomalous_class"))
+    return f"{method_id(cfg)}_{data.dataset}_{tag}_{data.protocol}_seed{cfg.seed}_" + digest(
+        run_identity(cfg)
     )
 
 
 def configuration(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
-    """The run identity without what a table averages over: the normal class and the seed.
+    """The run identity without what a table averages over: the run's class and the seed.
 
     A model seed that follows the run's seed (iForest's `seed: ${seed}`) is the seed too; one set
     apart from it is part of the configuration.
     """
     identity = run_identity(config)
     seed = identity.pop("seed")
-    identity["data"].pop("normal_class", None)
+    for key in CLASS_KEYS:
+        identity["data"].pop(key, None)
     if identity["data"].get("seed") == seed:
         identity["data"].pop("seed")
     if identity["model"].get("seed") == seed:

@@ -25,6 +25,7 @@ BAD_LINES = {
     "class as a string": json.dumps(GOOD | {"normal_class": "0"}),
     "class as a boolean": json.dumps(GOOD | {"normal_class": True}),
     "seed as a float": json.dumps(GOOD | {"seed": 0.5}),
+    "leave_one_out without its class": json.dumps(GOOD | {"protocol": "leave_one_out"}),
     "unknown status": json.dumps(GOOD | {"status": "done"}),
     "a list": json.dumps([GOOD]),
     "a number": "3",

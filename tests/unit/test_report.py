@@ -24,7 +24,7 @@ def test_table_has_mean_and_std_over_seeds_blanks_for_missing_and_ignores_failed
     assert "| 1 | 0.8000 |  |" in lines  # the failed memae run is blank, not 0.1 and not 0
     assert "| mean | 0.8600 |  |" in lines  # no mean over an incomplete column
     assert "#### 1 failed run(s), not finished since" in lines
-    assert "| memae | mnist | 1 | 0 | DivergenceError: diverged |" in lines
+    assert "| memae | mnist | class 1 | 0 | DivergenceError: diverged |" in lines
 
 
 def test_a_failed_run_finished_later_is_not_listed(tmp_path):
@@ -36,3 +36,16 @@ def test_a_failed_run_finished_later_is_not_listed(tmp_path):
 
 def test_an_empty_store_says_so(tmp_path):
     assert "no ok rows" in report(tmp_path)
+
+
+def test_leave_one_out_rows_get_their_own_table_by_anomalous_class(tmp_path):
+    store = ResultsStore(tmp_path)
+    store.append(row("ganomaly", 3, 0, 0.90))
+    loo = {k: v for k, v in row("ganomaly", None, 0, 0.60).items() if k != "normal_class"}
+    store.append(loo | {"protocol": "leave_one_out", "anomalous_class": 3})
+    store.append(loo | {"protocol": "leave_one_out", "anomalous_class": 3, "status": "failed"})
+    text = report(tmp_path)
+    leave_one_out, paper = text.split("### auroc — mnist, paper protocol")
+    assert "| 3 | 0.9000 |" in paper and "0.6000" not in paper
+    assert "| anomalous class | ganomaly |" in leave_one_out and "| 3 | 0.6000 |" in leave_one_out
+    assert "| ganomaly | mnist | anomalous class 3 | 0 |" in paper  # the failed runs' list

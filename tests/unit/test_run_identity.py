@@ -30,3 +30,19 @@ def test_a_smoke_run_never_shares_a_full_runs_key(make_config):
     # Lightning's "everything" spellings keep the full run's key.
     for override in ("trainer.fast_dev_run=false", "trainer.limit_test_batches=1.0"):
         assert run_key(make_config("data=synthetic", override)) == base, override
+
+
+def test_leave_one_out_names_the_anomalous_class_and_keeps_other_keys(make_config):
+    paper = run_key(make_config("data=synthetic", "data.normal_class=3"))
+    loo = run_key(
+        make_config("data=synthetic", "data.protocol=leave_one_out", "data.anomalous_class=3")
+    )
+    assert paper.startswith("ganomaly_synthetic_class3_paper_seed0_")
+    assert loo.startswith("ganomaly_synthetic_anomalous3_leave_one_out_seed0_")
+    other = make_config("data=synthetic", "data.protocol=leave_one_out", "data.anomalous_class=4")
+    assert run_key(other) != loo
+    # The unused class key (null) is not identity: a paper run's key is the one it had before
+    # anomalous_class existed.
+    config = make_config("data=synthetic", "data.normal_class=3")
+    del config.data.anomalous_class
+    assert run_key(config) == paper
