@@ -32,6 +32,9 @@ def test_experiment_grids_expand_as_hydra_expands_them():
     assert grid["dataset"] == ["cifar10"] and grid["seed"] == ["0"]
     assert grid["data.normal_class"] == [str(c) for c in range(10)]
     assert "mem_ganomaly" in grid["model"] and "fanogan" in grid["model"]
+    loo = experiment_grid(CONF_DIR, "leave_one_out_cifar10")
+    assert loo["data.anomalous_class"] == [str(c) for c in range(10)]
+    assert "data.normal_class" not in loo and loo["dataset"] == ["cifar10"]
 
 
 def test_the_grid_estimate_sums_every_run_and_names_what_was_not_measured():
