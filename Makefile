@@ -29,9 +29,10 @@ reproduce = $(BIN)/python -m anomaly_bench.train --multirun experiment=$(1) $(GR
 	$(BIN)/python -m anomaly_bench.report --results-dir $(RESULTS) --table $(2) $(REPORT_ARGS) && \
 	exit $$status
 # The demo: five methods on scikit-learn's bundled digits, every class, each at its demo budget
-# (anomaly_bench/demo.py); DEMO_EPOCHS sets every method's epochs, DEMO_MODELS the methods.
+# (its yaml's demo_epochs); DEMO_EPOCHS sets every method's epochs, DEMO_MODELS the methods
+# (default: those whose yaml states a demo budget).
 DEMO_CLASSES ?= 0,1,2,3,4,5,6,7,8,9
-DEMO_MODELS ?= iforest,deep_svdd,memae,ganomaly,mem_ganomaly
+DEMO_MODELS ?=
 DEMO_EPOCHS ?=
 DEMO_RESULTS ?= results/demo
 
@@ -76,8 +77,9 @@ format:  ## apply ruff's fixes and formatting
 	$(BIN)/ruff format anomaly_bench tests
 
 demo:  ## five methods compared on bundled digits (no download), every class, in minutes
-	$(BIN)/python -m anomaly_bench.demo --classes $(DEMO_CLASSES) --models $(DEMO_MODELS) \
-		--results $(DEMO_RESULTS) $(if $(DEMO_EPOCHS),--epochs $(DEMO_EPOCHS))
+	$(BIN)/python -m anomaly_bench.demo --classes $(DEMO_CLASSES) \
+		$(if $(DEMO_MODELS),--models $(DEMO_MODELS)) --results $(DEMO_RESULTS) \
+		$(if $(DEMO_EPOCHS),--epochs $(DEMO_EPOCHS))
 
 report:  ## print the tables of the results store (RESULTS=results)
 	$(BIN)/python -m anomaly_bench.report --results-dir $(or $(RESULTS),results) \

@@ -31,12 +31,14 @@ from anomaly_bench.evaluation.plots import save_per_class_comparison
 from anomaly_bench.reporting.comparison import values_by_class
 from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.reporting.tables import report
+from anomaly_bench.settings.method_facts import demo_budgets, method_ids
 from anomaly_bench.store.results import ResultsStore
 
 # Each method's demo budget on digits: small, stated, and one override away (--epochs).
 # GANomaly and Mem_GANomaly need about 10 epochs of digits (about 20 steps) to rank well: at 5
 # they rank anomalies below normals; at 10 they reach 0.84-0.99 (classes 2 and 8, measured).
-DEMO_EPOCHS = {"iforest": 1, "deep_svdd": 50, "memae": 10, "ganomaly": 10, "mem_ganomaly": 10}
+# The budget of a method named with --models whose yaml states no demo_epochs.
+DEFAULT_DEMO_EPOCHS = 5
 QUIET_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "anomaly_bench")
 
 
@@ -129,7 +131,11 @@ def comparison(results: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=",".join(DEMO_EPOCHS), help="comma-separated ids")
+    parser.add_argument(
+        "--models",
+        default=",".join(demo_budgets()),
+        help="comma-separated ids (default: the methods whose yaml states demo_epochs)",
+    )
     parser.add_argument("--classes", default="0,1,2,3,4,5,6,7,8,9")
     parser.add_argument("--results", type=Path, default=Path("results/demo"))
     parser.add_argument(
@@ -137,12 +143,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     models = args.models.split(",")
-    unknown = sorted(set(models) - {p.stem for p in (CONF_DIR / "model").glob("*.yaml")})
+    unknown = sorted(set(models) - set(method_ids()))
     if unknown:
         parser.error(
             f"--models {','.join(unknown)} is not allowed; allowed: model ids of conf/model"
         )
-    epochs = {m: args.epochs or DEMO_EPOCHS.get(m, 5) for m in models}
+    epochs = {m: args.epochs or demo_budgets().get(m, DEFAULT_DEMO_EPOCHS) for m in models}
     budget = ", ".join(f"{m} {e} epoch{'s' if e > 1 else ''}" for m, e in epochs.items())
     print(f"demo: {len(models)} methods x {len(args.classes.split(','))} digits classes ({budget})")
     quiet()

@@ -23,7 +23,7 @@ from anomaly_bench.benchmarks.method_speed import (
     second_stage_label,
 )
 from anomaly_bench.data.sources import dataset_spec
-from anomaly_bench.store.run_identity import first_stage_key
+from anomaly_bench.settings.method_facts import first_stage_key
 
 # Official split sizes (train, test) of the paper's datasets; all three have ten classes, equal
 # in size in CIFAR-10 and Fashion-MNIST and nearly so in MNIST.
@@ -97,7 +97,7 @@ def estimate_table(
     methods, missing = [], []
     for method in grid["model"]:
         cfg = compose_case(BenchCase(method, method, channels), settings)
-        key = first_stage_key(cfg.model)
+        key = first_stage_key(method)
         stage_labels = [method] + ([second_stage_label(method)] if key else [])
         if any(label not in rates for label in stage_labels):
             missing.append(method)

@@ -21,7 +21,7 @@ from anomaly_bench import CONF_DIR
 from anomaly_bench.benchmarks.timing import StepClock, peak_memory_mb
 from anomaly_bench.data import ImageSplits, OneClassDataModule
 from anomaly_bench.engine.runtime import device_name, instantiate
-from anomaly_bench.store.run_identity import first_stage_key
+from anomaly_bench.settings.method_facts import first_stage_key
 
 # Each two-stage method's key for its first stage's epochs: 0 starts training in the second stage.
 # The datasets whose per-dataset settings (Mem_GANomaly's memory size) a case takes, by channels.
@@ -169,7 +169,7 @@ def method_cases(methods: list[str], channels: list[int]) -> list[BenchCase]:
         for method in methods:
             case = BenchCase(method, method, n_channels)
             cases.append(case)
-            key = first_stage_key(compose_case(case, BenchSettings()).model)
+            key = first_stage_key(method)
             if key is not None:
                 cases.append(
                     BenchCase(

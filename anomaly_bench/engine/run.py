@@ -17,6 +17,7 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 from anomaly_bench import CONF_DIR
@@ -36,7 +37,11 @@ from anomaly_bench.engine.runtime import (
     instantiate,
     package_versions,
 )
-from anomaly_bench.settings.checks import check_model_settings, check_run_settings
+from anomaly_bench.settings.checks import (
+    check_model_settings,
+    check_run_settings,
+    positive_int_settings,
+)
 from anomaly_bench.settings.protocols import class_key, class_words
 from anomaly_bench.store.results import ResultsStore
 from anomaly_bench.store.run_identity import method_id, run_key, smoke_settings
@@ -132,7 +137,7 @@ def launcher_config() -> dict[str, Any] | None:
 def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     """Build everything from the config, train, score the test split; the row's measured fields."""
     check_budget(cfg)
-    check_model_settings(cfg.model)
+    check_model_settings(cfg.model, positive_int_settings(get_class(cfg.model._target_)))
     threads = apply_thread_budget(cfg.get("cpu_threads"), launcher_config())
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)

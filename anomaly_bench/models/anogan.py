@@ -16,6 +16,7 @@ from anomaly_bench.models.base import OptimizerFactory
 from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER
 from anomaly_bench.models.components.losses import discriminator_bce_loss, generator_bce_loss
 from anomaly_bench.models.latent_gan import LatentGan
+from anomaly_bench.settings.checks import PositiveInt
 
 
 class Anogan(LatentGan):
@@ -25,8 +26,8 @@ class Anogan(LatentGan):
         self,
         image_size: int = 32,
         in_channels: int = 1,
-        latent_dim: int = 100,
-        width: int = 64,
+        latent_dim: PositiveInt = 100,
+        width: PositiveInt = 64,
         score: str = "latent_search",
         search: Mapping[str, Any] | None = None,
         optimizer: OptimizerFactory = DCGAN_OPTIMIZER,

@@ -26,6 +26,7 @@ from anomaly_bench.models.components.gmm import (
     mixture_from_memberships,
     sample_energy,
 )
+from anomaly_bench.settings.checks import PositiveInt
 
 DAGMM_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4)
 RECONSTRUCTION_FEATURES = 2  # relative Euclidean distance, cosine similarity
@@ -50,10 +51,10 @@ class Dagmm(AnomalyModule):
         self,
         image_size: int = 32,
         in_channels: int = 1,
-        latent_dim: int = 1,
-        width: int = 64,
-        n_components: int = 4,
-        estimation_hidden: int = 10,
+        latent_dim: PositiveInt = 1,
+        width: PositiveInt = 64,
+        n_components: PositiveInt = 4,
+        estimation_hidden: PositiveInt = 10,
         dropout: float = 0.5,
         w_energy: float = 0.1,
         w_covariance: float = 0.005,

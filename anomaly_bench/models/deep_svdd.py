@@ -25,7 +25,7 @@ from torch.optim.lr_scheduler import MultiStepLR
 from anomaly_bench.data.batches import Batch
 from anomaly_bench.models.base import AnomalyModule, OptimizerFactory
 from anomaly_bench.models.components.lenet import LenetDecoder, LenetEncoder
-from anomaly_bench.settings.checks import check_choice
+from anomaly_bench.settings.checks import PositiveInt, check_choice
 
 SVDD_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4, weight_decay=0.5e-6)
 PRETRAIN_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4, weight_decay=0.5e-3)
@@ -54,7 +54,7 @@ class DeepSvdd(AnomalyModule):
         in_channels: int = 1,
         objective: str = "one-class",
         nu: float = 0.1,
-        pretrain_epochs: int = 150,
+        pretrain_epochs: PositiveInt = 150,
         lr_milestone: int = 50,
         center_eps: float = 0.1,
         warm_up_epochs: int = 10,

@@ -29,7 +29,7 @@ from anomaly_bench.models.components.dcgan import DcganEncoder
 from anomaly_bench.models.components.scores import per_sample_mse
 from anomaly_bench.models.latent_gan import ScoreFunction
 from anomaly_bench.models.wgan_gp import WGAN_GP_OPTIMIZER, WganGp
-from anomaly_bench.settings.checks import check_choice
+from anomaly_bench.settings.checks import PositiveInt, check_choice
 
 ENCODER_TRAININGS = ("ziz", "izi", "izi_f")
 ENCODER_OUTPUTS = ("tanh", "linear")
@@ -48,14 +48,14 @@ class FAnogan(WganGp):
         self,
         image_size: int = 32,
         in_channels: int = 1,
-        latent_dim: int = 100,
-        width: int = 64,
+        latent_dim: PositiveInt = 100,
+        width: PositiveInt = 64,
         encoder: str = "izi_f",
         encoder_output: str = "tanh",
         kappa: float = 1.0,
-        gan_epochs: int = 25,
+        gan_epochs: PositiveInt = 25,
         gp_weight: float = 10.0,
-        n_critic: int = 5,
+        n_critic: PositiveInt = 5,
         score: str = "encoder",
         critic_reference_images: int = 32000,
         search: Mapping[str, Any] | None = None,

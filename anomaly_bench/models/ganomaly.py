@@ -17,7 +17,7 @@ from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER, DcganDiscrimi
 from anomaly_bench.models.components.ganomaly_generator import GanomalyGenerator
 from anomaly_bench.models.components.losses import discriminator_bce_loss, feature_matching_loss
 from anomaly_bench.models.components.scores import LATENT_NORMS, latent_distance
-from anomaly_bench.settings.checks import check_choice
+from anomaly_bench.settings.checks import PositiveInt, check_choice
 
 
 class Ganomaly(AnomalyModule):
@@ -32,8 +32,8 @@ class Ganomaly(AnomalyModule):
         self,
         image_size: int = 32,
         in_channels: int = 1,
-        latent_dim: int = 100,
-        width: int = 64,
+        latent_dim: PositiveInt = 100,
+        width: PositiveInt = 64,
         w_adv: float = 1.0,
         w_con: float = 50.0,
         w_enc: float = 1.0,

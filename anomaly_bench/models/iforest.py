@@ -23,6 +23,7 @@ from torch import Tensor
 
 from anomaly_bench.data.batches import Batch
 from anomaly_bench.models.base import AnomalyModule
+from anomaly_bench.settings.checks import PositiveInt
 
 FIT_IMAGES_KEY = "isolation_forest_fit_images"
 
@@ -38,7 +39,7 @@ class Iforest(AnomalyModule):
         self,
         image_size: int = 32,
         in_channels: int = 1,
-        n_estimators: int = 100,
+        n_estimators: PositiveInt = 100,
         max_samples: int | float | str = "auto",
         seed: int = 0,
     ) -> None:

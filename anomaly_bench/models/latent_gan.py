@@ -13,7 +13,7 @@ from torch.optim import Optimizer
 from anomaly_bench.models.base import AnomalyModule, OptimizerFactory
 from anomaly_bench.models.components.dcgan import DcganDecoder, DcganDiscriminator
 from anomaly_bench.models.components.latent_search import SearchSettings, latent_search
-from anomaly_bench.settings.checks import check_choice
+from anomaly_bench.settings.checks import PositiveInt, check_choice
 
 ScoreFunction = Callable[[Tensor], Tensor]
 
@@ -36,8 +36,8 @@ class LatentGan(AnomalyModule):
         self,
         image_size: int,
         in_channels: int,
-        latent_dim: int,
-        width: int,
+        latent_dim: PositiveInt,
+        width: PositiveInt,
         discriminator_batch_norm: bool,
         score: str,
         search: Mapping[str, Any] | None,

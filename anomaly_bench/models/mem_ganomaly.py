@@ -44,7 +44,7 @@ from anomaly_bench.models.components.memory import (
 )
 from anomaly_bench.models.components.scores import latent_distance
 from anomaly_bench.models.ganomaly import Ganomaly
-from anomaly_bench.settings.checks import check_choice
+from anomaly_bench.settings.checks import PositiveInt, check_choice
 
 UPDATE_RULES = ("eq31", "algorithm1")
 
@@ -74,9 +74,9 @@ class MemGanomaly(MemoryDiagnostics, Ganomaly):
         self,
         image_size: int = 32,
         in_channels: int = 1,
-        latent_dim: int = 100,
-        width: int = 64,
-        memory_size: int = 100,
+        latent_dim: PositiveInt = 100,
+        width: PositiveInt = 64,
+        memory_size: PositiveInt = 100,
         shrink_threshold: float | None = None,
         addressing: str = "dot",
         w_adv: float = 1.0,

@@ -29,6 +29,7 @@ from anomaly_bench.models.components.memory import (
     nonzero_weights,
 )
 from anomaly_bench.models.components.scores import per_sample_mse
+from anomaly_bench.settings.checks import PositiveInt
 
 MEMAE_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4)
 
@@ -40,8 +41,8 @@ class Memae(MemoryDiagnostics, AnomalyModule):
         self,
         image_size: int = 32,
         in_channels: int = 1,
-        width: int = 64,
-        memory_size: int = 100,
+        width: PositiveInt = 64,
+        memory_size: PositiveInt = 100,
         shrink_threshold: float | None = None,
         w_entropy: float = 0.0002,
         optimizer: OptimizerFactory = MEMAE_OPTIMIZER,

@@ -26,6 +26,7 @@ from anomaly_bench.models.components.losses import (
     wasserstein_generator_loss,
 )
 from anomaly_bench.models.latent_gan import LatentGan, ScoreFunction
+from anomaly_bench.settings.checks import PositiveInt
 
 WGAN_OPTIMIZER: OptimizerFactory = partial(RMSprop, lr=5e-5)
 
@@ -44,10 +45,10 @@ class Wgan(LatentGan):
         self,
         image_size: int = 32,
         in_channels: int = 1,
-        latent_dim: int = 100,
-        width: int = 64,
+        latent_dim: PositiveInt = 100,
+        width: PositiveInt = 64,
         clip_value: float | None = 0.01,
-        n_critic: int = 5,
+        n_critic: PositiveInt = 5,
         score: str = "critic",
         critic_reference_images: int = 32000,
         search: Mapping[str, Any] | None = None,

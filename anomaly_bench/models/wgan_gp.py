@@ -17,6 +17,7 @@ from torch.optim import Adam
 from anomaly_bench.models.base import OptimizerFactory
 from anomaly_bench.models.components.losses import gradient_penalty, wasserstein_critic_loss
 from anomaly_bench.models.wgan import Wgan
+from anomaly_bench.settings.checks import PositiveInt
 
 WGAN_GP_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4, betas=(0.0, 0.9))
 
@@ -28,10 +29,10 @@ class WganGp(Wgan):
         self,
         image_size: int = 32,
         in_channels: int = 1,
-        latent_dim: int = 100,
-        width: int = 64,
+        latent_dim: PositiveInt = 100,
+        width: PositiveInt = 64,
         gp_weight: float = 10.0,
-        n_critic: int = 5,
+        n_critic: PositiveInt = 5,
         score: str = "critic",
         critic_reference_images: int = 32000,
         search: Mapping[str, Any] | None = None,

@@ -32,8 +32,8 @@ from anomaly_bench.reporting.configurations import column_of
 from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.tables import per_class_outputs
+from anomaly_bench.settings.method_facts import first_stage_key
 from anomaly_bench.store.results import ResultsStore
-from anomaly_bench.store.run_identity import first_stage_key
 
 # The checkout's docs/results (a development tool: an installed wheel has no docs/).
 PAGE_DIR = CONF_DIR.parents[1] / "docs" / "results"
@@ -50,8 +50,8 @@ def budget(row: dict) -> str:
     """The run's epochs, split into its stages for a two-stage method."""
     epochs = row.get("max_epochs")
     model = (row.get("config") or {}).get("model", {})
-    key = first_stage_key(model)
-    first = model[key] if key else None
+    key = first_stage_key(row["method"])
+    first = model.get(key) if key else None
     if first is not None and epochs is not None:
         return f"{first} + {epochs - first} epochs"
     return f"{epochs} epoch{'s' if epochs != 1 else ''}"

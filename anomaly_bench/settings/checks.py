@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any, get_type_hints
 
 
 def check_choice(key: str, value: object, allowed: Iterable[object]) -> None:
@@ -26,26 +26,27 @@ def check_positive(key: str, value: object) -> None:
         raise ValueError(f"{key}={value!r} is not allowed; allowed: a positive number")
 
 
-# Model settings that are sizes, counts or epochs: each a positive integer wherever a model has it.
-POSITIVE_SETTINGS = (
-    "latent_dim",
-    "width",
-    "memory_size",
-    "gan_epochs",
-    "pretrain_epochs",
-    "n_critic",
-    "n_components",
-    "estimation_hidden",
-    "n_estimators",
-)
+# A model's size, count or stage's epochs. Annotating a constructor parameter with it is how a
+# model declares such a setting: the check before any build (check_model_settings) and the
+# contract test's tiny sizes follow from the annotation, with no list to keep.
+PositiveInt = Annotated[int, "a positive integer"]
+
+
+def positive_int_settings(model_class: type) -> tuple[str, ...]:
+    """The constructor parameters `model_class` annotates as `PositiveInt`."""
+    hints = get_type_hints(model_class.__init__, include_extras=True)
+    return tuple(name for name, hint in hints.items() if hint == PositiveInt)
+
+
 # The same inside a model's nested nodes: (node, key, its check).
 NODE_SETTINGS = (("search", "steps", "int"), ("search", "lr", "number"))
 
 
-def check_model_settings(model: Mapping[str, Any]) -> None:
-    """Before a model is built: every size, count and stage's epochs positive, every optimiser's
-    learning rate positive, each named with its key (torch would fail later, and obscurely)."""
-    for key in POSITIVE_SETTINGS:
+def check_model_settings(model: Mapping[str, Any], sizes: Iterable[str]) -> None:
+    """Before a model is built: every size, count and stage's epochs (`sizes`, from
+    `positive_int_settings`) positive, every optimiser's learning rate positive, each named with
+    its key (torch would fail later, and obscurely)."""
+    for key in sizes:
         if key in model:
             check_positive_int(f"model.{key}", model[key])
     for node, key, kind in NODE_SETTINGS:

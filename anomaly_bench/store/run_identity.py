@@ -53,16 +53,6 @@ def smoke_settings(trainer: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in limits.items() if _cut_short(key, value)}
 
 
-# The model keys with which a two-stage method states its first stage's epochs (f-AnoGAN's GAN,
-# Deep SVDD's autoencoder pretraining); the benchmark, the results page and the tests read them.
-FIRST_STAGE_KEYS = ("gan_epochs", "pretrain_epochs")
-
-
-def first_stage_key(model: Mapping) -> str | None:
-    """The key of `model`'s config that holds its first stage's epochs; None for one stage."""
-    return next((key for key in FIRST_STAGE_KEYS if key in model), None)
-
-
 def method_id(cfg: DictConfig) -> str:
     """The configured model's snake_case id: its module's name (`...models.ganomaly.Ganomaly`)."""
     target = str(cfg.model._target_)

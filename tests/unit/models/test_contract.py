@@ -1,7 +1,9 @@
 """One contract, every model: parametrised over conf/model/*.yaml, no per-model table.
 
 A model added as one file and one yaml is covered here with no other edit. Tiny sizes come from
-the keys the model's config has (a width, a latent size, a memory, a search), never from its name.
+what the model declares: every constructor parameter it annotates `PositiveInt` (a width, a latent
+size, a memory) is capped at TINY, a latent search takes two steps, and a two-stage method (its
+yaml's `method.first_stage`) trains one epoch a stage; never from the model's name.
 """
 
 import copy
@@ -9,34 +11,39 @@ import copy
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from hydra.utils import get_class
 from omegaconf import DictConfig, open_dict
 
 from anomaly_bench.data import OneClassDataModule
 from anomaly_bench.engine.runtime import instantiate
 from anomaly_bench.settings.checks import (
     NODE_SETTINGS,
-    POSITIVE_SETTINGS,
     check_model_settings,
+    positive_int_settings,
 )
-from anomaly_bench.store.run_identity import first_stage_key
+from anomaly_bench.settings.method_facts import first_stage_key
 from tests.conftest import CONF_DIR, MODEL_IDS
 from tests.unit.models.helpers import SIZE, quiet_trainer
 
-TINY = {"width": 8, "latent_dim": 8, "memory_size": 12, "n_estimators": 10}
+TINY = 8
 TINY_NODES = {("search", "steps"): 2}
+
+
+def sizes(model: DictConfig) -> tuple[str, ...]:
+    """The settings the model's class declares `PositiveInt`."""
+    return positive_int_settings(get_class(model._target_))
 
 
 def model_config(model_id: str) -> DictConfig:
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
         cfg = compose("train", overrides=[f"model={model_id}", "data=synthetic"])
     with open_dict(cfg):
-        for key, value in TINY.items():
-            if key in cfg.model:
-                cfg.model[key] = value
+        for key in sizes(cfg.model):
+            cfg.model[key] = min(cfg.model[key], TINY)
         for (node, key), value in TINY_NODES.items():
             if node in cfg.model:
                 cfg.model[node][key] = value
-        stage = first_stage_key(cfg.model)
+        stage = first_stage_key(model_id)
         if stage:  # two-stage methods: one epoch each
             cfg.model[stage] = 1
     return cfg.model
@@ -95,7 +102,7 @@ def test_scores_are_finite_float32_independent_of_batch_mates_and_round_trip(mod
 @pytest.mark.parametrize("model_id", MODEL_IDS)
 def test_non_positive_sizes_and_rates_are_refused_naming_the_key(model_id):
     cfg = model_config(model_id)
-    keys = [k for k in POSITIVE_SETTINGS if k in cfg]
+    keys = list(sizes(cfg))
     keys += [f"{node}.{k}" for node, k, _ in NODE_SETTINGS if node in cfg]
     keys += [f"{k}.lr" for k, node in cfg.items() if k.endswith("optimizer") and "lr" in node]
     for key in keys:
@@ -103,9 +110,9 @@ def test_non_positive_sizes_and_rates_are_refused_naming_the_key(model_id):
         parent, _, leaf = key.rpartition(".")
         (broken[parent] if parent else broken)[leaf] = -3
         with pytest.raises(ValueError, match=f"model.{key}=-3 is not allowed; allowed: a positive"):
-            check_model_settings(broken)
+            check_model_settings(broken, sizes(broken))
     # A size, count or epoch budget is an integer: 2.5 is named here, not failing inside torch.
-    for key in [k for k in POSITIVE_SETTINGS if k in cfg] + (
+    for key in list(sizes(cfg)) + (
         ["search.steps"] if "search" in cfg else []
     ):
         broken = copy.deepcopy(cfg)
@@ -114,7 +121,7 @@ def test_non_positive_sizes_and_rates_are_refused_naming_the_key(model_id):
         with pytest.raises(
             ValueError, match=f"model.{key}=2.5 is not allowed; allowed: a positive integer"
         ):
-            check_model_settings(broken)
+            check_model_settings(broken, sizes(broken))
     for key in ("latent_dim", "width"):  # and at construction, for code that builds models
         if key in cfg:
             broken = copy.deepcopy(cfg)
