@@ -112,9 +112,7 @@ def test_non_positive_sizes_and_rates_are_refused_naming_the_key(model_id):
         with pytest.raises(ValueError, match=f"model.{key}=-3 is not allowed; allowed: a positive"):
             check_model_settings(broken, sizes(broken))
     # A size, count or epoch budget is an integer: 2.5 is named here, not failing inside torch.
-    for key in list(sizes(cfg)) + (
-        ["search.steps"] if "search" in cfg else []
-    ):
+    for key in list(sizes(cfg)) + (["search.steps"] if "search" in cfg else []):
         broken = copy.deepcopy(cfg)
         parent, _, leaf = key.rpartition(".")
         (broken[parent] if parent else broken)[leaf] = 2.5
