@@ -21,3 +21,22 @@ class SignalAtBatch(L.Callback):
     ) -> None:
         if trainer.current_epoch == self.epoch and index == self.batch:
             os.kill(os.getpid(), self.signum)
+
+
+class SignalAtTestBatch(L.Callback):
+    """Sends `signum` to this process when test batch `batch` has been scored."""
+
+    def __init__(self, batch: int, signum: int = int(signal.SIGTERM)) -> None:
+        self.batch, self.signum = batch, signum
+
+    def on_test_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        index: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if index == self.batch:
+            os.kill(os.getpid(), self.signum)

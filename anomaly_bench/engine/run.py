@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,6 +136,20 @@ def launcher_config() -> dict[str, Any] | None:
     return OmegaConf.to_container(HydraConfig.get().launcher, resolve=True)
 
 
+@contextmanager
+def signals_as_termination(callbacks: list[L.Callback]) -> Iterator[None]:
+    """A SIGTERM or SIGINT that stopped training or the test pass (Lightning ends either its own
+    way: an exception, `exit(1)`, or a clean return) becomes one TerminatedError that says where
+    the run stopped and exits 128 + the signal."""
+    try:
+        yield
+    except BaseException as err:
+        stopped = next((c.interruption for c in callbacks if isinstance(c, LastCheckpoint)), None)
+        if stopped is not None:
+            raise TerminatedError(stopped) from err
+        raise
+
+
 def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     """Build everything from the config, train, score the test split; the row's measured fields."""
     check_budget(cfg)
@@ -164,17 +180,13 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
 
     resume_from = checkpoint_to_resume(cfg)
     started = time.perf_counter()
-    try:
+    with signals_as_termination(callbacks):
         trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
-    except BaseException as err:
-        stopped = next((c.interruption for c in callbacks if isinstance(c, LastCheckpoint)), None)
-        if stopped is not None:
-            raise TerminatedError(stopped) from err
-        raise
     train_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    # verbose=False: the run's result line and its row say the metrics, not Lightning's table.
-    trainer.test(model, datamodule=datamodule, verbose=False)
+    with signals_as_termination(callbacks):
+        # verbose=False: the run's result line and its row say the metrics, not Lightning's.
+        trainer.test(model, datamodule=datamodule, verbose=False)
     test_seconds = time.perf_counter() - started
     return {
         **datamodule.class_name_field(),

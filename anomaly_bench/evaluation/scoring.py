@@ -7,7 +7,7 @@ final test are the same computation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import Tensor
@@ -33,10 +33,16 @@ class ScoreCollector:
         return len(self.parts)
 
 
-def score_split(module: AnomalyModule, batches: Iterable[Batch]) -> dict[str, Tensor]:
+def score_split(
+    module: AnomalyModule,
+    batches: Iterable[Batch],
+    before_batch: Callable[[], None] | None = None,
+) -> dict[str, Tensor]:
     """Score every batch as the test loop does, from inside training: eval mode, no gradients,
     `prepare_scoring` first, the same float32 `score_batch`. Training mode and the random state
     are left as they were, so scoring mid-training never changes the weights training ends with.
+    `before_batch` runs before each batch: where the caller stops a long scoring pass (a signal
+    acted on within one batch, not after minutes).
     """
     was_training = module.training
     devices = [module.device] if module.device.type == "cuda" else []
@@ -46,6 +52,8 @@ def score_split(module: AnomalyModule, batches: Iterable[Batch]) -> dict[str, Te
         try:
             module.prepare_scoring()
             for batch in batches:
+                if before_batch is not None:
+                    before_batch()
                 on_device = Batch(*(part.to(module.device) for part in batch))
                 collected.add(module.score_batch(on_device))
         finally:

@@ -210,3 +210,53 @@ def test_a_signal_at_any_batch_of_an_epoch_resumes_to_the_uninterrupted_weights(
     assert [row["status"] for row in ResultsStore(tmp_path / "results").read()] == ["failed", "ok"]
     for name in mine:
         assert torch.equal(mine[name], theirs[name]), name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("received", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_before_a_curve_point_stops_at_its_first_batch_and_resumes_exactly(
+    make_config, tmp_path, received
+):
+    """A signal in an epoch's last batch reaches the learning curve's point (a scoring pass that
+    takes minutes on a real test split), which stops before its first batch instead of scoring
+    on: exit 128 + the signal, and the rerun ends with the weights and the curve of a run never
+    interrupted."""
+    args = ("data=synthetic", "model=memae", "data.batch_size=16", "trainer.max_epochs=3",
+            "callbacks.learning_curve.every_n_epochs=1")  # fmt: skip
+    signal_at = "+callbacks.stop={_target_: tests.signals.SignalAtBatch, epoch: 1, batch: 2}"
+    with pytest.raises(SystemExit) as stopped:
+        train(make_config(*args, signal_at, f"+callbacks.stop.signum={int(received)}"))
+    assert stopped.value.code == 128 + received
+    [failed] = ResultsStore(tmp_path / "results").read()
+    assert failed["error"].startswith(f"terminated by {received.name} at epoch 1, ")
+    resumed = train(make_config(*args))
+    whole = train(moved_to(make_config(*args), tmp_path / "uninterrupted"))
+    assert [p["epoch"] for p in resumed["learning_curve"]] == [1, 2, 3]
+    for mine, theirs in zip(resumed["learning_curve"], whole["learning_curve"], strict=True):
+        assert mine["auroc"] == theirs["auroc"]
+    assert resumed["auroc"] == whole["auroc"]
+    mine, theirs = final_weights(tmp_path), final_weights(tmp_path / "uninterrupted")
+    for name in mine:
+        assert torch.equal(mine[name], theirs[name]), name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("received", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_in_the_test_pass_exits_with_its_status_and_the_rerun_only_scores(
+    make_config, tmp_path, received
+):
+    """Lightning ends a test pass it was signalled in with exit 0 (SIGTERM) or 1 (SIGINT); the
+    run says where it stopped, exits 128 + the signal, and the rerun gives the uninterrupted
+    run's row from the finished training's checkpoint."""
+    args = ("data=synthetic", "model=memae", "data.batch_size=16", "trainer.max_epochs=2")
+    signal_at = "+callbacks.stop={_target_: tests.signals.SignalAtTestBatch, batch: 0}"
+    with pytest.raises(SystemExit) as stopped:
+        train(make_config(*args, signal_at, f"+callbacks.stop.signum={int(received)}"))
+    assert stopped.value.code == 128 + received
+    [failed] = ResultsStore(tmp_path / "results").read()
+    assert failed["status"] == "failed"
+    assert f"terminated by {received.name} at epoch 2, " in failed["error"]
+    assert "in the test pass (training had finished)" in failed["error"]
+    resumed = train(make_config(*args))
+    whole = train(moved_to(make_config(*args), tmp_path / "uninterrupted"))
+    assert resumed["resumed_from"] is not None and resumed["auroc"] == whole["auroc"]

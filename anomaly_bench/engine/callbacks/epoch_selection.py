@@ -8,6 +8,7 @@ from __future__ import annotations
 import lightning as L
 import torch
 
+from anomaly_bench.engine.callbacks.last_checkpoint import signal_check
 from anomaly_bench.evaluation.metrics import detection_metrics
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule
@@ -20,7 +21,7 @@ def copy_state(module: L.LightningModule) -> dict[str, torch.Tensor]:
 
 def test_split_metrics(trainer: L.Trainer, pl_module: AnomalyModule) -> dict[str, float]:
     """The current weights' metrics on the whole test split, scored as the final test is."""
-    scored = score_split(pl_module, trainer.datamodule.test_dataloader())
+    scored = score_split(pl_module, trainer.datamodule.test_dataloader(), signal_check(trainer))
     return detection_metrics(scored["scores"].double(), scored["labels"]) | {
         "n_scored": len(scored["labels"])
     }

@@ -12,7 +12,10 @@ uninterrupted run would have. A signal that lands in an epoch's last batch stops
 after the epoch's end, whose checkpoint is then already the place to resume from: it is kept,
 since Lightning's batch counter still holds the finished epoch's count at that point. SIGINT
 (Ctrl+C) is deferred the same way, to the start of the next batch, so no optimiser step is cut
-in half.
+in half. Scoring passes between batches (a learning-curve point) call `raise_if_signalled`
+before each of their batches; a run stopped in an epoch's end keeps the previous epoch's
+checkpoint and trains that epoch again on the rerun. In the test pass nothing is written: the
+last epoch's checkpoint is already where the rerun starts.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +41,18 @@ LAST = "last.ckpt"
 
 @dataclass(frozen=True)
 class Interruption:
-    """Which signal stopped training, where, and the checkpoint written then."""
+    """Which signal stopped the run, where, and the checkpoint to resume from."""
 
     signal: signal.Signals
     epoch: int
     step: int
     checkpoint: Path
+    testing: bool = False
 
     def __str__(self) -> str:
+        phase = " in the test pass (training had finished)" if self.testing else ""
         return (
-            f"terminated by {self.signal.name} at epoch {self.epoch}, step {self.step}; "
+            f"terminated by {self.signal.name} at epoch {self.epoch}, step {self.step}{phase}; "
             f"checkpoint {self.checkpoint}; rerun the same command to resume"
         )
 
@@ -123,12 +130,17 @@ class LastCheckpoint(Checkpoint):
             return
         if trainer.fast_dev_run:
             return
-        if self._trained_since_save or not self.path.exists():
-            batches = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        batches = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        # Stopped inside an epoch's end (a learning-curve point scoring for minutes) after its
+        # last batch: the previous epoch's checkpoint stays the place to resume from, and the
+        # rerun trains the epoch again, to the same weights, and ends it whole.
+        in_epoch_end = batches >= trainer.num_training_batches
+        unsaved = self._trained_since_save or not self.path.exists()
+        if unsaved and not (trainer.testing or in_epoch_end):
             loader = trainer.train_dataloader
             self._save(trainer, (trainer.current_epoch, batches * loader.batch_size))
         self.interruption = Interruption(
-            received, trainer.current_epoch, trainer.global_step, self.path
+            received, trainer.current_epoch, trainer.global_step, self.path, trainer.testing
         )
 
     def state_dict(self) -> dict[str, Any]:
@@ -137,6 +149,15 @@ class LastCheckpoint(Checkpoint):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._restored = state_dict
+
+    def raise_if_signalled(self, trainer: L.Trainer) -> None:
+        """Act now on a signal received since the last batch boundary: for loops of a callback
+        (a learning-curve point, a test-set epoch choice) that score for minutes between two
+        training batches, where Lightning would only look at the next one."""
+        if trainer.received_sigterm:
+            raise SIGTERMException
+        if self._sigint_received:
+            raise KeyboardInterrupt
 
     def _defer_sigint(self, signum: int, frame: Any) -> None:
         self._sigint_received = True
@@ -171,3 +192,10 @@ class LastCheckpoint(Checkpoint):
         if isinstance(sampler, EpochShuffle) and self._restored["images_done"]:
             sampler.resume_at(self._restored["epoch"], self._restored["images_done"])
         self._restored = None
+
+
+def signal_check(trainer: L.Trainer) -> Callable[[], None] | None:
+    """The trainer's `LastCheckpoint.raise_if_signalled`, for a scoring loop to call before each
+    batch; None for a trainer without one (a callback tried on its own)."""
+    last = next((c for c in trainer.checkpoint_callbacks if isinstance(c, LastCheckpoint)), None)
+    return partial(last.raise_if_signalled, trainer) if last is not None else None

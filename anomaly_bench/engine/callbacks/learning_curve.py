@@ -25,6 +25,7 @@ from typing import Any
 import lightning as L
 
 from anomaly_bench.engine.callbacks.epoch_selection import copy_state, test_split_metrics
+from anomaly_bench.engine.callbacks.last_checkpoint import signal_check
 from anomaly_bench.evaluation.metrics import detection_metrics
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule
@@ -109,13 +110,14 @@ class LearningCurve(L.Callback):
             self._points_loader = datamodule.test_subsample_dataloader(
                 self.subsample, self.subsample_seed
             )
-        scored = score_split(pl_module, self._points_loader)
+        stop = signal_check(trainer)
+        scored = score_split(pl_module, self._points_loader, stop)
         point = {
             "auroc": detection_metrics(scored["scores"].double(), scored["labels"])["auroc"],
             "n_scored": len(scored["labels"]),
         }
         if datamodule.n_val:
-            held_out = score_split(pl_module, datamodule.val_dataloader())["scores"].double()
+            held_out = score_split(pl_module, datamodule.val_dataloader(), stop)["scores"].double()
             point["normal_val_score"] = float(held_out.mean())
         return point
 
