@@ -44,6 +44,18 @@ def curve_points(row: Mapping) -> list[dict]:
     return sorted(points, key=lambda p: p["epoch"])
 
 
+def fit_seconds(row: Mapping) -> float:
+    """Seconds the run spent in fit, across a resume: a row's `train_seconds` covers only the
+    process that finished the run, while a curve's clock (each point's cumulative training
+    seconds) and its scoring passes span every process."""
+    points = curve_points(row)
+    own = row.get("train_seconds") or 0.0
+    if not points or points[-1].get("train_seconds") is None:
+        return own
+    scoring = sum(p.get("score_seconds") or 0.0 for p in points)
+    return max(own, points[-1]["train_seconds"] + scoring)
+
+
 def _best_point(row: Mapping, points: list[dict]) -> tuple[float, int]:
     """A curve read on the whole split (rows before `epoch_choices`): its best point, the last
     epoch included."""
@@ -63,7 +75,11 @@ def last_and_best(row: Mapping) -> LastAndBest | None:
     curve_seconds = sum(p.get("score_seconds") or 0.0 for p in points) + sum(
         c.get("score_seconds") or 0.0 for c in (row.get("epoch_choices") or {}).values()
     )
-    train_seconds = (row.get("train_seconds") or 0.0) - curve_seconds
+    # The curve's own clock (training only, carried across a resume); a row's train_seconds
+    # covers only the process that finished the run, and its scoring passes too.
+    train_seconds = points[-1].get("train_seconds")
+    if train_seconds is None:
+        train_seconds = (row.get("train_seconds") or 0.0) - curve_seconds
     subsample = row.get("curve_subsample") if chosen else None
     return LastAndBest(row["auroc"], best, epoch, curve_seconds, train_seconds, subsample)
 

@@ -29,7 +29,7 @@ from anomaly_bench.reporting.comparison import (
     table_rows,
 )
 from anomaly_bench.reporting.configurations import column_of
-from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
+from anomaly_bench.reporting.curves import curve_markdown, fit_seconds, save_curve_figures
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.tables import per_class_outputs
 from anomaly_bench.settings.method_facts import first_stage_key
@@ -68,7 +68,7 @@ def _facts(rows: list[dict], method: str) -> dict[str, str]:
 
     images = sorted(r["n_train"] for r in mine if r.get("n_train") is not None)
 
-    hours = sum((r.get("train_seconds") or 0) + (r.get("test_seconds") or 0) for r in mine) / 3600
+    hours = sum(fit_seconds(r) + (r.get("test_seconds") or 0) for r in mine) / 3600
     return {
         "budget": values(budget),
         "device": values(lambda r: r.get("device")),

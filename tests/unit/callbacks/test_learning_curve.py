@@ -7,7 +7,7 @@ import pytest
 
 from anomaly_bench.engine.callbacks import LearningCurve
 from anomaly_bench.engine.run import train
-from anomaly_bench.reporting.curves import curve_markdown, last_and_best
+from anomaly_bench.reporting.curves import curve_markdown, fit_seconds, last_and_best
 from anomaly_bench.reporting.paper_tables import load_paper_table
 from anomaly_bench.reporting.tables import paper_report
 from anomaly_bench.store.results import ResultsStore
@@ -120,14 +120,15 @@ def test_a_subsampled_curve_reports_its_chosen_epochs_full_split_auroc_and_the_m
         },
         curve_row(8, 0.73, [0.80, 0.73]) | {"run_key": "k8", "train_seconds": 110.0},
     ]
-    for row in rows:
-        for point in row["learning_curve"]:
-            point["score_seconds"] = 5.0
+    # Each fit: its points' training clock, then 5 s a point (and 20 s for the choice).
+    for row, clock in zip(rows, ([30.0, 60.0, 95.0], [50.0, 100.0]), strict=True):
+        for point, seconds in zip(row["learning_curve"], clock, strict=True):
+            point |= {"score_seconds": 5.0, "train_seconds": seconds}
     text = curve_markdown(rows, load_paper_table(1))
     assert "| 2 | 0.7400 / 0.8800 (+0.1400, epoch 2) |" in text
     assert "| 8 | 0.7300 / 0.8000 (+0.0700, epoch 1) |" in text
     assert "| mean | 0.7350 / 0.8400 (+0.1050, 2 classes) |" in text
-    # Curve seconds: 3 x 5 + 20 and 2 x 5 = 45; training: the rest of each fit, 95 + 100 = 195.
+    # Curve seconds: 3 x 5 + 20 and 2 x 5 = 45; training: the curves' clocks, 95 + 100 = 195.
     assert "| *curve cost (of training)* | whole split: 1 of 3 min (23 %) |" in text
     # Paper mean of classes 2 and 8: (0.8980 + 0.8770) / 2 = 0.8875; shortfall 0.1525.
     assert "ganomaly: paper 0.8875, last epoch 0.7350 (-0.1525), best test epoch 0.8400" in text
@@ -153,3 +154,17 @@ def test_curves_are_drawn_against_epoch_and_seconds(tmp_path: Path):
         assert (tmp_path / "report" / name).stat().st_size > 0
         assert name in text
     assert "Last epoch vs best test epoch" in text
+
+
+def test_a_resumed_runs_time_counts_every_process_through_its_curve():
+    points = [
+        {"epoch": 1, "auroc": 0.7, "train_seconds": 600.0, "score_seconds": 20.0},
+        {"epoch": 2, "auroc": 0.8, "train_seconds": 1200.0, "score_seconds": 20.0},
+    ]
+    # Killed after epoch 1 and resumed: the finishing process trained one epoch (610 s).
+    resumed = {"auroc": 0.8, "train_seconds": 610.0, "learning_curve": points}
+    assert fit_seconds(resumed) == 1240.0
+    assert last_and_best(resumed).train_seconds == 1200.0
+    whole = {"auroc": 0.8, "train_seconds": 1250.0, "learning_curve": points}
+    assert fit_seconds(whole) == 1250.0
+    assert fit_seconds({"auroc": 0.8, "train_seconds": 30.0}) == 30.0
