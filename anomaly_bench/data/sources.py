@@ -9,10 +9,13 @@ carry other md5s than torchvision's list, and because only some training batches
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import logging
 import math
 import os
 import pickle
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +38,15 @@ class DatasetNotFoundError(FileNotFoundError):
 
 @dataclass(frozen=True)
 class ImageSplits:
-    """A dataset's official train and test splits, decoded: images uint8 [N, C, H, W]."""
+    """A dataset's official train and test splits, decoded: images uint8 [N, C, H, W]; the
+    sources name the files each split came from, for errors about them."""
 
     train_images: Tensor
     train_labels: Tensor
     test_images: Tensor
     test_labels: Tensor
+    train_source: str = "the training split"
+    test_source: str = "the test split"
 
 
 @dataclass(frozen=True)
@@ -90,37 +96,61 @@ def check_idx_file(path: Path) -> None:
         )
 
 
+def check_gzip_file(path: Path) -> None:
+    """Refuse an archive that does not decompress whole, naming it (torchvision would take it for
+    missing and try to download, listing its mirrors)."""
+    try:
+        with gzip.open(path, "rb") as f:
+            while f.read(1 << 20):
+                pass
+    except (OSError, EOFError, zlib.error) as err:
+        raise ValueError(
+            f"dataset file {path} is corrupt ({type(err).__name__}: {err}); delete it to "
+            "download or copy it again"
+        ) from None
+
+
 def _read_torchvision_idx(dataset_cls: type, name: str) -> Callable[[Path, bool], ImageSplits]:
     """A reader for the torchvision datasets stored as IDX files (MNIST, Fashion-MNIST)."""
 
     def read(root: Path, download: bool) -> ImageSplits:
-        for unpacked in sorted((root / dataset_cls.__name__ / "raw").glob("*-ubyte")):
+        raw = root / dataset_cls.__name__ / "raw"
+        for unpacked in sorted(raw.glob("*-ubyte")):
             check_idx_file(unpacked)
         try:
             train = dataset_cls(str(root), train=True, download=download)
             test = dataset_cls(str(root), train=False, download=download)
         except (RuntimeError, OSError) as err:
-            raise _missing(name, root / dataset_cls.__name__ / "raw", err) from err
+            for archive in sorted(raw.glob("*.gz")):
+                check_gzip_file(archive)
+            raise _missing(name, raw, err) from err
         return ImageSplits(
             train_images=train.data.unsqueeze(1).contiguous(),
             train_labels=train.targets.long(),
             test_images=test.data.unsqueeze(1).contiguous(),
             test_labels=test.targets.long(),
+            train_source=f"{raw / 'train-images-idx3-ubyte'} (and its labels)",
+            test_source=f"{raw / 't10k-images-idx3-ubyte'} (and its labels)",
         )
 
     return read
 
 
 # The only globals an official CIFAR-10 batch refers to: numpy's array reconstruction (module
-# `numpy.core` before numpy 2, `numpy._core` after). Its dict, lists, ints and bytes need none.
+# `numpy.core` before numpy 2, `numpy._core` after). Its dict, lists, ints and bytes need none,
+# except in a batch re-saved by Python 3 with protocol 2, which rebuilds bytes through
+# `_codecs.encode` (a text codec: it computes bytes, it runs no code of the file's choice).
 CIFAR_GLOBALS = frozenset(
     {
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("_codecs", "encode"),
     }
 )
+# The official file names; another `data_batch_*` (a backup, a copy) is never read as training.
+CIFAR_TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 
 
 class RefusedGlobalError(pickle.UnpicklingError):
@@ -140,8 +170,8 @@ def _read_cifar_batch(path: Path) -> tuple[Tensor, Tensor]:
     try:
         with path.open("rb") as f:
             batch = CifarUnpickler(f, encoding="bytes").load()
-        data = np.asarray(batch[b"data"], dtype=np.uint8)
-        labels = np.asarray(batch[b"labels"], dtype=np.int64)
+        data = np.asarray(batch[b"data"])
+        labels = np.asarray(batch[b"labels"])
     except RefusedGlobalError as err:
         allowed = ", ".join(sorted(f"{m}.{n}" for m, n in CIFAR_GLOBALS))
         raise ValueError(
@@ -150,12 +180,18 @@ def _read_cifar_batch(path: Path) -> tuple[Tensor, Tensor]:
         ) from None
     except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as err:
         raise ValueError(f"CIFAR-10 batch file {path} is unreadable or truncated: {err}") from err
-    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
+    if data.dtype != np.uint8 or labels.dtype.kind not in "iu":
         raise ValueError(
-            f"CIFAR-10 batch file {path} has data of shape {data.shape} and {len(labels)} labels; "
-            "expected N x 3072 with N labels"
+            f"CIFAR-10 batch file {path} is corrupt: data of dtype {data.dtype} and labels of "
+            f"dtype {labels.dtype}; the format holds uint8 pixels and integer labels"
         )
-    return torch.from_numpy(data.reshape(-1, 3, 32, 32).copy()), torch.from_numpy(labels)
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or labels.shape != (len(data),):
+        raise ValueError(
+            f"CIFAR-10 batch file {path} has data of shape {data.shape} and labels of shape "
+            f"{labels.shape}; expected N x 3072 with N labels"
+        )
+    images = torch.from_numpy(data.reshape(-1, 3, 32, 32).copy())
+    return images, torch.from_numpy(labels.astype(np.int64))
 
 
 def read_cifar10(root: Path, download: bool) -> ImageSplits:
@@ -168,7 +204,15 @@ def read_cifar10(root: Path, download: bool) -> ImageSplits:
             CIFAR10(str(root), train=True, download=True)
         except (RuntimeError, OSError) as err:
             raise _missing("CIFAR-10", folder, err) from err
-    train_files = sorted(folder.glob("data_batch_*"))
+    train_files = [folder / name for name in CIFAR_TRAIN_FILES if (folder / name).exists()]
+    others = sorted({p.name for p in folder.glob("data_batch_*")} - set(CIFAR_TRAIN_FILES))
+    if others:
+        log.warning(
+            "CIFAR-10: ignored %s in %s: not an official batch name (%s)",
+            ", ".join(others),
+            folder,
+            ", ".join(CIFAR_TRAIN_FILES),
+        )
     if not train_files or not (folder / "test_batch").exists():
         raise _missing("CIFAR-10", folder, FileNotFoundError("no data_batch_* or test_batch"))
     parts = [_read_cifar_batch(path) for path in train_files]
@@ -185,6 +229,8 @@ def read_cifar10(root: Path, download: bool) -> ImageSplits:
         train_labels=torch.cat([labels for _, labels in parts]),
         test_images=test_images,
         test_labels=test_labels,
+        train_source=", ".join(str(p) for p in train_files),
+        test_source=str(folder / "test_batch"),
     )
 
 
@@ -289,4 +335,51 @@ def load_dataset(
         raise ValueError(
             f"{name}: read {splits.train_images.shape[1]} channels, expected {spec.channels}"
         )
+    for images, labels, source in (
+        (splits.train_images, splits.train_labels, splits.train_source),
+        (splits.test_images, splits.test_labels, splits.test_source),
+    ):
+        check_split(images, labels, len(spec.class_names), f"{name}: {source}")
+    refuse_test_images_in_training(splits, name)
     return splits
+
+
+def check_split(images: Tensor, labels: Tensor, n_classes: int, source: str) -> None:
+    """Refuse a split whose files decoded into something no official file holds: labels outside
+    the classes, a label per image missing or extra, images that are all one value."""
+    if images.dtype != torch.uint8 or images.ndim != 4:
+        raise ValueError(
+            f"{source} is corrupt: images of dtype {images.dtype} and shape "
+            f"{tuple(images.shape)}; expected uint8 N x C x H x W"
+        )
+    if labels.shape != (len(images),):
+        raise ValueError(
+            f"{source} is corrupt: {len(images)} images but labels of shape {tuple(labels.shape)}"
+        )
+    outside = (labels < 0) | (labels >= n_classes)
+    if outside.any():
+        raise ValueError(
+            f"{source} is corrupt: {int(outside.sum())} labels outside 0..{n_classes - 1} "
+            f"(for example {int(labels[outside][0])})"
+        )
+    if len(images) and bool((images == images.flatten()[0]).all()):
+        raise ValueError(
+            f"{source} is corrupt: every image is blank (all pixels {int(images.flatten()[0])})"
+        )
+
+
+def _image_keys(images: Tensor) -> list[bytes]:
+    return [hashlib.blake2b(image.tobytes(), digest_size=16).digest() for image in images.numpy()]
+
+
+def refuse_test_images_in_training(splits: ImageSplits, name: str) -> None:
+    """Refuse a training split that holds test images (a test file copied under a training
+    name): no official split shares an image with its test split (checked on MNIST,
+    Fashion-MNIST, CIFAR-10 and the digits)."""
+    test = set(_image_keys(splits.test_images))
+    shared = sum(key in test for key in _image_keys(splits.train_images))
+    if shared:
+        raise ValueError(
+            f"{name}: {shared} training images are also test images ({splits.train_source}); "
+            f"a test file was copied as training data? Replace it with the official file"
+        )
