@@ -6,6 +6,7 @@ import hydra
 from omegaconf import DictConfig
 
 from anomaly_bench import CONF_DIR
+from anomaly_bench.engine.errors import exit_with_one_line, wants_traceback
 from anomaly_bench.engine.run import train
 from anomaly_bench.engine.runtime import quiet_console
 
@@ -14,9 +15,15 @@ from anomaly_bench.engine.runtime import quiet_console
 # command, or from an installed wheel.
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def main(cfg: DictConfig) -> float:
-    """Hydra entry; returns AUROC so sweepers can optimise it."""
+    """Hydra entry; returns AUROC so sweepers can optimise it. A failure is one line on the
+    console (engine/errors.py) and exit status 1."""
     quiet_console()
-    return train(cfg)["auroc"]
+    try:
+        return train(cfg)["auroc"]
+    except Exception as err:
+        if wants_traceback():
+            raise
+        exit_with_one_line(err)
 
 
 if __name__ == "__main__":

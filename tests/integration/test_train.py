@@ -70,9 +70,23 @@ def test_a_bad_config_value_names_the_error_and_loses_no_row(tmp_path):
         f"hydra.run.dir={tmp_path / 'run'}",
         cwd=tmp_path,
     )
-    assert done.returncode != 0
-    assert "normal_class=12 is not allowed; allowed: 0, 1, 2" in done.stderr
-    earlier, failed = rows(results)
+    assert done.returncode == 1
+    # One line on the console; the traceback in the run's log file.
+    [line] = [x for x in done.stderr.splitlines() if "normal_class=12" in x]
+    assert line.startswith("error: ValueError: normal_class=12 is not allowed; allowed: 0, 1, 2")
+    assert f"traceback in {tmp_path / 'run' / 'train.log'}" in line
+    assert "Traceback" not in done.stderr
+    assert "Traceback" in (tmp_path / "run" / "train.log").read_text()
+    full = run_cli(
+        "data=synthetic",
+        "data.normal_class=12",
+        f"paths.results_dir={results}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+        env={"HYDRA_FULL_ERROR": "1"},
+    )
+    assert full.returncode == 1 and "Traceback" in full.stderr
+    earlier, failed, _ = rows(results)
     assert earlier == earlier_row
     assert failed["status"] == "failed" and "normal_class=12" in failed["error"]
     assert "auroc" not in failed
