@@ -20,7 +20,7 @@ from anomaly_bench.data.batches import InMemoryImages
 from anomaly_bench.data.loaders import INPUT_PATHS, DeviceBatches, device_batches, ordinary_loader
 from anomaly_bench.data.sources import DatasetSpec, ImageSplits, dataset_spec, load_dataset
 from anomaly_bench.data.subsample import balanced_subsample
-from anomaly_bench.settings.checks import check_choice
+from anomaly_bench.settings.checks import NATURAL, POSITIVE_INT, SHARE_BELOW_ONE, check_choice
 from anomaly_bench.settings.protocols import (
     LEAVE_ONE_OUT,
     PROTOCOLS,
@@ -87,14 +87,10 @@ class OneClassDataModule(LightningDataModule):
             ("batch_size", batch_size),
             ("eval_batch_size", eval_batch_size),
         ):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{key}={value!r} is not allowed; it must be a positive integer")
-        if not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(
-                f"num_workers={num_workers!r} is not allowed; it must be an integer >= 0"
-            )
-        if not 0.0 <= val_fraction < 1.0:
-            raise ValueError(f"val_fraction={val_fraction!r} is not allowed; it must be in [0, 1)")
+            POSITIVE_INT.check(key, value)
+        NATURAL.check("num_workers", num_workers)
+        NATURAL.check("seed", seed)
+        SHARE_BELOW_ONE.check("val_fraction", val_fraction)
         self.dataset, self.normal_class, self.protocol = dataset, normal_class, protocol
         self.anomalous_class = anomalous_class
         self.image_size, self.batch_size, self.eval_batch_size = (

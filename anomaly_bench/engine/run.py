@@ -40,9 +40,10 @@ from anomaly_bench.engine.runtime import (
     package_versions,
 )
 from anomaly_bench.settings.checks import (
+    Allowed,
     check_model_settings,
     check_run_settings,
-    positive_int_settings,
+    declared_settings,
 )
 from anomaly_bench.settings.protocols import class_key, class_words
 from anomaly_bench.store.results import ResultsStore
@@ -76,12 +77,13 @@ def resolved_config(cfg: DictConfig) -> dict[str, Any]:
 
 
 def base_row(cfg: DictConfig) -> dict[str, Any]:
-    """The run's identity and environment, known before anything can fail."""
+    """The run's settings and environment, known before anything can fail. `method` is the
+    configured target until `identity` names the method: a target it cannot name still leaves
+    a `failed` row that says which."""
     return {
         "run_id": uuid.uuid4().hex,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "run_key": run_key(cfg),
-        "method": method_id(cfg),
+        "method": str(cfg.model.get("_target_")),
         "dataset": cfg.data.dataset,
         # `normal_class`, or `anomalous_class` under leave_one_out: the class the run is about.
         class_key(cfg.data.protocol): cfg.data.get(class_key(cfg.data.protocol)),
@@ -97,6 +99,23 @@ def base_row(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
+def identity(cfg: DictConfig) -> dict[str, str]:
+    """The run's key and its method's id (refuses a model target they cannot be read from)."""
+    return {"run_key": run_key(cfg), "method": method_id(cfg)}
+
+
+# Lightning's batch limits: a share of the batches or a number of them; 0 would train or score
+# no image (a run that writes a row without having trained).
+BATCH_LIMIT = Allowed(
+    "null, a share in (0, 1] or a positive number of batches (0 would train or score no image)",
+    lambda v: (
+        v is None
+        or (isinstance(v, float) and 0 < v <= 1)
+        or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+    ),
+)
+
+
 def check_budget(cfg: DictConfig) -> None:
     """A benchmark run trains for a stated, finite number of epochs (Lightning's -1 is endless)."""
     epochs = cfg.trainer.get("max_epochs")
@@ -104,13 +123,8 @@ def check_budget(cfg: DictConfig) -> None:
         raise ValueError(
             f"trainer.max_epochs={epochs!r} is not allowed; allowed: a positive integer"
         )
-    for key in ("limit_train_batches", "limit_test_batches"):
-        limit = cfg.trainer.get(key)
-        if limit is not None and (isinstance(limit, bool) or limit <= 0):
-            raise ValueError(
-                f"trainer.{key}={limit!r} would train or score no image; allowed: null, a share "
-                "in (0, 1] or a positive number of batches"
-            )
+    for key in ("limit_train_batches", "limit_val_batches", "limit_test_batches"):
+        BATCH_LIMIT.check(f"trainer.{key}", cfg.trainer.get(key))
 
 
 def checkpoint_to_resume(cfg: DictConfig) -> Path | None:
@@ -153,7 +167,7 @@ def signals_as_termination(callbacks: list[L.Callback]) -> Iterator[None]:
 def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     """Build everything from the config, train, score the test split; the row's measured fields."""
     check_budget(cfg)
-    check_model_settings(cfg.model, positive_int_settings(get_class(cfg.model._target_)))
+    check_model_settings(cfg.model, declared_settings(get_class(cfg.model._target_)))
     threads = apply_thread_budget(cfg.get("cpu_threads"), launcher_config())
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
@@ -221,6 +235,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     store.check_writable()
     row = base_row(cfg)
     try:
+        row |= identity(cfg)
         check_run_settings(cfg, RUN_KEYS)
         done = store.latest_ok(row["run_key"]) if cfg.skip_done else None
         if done is not None:

@@ -78,15 +78,16 @@ def device_name(device: torch.device) -> str:
 
 
 def instantiate(node: Any, **kwargs: Any) -> Any:
-    """Hydra's instantiate, but a constructor's own ValueError reaches the user unwrapped.
+    """Hydra's instantiate, but a constructor's own error reaches the user unwrapped.
 
-    Constructors name the bad key, its value and what is allowed; Hydra would bury that in an
-    InstantiationException with the target's path around it.
+    Constructors name the bad key, its value and what is allowed (and Python names an unknown
+    keyword with its class, Lightning a bad accelerator); Hydra would bury that under an
+    InstantiationException that only says which target it called.
     """
     try:
         return hydra_instantiate(node, **kwargs)
     except InstantiationException as err:
-        if isinstance(err.__cause__, ValueError):
+        if err.__cause__ is not None:
             raise err.__cause__ from None
         raise
 

@@ -26,7 +26,7 @@ from anomaly_bench.models.components.gmm import (
     mixture_from_memberships,
     sample_energy,
 )
-from anomaly_bench.settings.checks import PositiveInt
+from anomaly_bench.settings.checks import NonNegative, PositiveInt, ShareBelowOne
 
 DAGMM_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4)
 RECONSTRUCTION_FEATURES = 2  # relative Euclidean distance, cosine similarity
@@ -55,9 +55,9 @@ class Dagmm(AnomalyModule):
         width: PositiveInt = 64,
         n_components: PositiveInt = 4,
         estimation_hidden: PositiveInt = 10,
-        dropout: float = 0.5,
-        w_energy: float = 0.1,
-        w_covariance: float = 0.005,
+        dropout: ShareBelowOne = 0.5,
+        w_energy: NonNegative = 0.1,
+        w_covariance: NonNegative = 0.005,
         optimizer: OptimizerFactory = DAGMM_OPTIMIZER,
     ) -> None:
         super().__init__()

@@ -55,7 +55,7 @@ class DeepSvdd(AnomalyModule):
         objective: str = "one-class",
         nu: float = 0.1,
         pretrain_epochs: PositiveInt = 150,
-        lr_milestone: int = 50,
+        lr_milestone: PositiveInt = 50,
         center_eps: float = 0.1,
         warm_up_epochs: int = 10,
         optimizer: OptimizerFactory = SVDD_OPTIMIZER,

@@ -29,7 +29,7 @@ from anomaly_bench.models.components.dcgan import DcganEncoder
 from anomaly_bench.models.components.scores import per_sample_mse
 from anomaly_bench.models.latent_gan import ScoreFunction
 from anomaly_bench.models.wgan_gp import WGAN_GP_OPTIMIZER, WganGp
-from anomaly_bench.settings.checks import PositiveInt, check_choice
+from anomaly_bench.settings.checks import NonNegative, PositiveInt, check_choice
 
 ENCODER_TRAININGS = ("ziz", "izi", "izi_f")
 ENCODER_OUTPUTS = ("tanh", "linear")
@@ -52,12 +52,12 @@ class FAnogan(WganGp):
         width: PositiveInt = 64,
         encoder: str = "izi_f",
         encoder_output: str = "tanh",
-        kappa: float = 1.0,
+        kappa: NonNegative = 1.0,
         gan_epochs: PositiveInt = 25,
-        gp_weight: float = 10.0,
+        gp_weight: NonNegative = 10.0,
         n_critic: PositiveInt = 5,
         score: str = "encoder",
-        critic_reference_images: int = 32000,
+        critic_reference_images: PositiveInt = 32000,
         search: Mapping[str, Any] | None = None,
         optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
         encoder_optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,

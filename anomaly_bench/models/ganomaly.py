@@ -17,7 +17,7 @@ from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER, DcganDiscrimi
 from anomaly_bench.models.components.ganomaly_generator import GanomalyGenerator
 from anomaly_bench.models.components.losses import discriminator_bce_loss, feature_matching_loss
 from anomaly_bench.models.components.scores import LATENT_NORMS, latent_distance
-from anomaly_bench.settings.checks import PositiveInt, check_choice
+from anomaly_bench.settings.checks import NonNegative, PositiveInt, check_choice
 
 
 class Ganomaly(AnomalyModule):
@@ -34,11 +34,11 @@ class Ganomaly(AnomalyModule):
         in_channels: int = 1,
         latent_dim: PositiveInt = 100,
         width: PositiveInt = 64,
-        w_adv: float = 1.0,
-        w_con: float = 50.0,
-        w_enc: float = 1.0,
+        w_adv: NonNegative = 1.0,
+        w_con: NonNegative = 50.0,
+        w_enc: NonNegative = 1.0,
         score_norm: str = "l2",
-        d_reinit_threshold: float = 1e-5,
+        d_reinit_threshold: NonNegative = 1e-5,
         optimizer: OptimizerFactory = DCGAN_OPTIMIZER,
     ) -> None:
         super().__init__()

@@ -44,7 +44,12 @@ from anomaly_bench.models.components.memory import (
 )
 from anomaly_bench.models.components.scores import latent_distance
 from anomaly_bench.models.ganomaly import Ganomaly
-from anomaly_bench.settings.checks import PositiveInt, check_choice
+from anomaly_bench.settings.checks import (
+    NonNegative,
+    OptionalShareBelowOne,
+    PositiveInt,
+    check_choice,
+)
 
 UPDATE_RULES = ("eq31", "algorithm1")
 
@@ -77,14 +82,14 @@ class MemGanomaly(MemoryDiagnostics, Ganomaly):
         latent_dim: PositiveInt = 100,
         width: PositiveInt = 64,
         memory_size: PositiveInt = 100,
-        shrink_threshold: float | None = None,
+        shrink_threshold: OptionalShareBelowOne = None,
         addressing: str = "dot",
-        w_adv: float = 1.0,
-        w_con: float = 50.0,
-        w_enc: float = 1.0,
-        w_entropy: float = 0.0002,
+        w_adv: NonNegative = 1.0,
+        w_con: NonNegative = 50.0,
+        w_enc: NonNegative = 1.0,
+        w_entropy: NonNegative = 0.0002,
         score_norm: str = "l1",
-        d_reinit_threshold: float = 1e-5,
+        d_reinit_threshold: NonNegative = 1e-5,
         update_rule: str = "eq31",
         memory_lr: float | None = None,
         optimizer: OptimizerFactory = DCGAN_OPTIMIZER,

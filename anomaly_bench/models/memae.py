@@ -29,7 +29,7 @@ from anomaly_bench.models.components.memory import (
     nonzero_weights,
 )
 from anomaly_bench.models.components.scores import per_sample_mse
-from anomaly_bench.settings.checks import PositiveInt
+from anomaly_bench.settings.checks import NonNegative, OptionalShareBelowOne, PositiveInt
 
 MEMAE_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4)
 
@@ -43,8 +43,8 @@ class Memae(MemoryDiagnostics, AnomalyModule):
         in_channels: int = 1,
         width: PositiveInt = 64,
         memory_size: PositiveInt = 100,
-        shrink_threshold: float | None = None,
-        w_entropy: float = 0.0002,
+        shrink_threshold: OptionalShareBelowOne = None,
+        w_entropy: NonNegative = 0.0002,
         optimizer: OptimizerFactory = MEMAE_OPTIMIZER,
     ) -> None:
         super().__init__()

@@ -26,7 +26,7 @@ from anomaly_bench.models.components.losses import (
     wasserstein_generator_loss,
 )
 from anomaly_bench.models.latent_gan import LatentGan, ScoreFunction
-from anomaly_bench.settings.checks import PositiveInt
+from anomaly_bench.settings.checks import OptionalPositive, PositiveInt
 
 WGAN_OPTIMIZER: OptimizerFactory = partial(RMSprop, lr=5e-5)
 
@@ -47,10 +47,10 @@ class Wgan(LatentGan):
         in_channels: int = 1,
         latent_dim: PositiveInt = 100,
         width: PositiveInt = 64,
-        clip_value: float | None = 0.01,
+        clip_value: OptionalPositive = 0.01,
         n_critic: PositiveInt = 5,
         score: str = "critic",
-        critic_reference_images: int = 32000,
+        critic_reference_images: PositiveInt = 32000,
         search: Mapping[str, Any] | None = None,
         optimizer: OptimizerFactory = WGAN_OPTIMIZER,
         discriminator_batch_norm: bool = True,

@@ -17,7 +17,7 @@ from torch.optim import Adam
 from anomaly_bench.models.base import OptimizerFactory
 from anomaly_bench.models.components.losses import gradient_penalty, wasserstein_critic_loss
 from anomaly_bench.models.wgan import Wgan
-from anomaly_bench.settings.checks import PositiveInt
+from anomaly_bench.settings.checks import NonNegative, PositiveInt
 
 WGAN_GP_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4, betas=(0.0, 0.9))
 
@@ -31,10 +31,10 @@ class WganGp(Wgan):
         in_channels: int = 1,
         latent_dim: PositiveInt = 100,
         width: PositiveInt = 64,
-        gp_weight: float = 10.0,
+        gp_weight: NonNegative = 10.0,
         n_critic: PositiveInt = 5,
         score: str = "critic",
-        critic_reference_images: int = 32000,
+        critic_reference_images: PositiveInt = 32000,
         search: Mapping[str, Any] | None = None,
         optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
     ) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, get_type_hints
 
 
@@ -26,36 +28,90 @@ def check_positive(key: str, value: object) -> None:
         raise ValueError(f"{key}={value!r} is not allowed; allowed: a positive number")
 
 
-# A model's size, count or stage's epochs. Annotating a constructor parameter with it is how a
-# model declares such a setting: the check before any build (check_model_settings) and the
-# contract test's tiny sizes follow from the annotation, with no list to keep.
-PositiveInt = Annotated[int, "a positive integer"]
+def _number(value: object) -> bool:
+    """A finite int or float; never a boolean."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What a model setting may hold: the words of its error and the test of a value."""
+
+    words: str
+    test: Callable[[object], bool]
+
+    def check(self, key: str, value: object) -> None:
+        if not self.test(value):
+            raise ValueError(f"{key}={value!r} is not allowed; allowed: {self.words}")
+
+
+POSITIVE_INT = Allowed(
+    "a positive integer", lambda v: not isinstance(v, bool) and isinstance(v, int) and v >= 1
+)
+# A seed, a worker count: 0 included.
+NATURAL = Allowed(
+    "an integer >= 0", lambda v: not isinstance(v, bool) and isinstance(v, int) and v >= 0
+)
+# How a model declares what a constructor parameter may hold: annotating it with one of these
+# types is all it takes. The check before any build (check_model_settings) and the contract
+# test's tiny sizes follow from the annotation, with no list to keep.
+# A size, count or stage's epochs.
+PositiveInt = Annotated[int, POSITIVE_INT]
+# A loss weight or a threshold: a finite number, never negative.
+NonNegative = Annotated[float, Allowed("a finite number >= 0", lambda v: _number(v) and v >= 0)]
+# A share or probability that cannot be whole (dropout; a memory's shrink threshold; Adam's betas).
+SHARE_BELOW_ONE = Allowed("a number in [0, 1)", lambda v: _number(v) and 0 <= v < 1)
+ShareBelowOne = Annotated[float, SHARE_BELOW_ONE]
+# The same, or off.
+OptionalShareBelowOne = Annotated[
+    float | None,
+    Allowed("null (off) or a number in [0, 1)", lambda v: v is None or (_number(v) and 0 <= v < 1)),
+]
+# A positive bound, or none.
+OptionalPositive = Annotated[
+    float | None,
+    Allowed("null (none) or a positive number", lambda v: v is None or (_number(v) and v > 0)),
+]
+
+
+def declared_settings(model_class: type) -> dict[str, Allowed]:
+    """{parameter: what it may hold} for the constructor parameters `model_class` annotates
+    with one of the types above."""
+    hints = get_type_hints(model_class.__init__, include_extras=True)
+    return {
+        name: allowed
+        for name, hint in hints.items()
+        for allowed in getattr(hint, "__metadata__", ())
+        if isinstance(allowed, Allowed)
+    }
 
 
 def positive_int_settings(model_class: type) -> tuple[str, ...]:
-    """The constructor parameters `model_class` annotates as `PositiveInt`."""
-    hints = get_type_hints(model_class.__init__, include_extras=True)
-    return tuple(name for name, hint in hints.items() if hint == PositiveInt)
+    """The constructor parameters `model_class` annotates as `PositiveInt`: its sizes."""
+    return tuple(k for k, v in declared_settings(model_class).items() if v is POSITIVE_INT)
 
 
 # The same inside a model's nested nodes: (node, key, its check).
 NODE_SETTINGS = (("search", "steps", "int"), ("search", "lr", "number"))
 
 
-def check_model_settings(model: Mapping[str, Any], sizes: Iterable[str]) -> None:
-    """Before a model is built: every size, count and stage's epochs (`sizes`, from
-    `positive_int_settings`) positive, every optimiser's learning rate positive, each named with
-    its key (torch would fail later, and obscurely)."""
-    for key in sizes:
+def check_model_settings(model: Mapping[str, Any], declared: Mapping[str, Allowed]) -> None:
+    """Before a model is built: every setting its class declares (`declared_settings`) within
+    what it allows, every optimiser's learning rate positive and betas in [0, 1), each named
+    with its key (torch would fail later, and obscurely, or train on nonsense)."""
+    for key, allowed in declared.items():
         if key in model:
-            check_positive_int(f"model.{key}", model[key])
+            allowed.check(f"model.{key}", model[key])
     for node, key, kind in NODE_SETTINGS:
         if isinstance(model.get(node), Mapping) and key in model[node]:
             check = check_positive_int if kind == "int" else check_positive
             check(f"model.{node}.{key}", model[node][key])
     for key, node in model.items():
-        if key.endswith("optimizer") and isinstance(node, Mapping) and "lr" in node:
-            check_positive(f"model.{key}.lr", node["lr"])
+        if key.endswith("optimizer") and isinstance(node, Mapping):
+            if "lr" in node:
+                check_positive(f"model.{key}.lr", node["lr"])
+            for i, beta in enumerate(node.get("betas") or ()):
+                SHARE_BELOW_ONE.check(f"model.{key}.betas[{i}]", beta)
 
 
 # The run's own switches: booleans, not strings that happen to be truthy (`resume=no`).

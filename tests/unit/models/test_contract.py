@@ -19,6 +19,7 @@ from anomaly_bench.engine.runtime import instantiate
 from anomaly_bench.settings.checks import (
     NODE_SETTINGS,
     check_model_settings,
+    declared_settings,
     positive_int_settings,
 )
 from anomaly_bench.settings.method_facts import first_stage_key
@@ -110,7 +111,7 @@ def test_non_positive_sizes_and_rates_are_refused_naming_the_key(model_id):
         parent, _, leaf = key.rpartition(".")
         (broken[parent] if parent else broken)[leaf] = -3
         with pytest.raises(ValueError, match=f"model.{key}=-3 is not allowed; allowed: a positive"):
-            check_model_settings(broken, sizes(broken))
+            check_model_settings(broken, declared_settings(get_class(broken._target_)))
     # A size, count or epoch budget is an integer: 2.5 is named here, not failing inside torch.
     for key in list(sizes(cfg)) + (["search.steps"] if "search" in cfg else []):
         broken = copy.deepcopy(cfg)
@@ -119,7 +120,7 @@ def test_non_positive_sizes_and_rates_are_refused_naming_the_key(model_id):
         with pytest.raises(
             ValueError, match=f"model.{key}=2.5 is not allowed; allowed: a positive integer"
         ):
-            check_model_settings(broken, sizes(broken))
+            check_model_settings(broken, declared_settings(get_class(broken._target_)))
     for key in ("latent_dim", "width"):  # and at construction, for code that builds models
         if key in cfg:
             broken = copy.deepcopy(cfg)
