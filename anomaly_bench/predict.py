@@ -24,6 +24,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--output", type=Path, default=Path("predictions.csv"))
+    parser.add_argument(
+        "--maps",
+        type=Path,
+        help="a folder for each image's reconstruction and anomaly map (|x - G(x)| over the "
+        "image), for the methods that reconstruct",
+    )
     args = parser.parse_args(argv)
     try:
         written = predict(
@@ -34,10 +40,13 @@ def main(argv: list[str] | None = None) -> None:
             args.checkpoint,
             args.threshold,
             args.batch_size,
+            args.maps,
         )
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
     print(f"written: {written}")
+    if args.maps is not None:
+        print(f"maps: {args.maps}")
 
 
 if __name__ == "__main__":

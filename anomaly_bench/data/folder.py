@@ -53,15 +53,16 @@ def image_files(folder: Path, key: str) -> list[Path]:
     return files
 
 
-def read_image(path: Path, channels: int, size: int) -> np.ndarray:
-    """One image as uint8 [C, size, size]; an error naming the file when it cannot be read."""
+def read_image(path: Path, channels: int, size: int | None) -> np.ndarray:
+    """One image as uint8 [C, size, size] (its own height and width for `size=None`); an error
+    naming the file when it cannot be read."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                image = image.convert(PIL_MODES[channels]).resize(
-                    (size, size), Image.Resampling.BILINEAR
-                )
+                image = image.convert(PIL_MODES[channels])
+                if size is not None:
+                    image = image.resize((size, size), Image.Resampling.BILINEAR)
                 pixels = np.asarray(image, dtype=np.uint8)
     except (
         UnidentifiedImageError,

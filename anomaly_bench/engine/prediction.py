@@ -28,9 +28,10 @@ from hydra.utils import get_class
 from torch import Tensor
 
 from anomaly_bench.data.batches import scale_to_unit_range
-from anomaly_bench.data.folder import IMAGE_SUFFIXES, images_in, stack
+from anomaly_bench.data.folder import IMAGE_SUFFIXES, images_in, read_image, stack
 from anomaly_bench.engine.callbacks.last_checkpoint import LAST
 from anomaly_bench.engine.runtime import instantiate
+from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.settings.trusted_targets import check_targets
 from anomaly_bench.store.results import ResultsStore
@@ -130,18 +131,50 @@ def threshold_of(row: dict[str, Any], choice: str) -> Threshold:
 
 @torch.no_grad()
 def score_files(
-    model: AnomalyModule, paths: list[Path], channels: int, size: int, batch_size: int
+    model: AnomalyModule,
+    paths: list[Path],
+    channels: int,
+    size: int,
+    batch_size: int,
+    maps: Path | None = None,
 ) -> Tensor:
-    """Float32 scores of the images, batch by batch, as the test loop scores them."""
+    """Float32 scores of the images, batch by batch, as the test loop scores them; with `maps`,
+    each image's reconstruction and anomaly map written there as it is scored."""
     scores = []
     total = -(-len(paths) // batch_size)
     for number, chunk in enumerate(batches_of(paths, batch_size), start=1):
         images = scale_to_unit_range(stack(chunk, channels, size)).to(model.device)
         with torch.autocast(model.device.type, enabled=False):
             scores.append(model.anomaly_score(images).float().cpu())
+            if maps is not None:
+                first = (number - 1) * batch_size
+                write_maps(model, images, chunk, first, channels, maps)
         if total > 1:
             log.info("scored batch %d/%d (%d images)", number, total, len(chunk))
     return torch.cat(scores)
+
+
+def write_maps(
+    model: AnomalyModule,
+    images: Tensor,
+    paths: list[Path],
+    first: int,
+    channels: int,
+    folder: Path,
+) -> None:
+    """`<n>_<stem>_reconstruction.png` and `<n>_<stem>_map.png` for each image (n: its place
+    among the inputs, so two files of one name in two folders never overwrite each other)."""
+    reconstructions = model.reconstruction(images)
+    if reconstructions is None:
+        raise ValueError(
+            f"--maps: {type(model).__name__} draws no reconstruction in a forward pass, so it has "
+            "no anomaly map; the methods that do: GANomaly, Mem_GANomaly, MemAE, f-AnoGAN, DAGMM"
+        )
+    amaps = anomaly_maps(images, reconstructions)
+    for offset, path in enumerate(paths):
+        original = read_image(path, channels, None)
+        stem = f"{first + offset:05d}_{path.stem}"
+        save_map_pair(folder, stem, original, reconstructions[offset], amaps[offset])
 
 
 def write_csv(path: Path, paths: list[Path], scores: Tensor, threshold: Threshold) -> None:
@@ -163,14 +196,16 @@ def predict(
     checkpoint: Path | None = None,
     threshold: str = "held_out",
     batch_size: int = 64,
+    maps: Path | None = None,
 ) -> Path:
-    """Score `inputs` with a finished run; the CSV's path."""
+    """Score `inputs` with a finished run; the CSV's path. With `maps`, a folder for each
+    image's reconstruction and anomaly map."""
     row = find_row(results_dir, run_key)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = load_model(row, checkpoint, device)
     paths = image_paths(inputs)
     # The channels and size the model was built for (every model saves both).
     channels, size = model.hparams["in_channels"], model.hparams["image_size"]
-    scores = score_files(model, paths, channels, size, batch_size)
+    scores = score_files(model, paths, channels, size, batch_size, maps)
     write_csv(output, paths, scores, threshold_of(row, threshold))
     return output

@@ -34,6 +34,12 @@ class AnomalyModule(LightningModule):
     def anomaly_score(self, images: Tensor) -> Tensor:
         """Scores [B] for images [B, C, H, W] in [-1, 1]."""
 
+    def reconstruction(self, images: Tensor) -> Tensor | None:
+        """The method's own picture of `images` as it learned normal images look ([B, C, H, W]
+        in [-1, 1]), from which anomaly maps are drawn; None for a method without one in a
+        forward pass (a latent search per image, a forest, a hypersphere)."""
+        return None
+
     def score_and_diagnostics(self, images: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The scores and per-image values a method reports beside them ({name: [B]}), from one
         forward pass; the metric callback records each value's mean over normal and over

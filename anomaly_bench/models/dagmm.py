@@ -84,6 +84,9 @@ class Dagmm(AnomalyModule):
         features = reconstruction_features(images, reconstruction)
         return reconstruction, torch.cat([code, features], dim=1)
 
+    def reconstruction(self, images: Tensor) -> Tensor:
+        return self.compress(images)[0]
+
     def configure_optimizers(self) -> Optimizer:
         return self.optimizer(self.parameters())
 

@@ -94,6 +94,9 @@ class FAnogan(WganGp):
         """G(E(x))."""
         return self.generator(self.encode(images))
 
+    def reconstruction(self, images: Tensor) -> Tensor:
+        return self.reconstruct(images)
+
     def ziz_loss(self, images: Tensor) -> dict[str, Tensor]:
         """||z - E(G(z))||^2 / d on z from the prior; the images only set the batch size."""
         latent = self.sample_latent(images.shape[0])

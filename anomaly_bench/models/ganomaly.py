@@ -111,6 +111,9 @@ class Ganomaly(AnomalyModule):
             prog_bar=True,
         )
 
+    def reconstruction(self, images: Tensor) -> Tensor:
+        return self.generator(images).fake
+
     def anomaly_score(self, images: Tensor) -> Tensor:
         generated = self.generator(images)
         return latent_distance(

@@ -68,6 +68,9 @@ class Memae(MemoryDiagnostics, AnomalyModule):
         readout = self.memory_readout(images)
         return self.decoder(readout.output), readout
 
+    def reconstruction(self, images: Tensor) -> Tensor:
+        return self.reconstruct(images)[0]
+
     def configure_optimizers(self) -> Optimizer:
         return self.optimizer(self.parameters())
 

@@ -143,3 +143,37 @@ def test_predict_names_what_it_cannot_read(make_config, folder, tmp_path, capsys
         with pytest.raises(SystemExit):
             main(["predict", image, "--results-dir", results])
         assert message in capsys.readouterr().err
+
+
+def test_predict_draws_each_images_reconstruction_and_anomaly_map_at_its_own_size(
+    make_config, folder, tmp_path
+):
+    """MemAE reconstructs: its map is |x - G(x)| over the image, at the file's own size (16 px
+    normals, 24 px anomalies), and a zero it learned to draw differs less than a one."""
+    folder_run(make_config, folder, "model=memae", "trainer.max_epochs=3")
+    results = str(Path(make_config().paths.results_dir))
+    maps = tmp_path / "maps"
+    images = [str(folder / "good" / "0_0.png"), str(folder / "defect" / "1_0.jpg")]
+    main(["predict", *images, "--results-dir", results, "--output", str(tmp_path / "p.csv"),
+          "--maps", str(maps)])  # fmt: skip
+    drawn = sorted(p.name for p in maps.iterdir())
+    assert drawn == ["00000_0_0_map.png", "00000_0_0_reconstruction.png",
+                     "00001_1_0_map.png", "00001_1_0_reconstruction.png"]  # fmt: skip
+    normal = np.asarray(Image.open(maps / "00000_0_0_map.png"))
+    anomaly = np.asarray(Image.open(maps / "00001_1_0_map.png"))
+    assert normal.shape == (16, 16, 3) and anomaly.shape == (24, 24, 3)
+    assert np.asarray(Image.open(maps / "00001_1_0_reconstruction.png")).shape == (24, 24, 3)
+    # The jet colour map runs blue (low) to red (high): the anomaly's map is the redder.
+    redness = [float(m[..., 0].mean()) - float(m[..., 2].mean()) for m in (normal, anomaly)]
+    assert redness[1] > redness[0]
+
+
+def test_maps_are_refused_naming_why_for_a_method_that_does_not_reconstruct(
+    make_config, folder, tmp_path, capsys
+):
+    folder_run(make_config, folder)
+    results = str(Path(make_config().paths.results_dir))
+    with pytest.raises(SystemExit):
+        main(["predict", str(folder / "defect"), "--results-dir", results,
+              "--maps", str(tmp_path / "maps")])  # fmt: skip
+    assert "Iforest draws no reconstruction" in capsys.readouterr().err

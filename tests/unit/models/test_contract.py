@@ -92,6 +92,9 @@ def test_scores_are_finite_float32_independent_of_batch_mates_and_round_trip(mod
         with torch.no_grad():  # the scoring batch size is not part of the run key
             halves = torch.cat([model.anomaly_score(half) for half in images.split(5)])
         torch.testing.assert_close(halves, scores, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():  # an anomaly map's source, where the method has one
+        rebuilt = model.reconstruction(images)
+    assert rebuilt is None or (rebuilt.shape == images.shape and torch.isfinite(rebuilt).all())
 
     trainer.save_checkpoint(tmp_path / "last.ckpt")
     restored = type(model).load_from_checkpoint(tmp_path / "last.ckpt", weights_only=True)
