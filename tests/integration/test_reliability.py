@@ -190,6 +190,26 @@ def moved_to(cfg: DictConfig, folder: Path) -> DictConfig:
     return cfg
 
 
+def stopped_then_rerun(make_config, tmp_path: Path, args: tuple, stop: str, received: int):
+    """A run stopped by `received` (sent by the `stop` callback), its rerun, and the same run
+    never interrupted (in its own folder): the failed row and the two finished ones."""
+    with pytest.raises(SystemExit) as stopped:
+        train(make_config(*args, stop, f"+callbacks.stop.signum={int(received)}"))
+    assert stopped.value.code == 128 + received
+    [failed] = ResultsStore(tmp_path / "results").read()
+    assert failed["status"] == "failed"
+    resumed = train(make_config(*args))
+    whole = train(moved_to(make_config(*args), tmp_path / "uninterrupted"))
+    return failed, resumed, whole
+
+
+def assert_same_final_weights(tmp_path: Path) -> None:
+    mine, theirs = final_weights(tmp_path), final_weights(tmp_path / "uninterrupted")
+    assert mine.keys() == theirs.keys()
+    for name in mine:
+        assert torch.equal(mine[name], theirs[name]), name
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("batch", [0, 1, 2], ids=["first-batch", "mid-epoch", "last-batch"])
 @pytest.mark.parametrize("received", [signal.SIGTERM, signal.SIGINT])
@@ -202,15 +222,9 @@ def test_a_signal_at_any_batch_of_an_epoch_resumes_to_the_uninterrupted_weights(
     signal_at = (
         f"+callbacks.stop={{_target_: tests.signals.SignalAtBatch, epoch: 1, batch: {batch}}}"
     )
-    with pytest.raises(SystemExit) as stopped:
-        train(make_config(*args, signal_at, f"+callbacks.stop.signum={int(received)}"))
-    assert stopped.value.code == 128 + received
-    train(make_config(*args))
-    train(moved_to(make_config(*args), tmp_path / "uninterrupted"))
-    mine, theirs = final_weights(tmp_path), final_weights(tmp_path / "uninterrupted")
+    stopped_then_rerun(make_config, tmp_path, args, signal_at, received)
     assert [row["status"] for row in ResultsStore(tmp_path / "results").read()] == ["failed", "ok"]
-    for name in mine:
-        assert torch.equal(mine[name], theirs[name]), name
+    assert_same_final_weights(tmp_path)
 
 
 @pytest.mark.slow
@@ -225,20 +239,13 @@ def test_a_signal_before_a_curve_point_stops_at_its_first_batch_and_resumes_exac
     args = ("data=synthetic", "model=memae", "data.batch_size=16", "trainer.max_epochs=3",
             "callbacks.learning_curve.every_n_epochs=1")  # fmt: skip
     signal_at = "+callbacks.stop={_target_: tests.signals.SignalAtBatch, epoch: 1, batch: 2}"
-    with pytest.raises(SystemExit) as stopped:
-        train(make_config(*args, signal_at, f"+callbacks.stop.signum={int(received)}"))
-    assert stopped.value.code == 128 + received
-    [failed] = ResultsStore(tmp_path / "results").read()
+    failed, resumed, whole = stopped_then_rerun(make_config, tmp_path, args, signal_at, received)
     assert failed["error"].startswith(f"terminated by {received.name} at epoch 1, ")
-    resumed = train(make_config(*args))
-    whole = train(moved_to(make_config(*args), tmp_path / "uninterrupted"))
     assert [p["epoch"] for p in resumed["learning_curve"]] == [1, 2, 3]
     for mine, theirs in zip(resumed["learning_curve"], whole["learning_curve"], strict=True):
         assert mine["auroc"] == theirs["auroc"]
     assert resumed["auroc"] == whole["auroc"]
-    mine, theirs = final_weights(tmp_path), final_weights(tmp_path / "uninterrupted")
-    for name in mine:
-        assert torch.equal(mine[name], theirs[name]), name
+    assert_same_final_weights(tmp_path)
 
 
 @pytest.mark.slow
@@ -251,13 +258,7 @@ def test_a_signal_in_the_test_pass_exits_with_its_status_and_the_rerun_only_scor
     run's row from the finished training's checkpoint."""
     args = ("data=synthetic", "model=memae", "data.batch_size=16", "trainer.max_epochs=2")
     signal_at = "+callbacks.stop={_target_: tests.signals.SignalAtTestBatch, batch: 0}"
-    with pytest.raises(SystemExit) as stopped:
-        train(make_config(*args, signal_at, f"+callbacks.stop.signum={int(received)}"))
-    assert stopped.value.code == 128 + received
-    [failed] = ResultsStore(tmp_path / "results").read()
-    assert failed["status"] == "failed"
+    failed, resumed, whole = stopped_then_rerun(make_config, tmp_path, args, signal_at, received)
     assert f"terminated by {received.name} at epoch 2, " in failed["error"]
     assert "in the test pass (training had finished)" in failed["error"]
-    resumed = train(make_config(*args))
-    whole = train(moved_to(make_config(*args), tmp_path / "uninterrupted"))
     assert resumed["resumed_from"] is not None and resumed["auroc"] == whole["auroc"]
