@@ -152,9 +152,9 @@ def launcher_config() -> dict[str, Any] | None:
 
 @contextmanager
 def signals_as_termination(callbacks: list[L.Callback]) -> Iterator[None]:
-    """A SIGTERM or SIGINT that stopped training or the test pass (Lightning ends either its own
-    way: an exception, `exit(1)`, or a clean return) becomes one TerminatedError that says where
-    the run stopped and exits 128 + the signal."""
+    """A SIGTERM or SIGINT that stopped training or the test pass (Lightning ends each its own
+    way: SIGTERMException, or `exit(1)` after a KeyboardInterrupt) becomes one TerminatedError
+    that says where the run stopped and exits 128 + the signal."""
     try:
         yield
     except BaseException as err:
