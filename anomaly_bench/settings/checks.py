@@ -16,18 +16,6 @@ def check_choice(key: str, value: object, allowed: Iterable[object]) -> None:
         raise ValueError(f"{key}={value!r} is not allowed; allowed: {', '.join(map(str, allowed))}")
 
 
-def check_positive_int(key: str, value: object) -> None:
-    """Raise `key=value is not allowed; allowed: a positive integer` for sizes, counts, epochs."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{key}={value!r} is not allowed; allowed: a positive integer")
-
-
-def check_positive(key: str, value: object) -> None:
-    """Raise `key=value is not allowed; allowed: a positive number` for sizes, rates, epochs."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"{key}={value!r} is not allowed; allowed: a positive number")
-
-
 def _number(value: object) -> bool:
     """A finite int or float; never a boolean."""
     return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
@@ -48,6 +36,11 @@ class Allowed:
 POSITIVE_INT = Allowed(
     "a positive integer", lambda v: not isinstance(v, bool) and isinstance(v, int) and v >= 1
 )
+# A size, rate or epoch count given as any positive number.
+POSITIVE = Allowed("a positive number", lambda v: _number(v) and v > 0)
+# The same checks by name, for code that checks one value where it is used.
+check_positive_int = POSITIVE_INT.check
+check_positive = POSITIVE.check
 # A seed, a worker count: 0 included.
 NATURAL = Allowed(
     "an integer >= 0", lambda v: not isinstance(v, bool) and isinstance(v, int) and v >= 0
