@@ -76,7 +76,7 @@ def test_a_multirun_with_a_failing_job_keeps_every_other_row_and_exits_non_zero(
         f"hydra/launcher={launcher}",
         "data=synthetic",
         "model=memae",
-        "model.w_entropy=0.0002,nan,0.0001",
+        "model.w_entropy=0.0002,1e308,0.0001",  # the middle one overflows the loss
         "trainer.max_epochs=1",
         "trainer.enable_progress_bar=false",
         tmp_path=tmp_path,
