@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> None:
         help="a folder for each image's reconstruction and anomaly map (|x - G(x)| over the "
         "image), for the methods that reconstruct",
     )
+    parser.add_argument(
+        "--export",
+        type=Path,
+        help="also write the scoring graph as an ONNX file, checked with onnxruntime against "
+        "the model on the first batch of images (needs anomaly-bench[export])",
+    )
     args = parser.parse_args(argv)
     try:
         written = predict(
@@ -41,12 +47,15 @@ def main(argv: list[str] | None = None) -> None:
             args.threshold,
             args.batch_size,
             args.maps,
+            args.export,
         )
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
     print(f"written: {written}")
     if args.maps is not None:
         print(f"maps: {args.maps}")
+    if args.export is not None:
+        print(f"onnx: {args.export}")
 
 
 if __name__ == "__main__":

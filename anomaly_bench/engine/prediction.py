@@ -30,6 +30,7 @@ from torch import Tensor
 from anomaly_bench.data.batches import scale_to_unit_range
 from anomaly_bench.data.folder import IMAGE_SUFFIXES, images_in, read_image, stack
 from anomaly_bench.engine.callbacks.last_checkpoint import LAST
+from anomaly_bench.engine.onnx_export import export_onnx
 from anomaly_bench.engine.runtime import instantiate
 from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
 from anomaly_bench.models.base import AnomalyModule
@@ -197,9 +198,11 @@ def predict(
     threshold: str = "held_out",
     batch_size: int = 64,
     maps: Path | None = None,
+    export: Path | None = None,
 ) -> Path:
     """Score `inputs` with a finished run; the CSV's path. With `maps`, a folder for each
-    image's reconstruction and anomaly map."""
+    image's reconstruction and anomaly map; with `export`, the scoring graph as an ONNX file,
+    checked against the model on the first batch of `inputs`."""
     row = find_row(results_dir, run_key)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = load_model(row, checkpoint, device)
@@ -208,4 +211,13 @@ def predict(
     channels, size = model.hparams["in_channels"], model.hparams["image_size"]
     scores = score_files(model, paths, channels, size, batch_size, maps)
     write_csv(output, paths, scores, threshold_of(row, threshold))
+    if export is not None:
+        checked = scale_to_unit_range(stack(paths[:batch_size], channels, size))
+        difference = export_onnx(model, checked, export)
+        log.info(
+            "ONNX scoring graph in %s: onnxruntime's scores of %d images within %.2g of PyTorch's",
+            export,
+            len(checked),
+            difference,
+        )
     return output

@@ -40,6 +40,11 @@ class AnomalyModule(LightningModule):
         forward pass (a latent search per image, a forest, a hypersphere)."""
         return None
 
+    def export_refusal(self) -> str | None:
+        """Why the score is not one graph of tensor operations that ONNX can hold; None when it
+        is (the default: `anomaly_score` is a forward pass)."""
+        return None
+
     def score_and_diagnostics(self, images: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """The scores and per-image values a method reports beside them ({name: [B]}), from one
         forward pass; the metric callback records each value's mean over normal and over

@@ -124,5 +124,11 @@ class Dagmm(AnomalyModule):
     def prepare_scoring(self) -> None:
         self.estimate_mixture()
 
+    def export_refusal(self) -> str:
+        return (
+            "its energy factorises the mixture's covariances (Cholesky, retried with more jitter "
+            "where one fails) and solves a triangular system, for which ONNX has no operator"
+        )
+
     def anomaly_score(self, images: Tensor) -> Tensor:
         return sample_energy(self.compress(images)[1], self.mixture)

@@ -95,6 +95,9 @@ class Iforest(AnomalyModule):
             gathered += len(pixels[-1])
         self._fit(np.concatenate(pixels)[: self.fit_images])
 
+    def export_refusal(self) -> str:
+        return "its score is scikit-learn's isolation forest, not a torch graph"
+
     def anomaly_score(self, images: Tensor) -> Tensor:
         if self.forest is None:
             raise RuntimeError("the isolation forest is not fitted yet: train for one epoch first")

@@ -85,5 +85,14 @@ class LatentGan(AnomalyModule):
         """The scores this method offers, by their config name."""
         return {"latent_search": self.latent_search_score}
 
+    def export_refusal(self) -> str | None:
+        if self.hparams.score != "latent_search":
+            return None
+        return (
+            "score=latent_search searches the latent space for each image (hundreds of optimiser "
+            "steps with gradients), which is no single forward pass; a run scored by the critic "
+            "(WGAN, WGAN-GP) or by f-AnoGAN's encoder exports"
+        )
+
     def anomaly_score(self, images: Tensor) -> Tensor:
         return self.score_functions()[self.hparams.score](images)

@@ -11,6 +11,9 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 
 from anomaly_bench.cli import main
+from anomaly_bench.data.batches import scale_to_unit_range
+from anomaly_bench.data.folder import stack
+from anomaly_bench.engine.onnx_export import TOLERANCE
 from anomaly_bench.engine.run import train
 from anomaly_bench.store.results import ResultsStore
 
@@ -177,3 +180,33 @@ def test_maps_are_refused_naming_why_for_a_method_that_does_not_reconstruct(
         main(["predict", str(folder / "defect"), "--results-dir", results,
               "--maps", str(tmp_path / "maps")])  # fmt: skip
     assert "Iforest draws no reconstruction" in capsys.readouterr().err
+
+
+def test_export_writes_an_onnx_graph_whose_scores_equal_the_models(make_config, folder, tmp_path):
+    """MemAE's score is one forward pass: the ONNX file, run by onnxruntime on any batch size,
+    gives the CSV's scores (the model's) to the stated tolerance."""
+    onnxruntime = pytest.importorskip("onnxruntime")
+    folder_run(make_config, folder, "model=memae", "trainer.max_epochs=1")
+    results = str(Path(make_config().paths.results_dir))
+    exported, output = tmp_path / "memae.onnx", tmp_path / "p.csv"
+    main(["predict", str(folder / "defect"), "--results-dir", results, "--output", str(output),
+          "--export", str(exported), "--batch-size", "8"])  # fmt: skip
+    with output.open() as f:
+        lines = list(csv.DictReader(f))
+    session = onnxruntime.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
+    images = scale_to_unit_range(stack([Path(line["path"]) for line in lines], 1, 32))
+    got = session.run(None, {"images": images.numpy()})[0]  # all 30 at once: the batch is free
+    expected = np.array([float(line["score"]) for line in lines])
+    assert np.allclose(got, expected, **TOLERANCE)
+
+
+def test_export_is_refused_naming_why_for_a_score_that_is_no_graph(
+    make_config, folder, tmp_path, capsys
+):
+    folder_run(make_config, folder)
+    results = str(Path(make_config().paths.results_dir))
+    with pytest.raises(SystemExit):
+        main(["predict", str(folder / "defect"), "--results-dir", results,
+              "--export", str(tmp_path / "x.onnx")])  # fmt: skip
+    assert "Iforest cannot be one ONNX graph: its score is scikit-learn's" in capsys.readouterr().err
+    assert not (tmp_path / "x.onnx").exists()

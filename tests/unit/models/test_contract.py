@@ -15,6 +15,7 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, open_dict
 
 from anomaly_bench.data import OneClassDataModule
+from anomaly_bench.engine.onnx_export import export_onnx
 from anomaly_bench.engine.runtime import instantiate
 from anomaly_bench.settings.checks import (
     NODE_SETTINGS,
@@ -130,3 +131,24 @@ def test_non_positive_sizes_and_rates_are_refused_naming_the_key(model_id):
             broken[key] = -3
             with pytest.raises(ValueError, match=f"model.{key}=-3 is not allowed"):
                 instantiate(broken, image_size=SIZE, in_channels=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model_id", MODEL_IDS)
+def test_a_forward_pass_score_exports_to_onnx_with_the_same_scores(model_id, tmp_path):
+    """Every method whose score is one forward pass exports it (onnxruntime's scores within the
+    tolerance of PyTorch's, checked inside `export_onnx`); the others say why they cannot."""
+    pytest.importorskip("onnxruntime")
+    torch.manual_seed(0)
+    model = build(model_id)
+    data = small_batches()
+    quiet_trainer(max_epochs=2, limit_val_batches=0).fit(model, datamodule=data)
+    model.eval()
+    model.prepare_scoring()
+    images = next(iter(data.test_dataloader())).images
+    if model.export_refusal() is not None:
+        with pytest.raises(ValueError, match="cannot be one ONNX graph"):
+            export_onnx(model, images, tmp_path / "model.onnx")
+        return
+    assert export_onnx(model, images, tmp_path / "model.onnx") <= 1e-4
+    assert (tmp_path / "model.onnx").stat().st_size > 0
