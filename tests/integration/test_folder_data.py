@@ -208,5 +208,7 @@ def test_export_is_refused_naming_why_for_a_score_that_is_no_graph(
     with pytest.raises(SystemExit):
         main(["predict", str(folder / "defect"), "--results-dir", results,
               "--export", str(tmp_path / "x.onnx")])  # fmt: skip
-    assert "Iforest cannot be one ONNX graph: its score is scikit-learn's" in capsys.readouterr().err
+    assert (
+        "Iforest cannot be one ONNX graph: its score is scikit-learn's" in capsys.readouterr().err
+    )
     assert not (tmp_path / "x.onnx").exists()
