@@ -171,17 +171,6 @@ def test_predict_draws_each_images_reconstruction_and_anomaly_map_at_its_own_siz
     assert redness[1] > redness[0]
 
 
-def test_maps_are_refused_naming_why_for_a_method_that_does_not_reconstruct(
-    make_config, folder, tmp_path, capsys
-):
-    folder_run(make_config, folder)
-    results = str(Path(make_config().paths.results_dir))
-    with pytest.raises(SystemExit):
-        main(["predict", str(folder / "defect"), "--results-dir", results,
-              "--maps", str(tmp_path / "maps")])  # fmt: skip
-    assert "Iforest draws no reconstruction" in capsys.readouterr().err
-
-
 def test_export_writes_an_onnx_graph_whose_scores_equal_the_models(make_config, folder, tmp_path):
     """MemAE's score is one forward pass: the ONNX file, run by onnxruntime on any batch size,
     gives the CSV's scores (the model's) to the stated tolerance."""
@@ -200,15 +189,20 @@ def test_export_writes_an_onnx_graph_whose_scores_equal_the_models(make_config, 
     assert np.allclose(got, expected, **TOLERANCE)
 
 
-def test_export_is_refused_naming_why_for_a_score_that_is_no_graph(
-    make_config, folder, tmp_path, capsys
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--maps", "Iforest draws no reconstruction"),
+        ("--export", "Iforest cannot be one ONNX graph: its score is scikit-learn's"),
+    ],
+)
+def test_maps_and_export_are_refused_naming_why_for_a_forest(
+    make_config, folder, tmp_path, capsys, option, message
 ):
     folder_run(make_config, folder)
     results = str(Path(make_config().paths.results_dir))
     with pytest.raises(SystemExit):
         main(["predict", str(folder / "defect"), "--results-dir", results,
-              "--export", str(tmp_path / "x.onnx")])  # fmt: skip
-    assert (
-        "Iforest cannot be one ONNX graph: its score is scikit-learn's" in capsys.readouterr().err
-    )
-    assert not (tmp_path / "x.onnx").exists()
+              option, str(tmp_path / "out")])  # fmt: skip
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
