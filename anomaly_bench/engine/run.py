@@ -40,6 +40,7 @@ from anomaly_bench.engine.runtime import (
     package_versions,
 )
 from anomaly_bench.settings.checks import (
+    POSITIVE_INT,
     Allowed,
     check_model_settings,
     check_run_settings,
@@ -118,11 +119,7 @@ BATCH_LIMIT = Allowed(
 
 def check_budget(cfg: DictConfig) -> None:
     """A benchmark run trains for a stated, finite number of epochs (Lightning's -1 is endless)."""
-    epochs = cfg.trainer.get("max_epochs")
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(
-            f"trainer.max_epochs={epochs!r} is not allowed; allowed: a positive integer"
-        )
+    POSITIVE_INT.check("trainer.max_epochs", cfg.trainer.get("max_epochs"))
     for key in ("limit_train_batches", "limit_val_batches", "limit_test_batches"):
         BATCH_LIMIT.check(f"trainer.{key}", cfg.trainer.get(key))
 

@@ -38,8 +38,7 @@ POSITIVE_INT = Allowed(
 )
 # A size, rate or epoch count given as any positive number.
 POSITIVE = Allowed("a positive number", lambda v: _number(v) and v > 0)
-# The same checks by name, for code that checks one value where it is used.
-check_positive_int = POSITIVE_INT.check
+# The same check by name, for the components that check a value where they use it.
 check_positive = POSITIVE.check
 # A seed, a worker count: 0 included.
 NATURAL = Allowed(
@@ -85,7 +84,7 @@ def positive_int_settings(model_class: type) -> tuple[str, ...]:
 
 
 # The same inside a model's nested nodes: (node, key, its check).
-NODE_SETTINGS = (("search", "steps", "int"), ("search", "lr", "number"))
+NODE_SETTINGS = (("search", "steps", POSITIVE_INT), ("search", "lr", POSITIVE))
 
 
 def check_model_settings(model: Mapping[str, Any], declared: Mapping[str, Allowed]) -> None:
@@ -95,14 +94,13 @@ def check_model_settings(model: Mapping[str, Any], declared: Mapping[str, Allowe
     for key, allowed in declared.items():
         if key in model:
             allowed.check(f"model.{key}", model[key])
-    for node, key, kind in NODE_SETTINGS:
+    for node, key, allowed in NODE_SETTINGS:
         if isinstance(model.get(node), Mapping) and key in model[node]:
-            check = check_positive_int if kind == "int" else check_positive
-            check(f"model.{node}.{key}", model[node][key])
+            allowed.check(f"model.{node}.{key}", model[node][key])
     for key, node in model.items():
         if key.endswith("optimizer") and isinstance(node, Mapping):
             if "lr" in node:
-                check_positive(f"model.{key}.lr", node["lr"])
+                POSITIVE.check(f"model.{key}.lr", node["lr"])
             for i, beta in enumerate(node.get("betas") or ()):
                 SHARE_BELOW_ONE.check(f"model.{key}.betas[{i}]", beta)
 
@@ -118,11 +116,9 @@ def check_run_settings(config: Mapping[str, Any], known_keys: Iterable[str]) -> 
     for key in RUN_FLAGS:
         if not isinstance(config.get(key), bool):
             raise ValueError(f"{key}={config.get(key)!r} is not allowed; allowed: true, false")
-    seed = config.get("seed")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed={seed!r} is not allowed; allowed: an integer >= 0")
+    NATURAL.check("seed", config.get("seed"))
     if config.get("cpu_threads") is not None:
-        check_positive_int("cpu_threads", config["cpu_threads"])
+        POSITIVE_INT.check("cpu_threads", config["cpu_threads"])
     known = set(known_keys)
     unknown = sorted(set(config) - known)
     if unknown:
