@@ -10,7 +10,6 @@ iForest's forest, DAGMM's triangular solve (no ONNX operator).
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +17,6 @@ import torch
 from torch import Tensor, nn
 
 from anomaly_bench.models.base import AnomalyModule
-
-log = logging.getLogger(__name__)
 
 # ONNX Runtime's kernels differ from torch's in the last bits of a float32 sum.
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
