@@ -31,6 +31,10 @@ COMMANDS = {
         "anomaly_bench.reporting.results_page",
         "regenerate docs/results/ from its committed rows (trains nothing)",
     ),
+    "pictures": (
+        "anomaly_bench.pictures",
+        "draw the example pictures of finished runs that have none (the report shows them)",
+    ),
     "bench": (
         "anomaly_bench.benchmarks.suite",
         "speed of every method, the input paths, the latent search and the grids' hours",

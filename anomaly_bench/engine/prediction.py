@@ -29,6 +29,7 @@ from torch import Tensor
 
 from anomaly_bench.data.batches import scale_to_unit_range
 from anomaly_bench.data.folder import IMAGE_SUFFIXES, images_in, read_image, stack
+from anomaly_bench.data.one_class import OneClassDataModule
 from anomaly_bench.engine.callbacks.last_checkpoint import LAST
 from anomaly_bench.engine.onnx_export import export_onnx
 from anomaly_bench.engine.runtime import instantiate
@@ -72,8 +73,11 @@ def find_row(results_dir: Path, run_key: str | None) -> dict[str, Any]:
     return store.latest_ok(keys[0])
 
 
-def load_model(row: dict[str, Any], checkpoint: Path | None, device: torch.device) -> AnomalyModule:
-    """The run's trained model, ready to score (its training-set statistics refitted)."""
+def load_run(
+    row: dict[str, Any], checkpoint: Path | None, device: torch.device
+) -> tuple[AnomalyModule, OneClassDataModule]:
+    """The run's trained model, ready to score (its training-set statistics refitted), and its
+    data module, set up."""
     config = row["config"]
     check_targets({"model": config["model"], "data": config["data"]}, f"run {row['run_key']}")
     path = checkpoint or Path(config["paths"]["checkpoint_dir"]) / LAST
@@ -90,7 +94,7 @@ def load_model(row: dict[str, Any], checkpoint: Path | None, device: torch.devic
     model.eval()
     with torch.no_grad():
         model.prepare_scoring()
-    return model
+    return model, data
 
 
 def image_paths(inputs: list[str]) -> list[Path]:
@@ -205,7 +209,7 @@ def predict(
     checked against the model on the first batch of `inputs`."""
     row = find_row(results_dir, run_key)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_model(row, checkpoint, device)
+    model, _ = load_run(row, checkpoint, device)
     paths = image_paths(inputs)
     # The channels and size the model was built for (every model saves both).
     channels, size = model.hparams["in_channels"], model.hparams["image_size"]

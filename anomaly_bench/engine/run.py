@@ -222,6 +222,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         "device": device_name(trainer.strategy.root_device),
         "torch_threads": threads,
         "scores_path": str(metrics.scores_path),
+        "pictures_path": str(metrics.pictures_path) if metrics.pictures_path else None,
         "output_dir": str(cfg.paths.output_dir),
     }
 
@@ -252,6 +253,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         finish_wandb()
     row["status"] = "ok"
     store.append_or_keep(row, cfg.paths.output_dir)
+    if row["pictures_path"]:
+        store.keep_picture(row["run_key"], row["pictures_path"])
     log.info(
         "%s %s %s: AUROC %.4f, AUPRC %.4f (training %.0f s, scoring %.0f s); row in %s",
         row["method"],

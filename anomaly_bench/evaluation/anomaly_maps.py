@@ -25,7 +25,7 @@ def anomaly_maps(images: Tensor, reconstructions: Tensor) -> np.ndarray:
     return (images - reconstructions).abs().mean(1).float().cpu().numpy()
 
 
-def _to_rgb(pixels: np.ndarray) -> np.ndarray:
+def to_rgb(pixels: np.ndarray) -> np.ndarray:
     """uint8 [C, H, W] (C = 1 or 3) as [H, W, 3]."""
     image = pixels.transpose(1, 2, 0)
     return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
@@ -44,7 +44,7 @@ def overlay(original: np.ndarray, amap: np.ndarray) -> np.ndarray:
     height, width = original.shape[1:]
     level = np.clip(_resized(amap, width, height) / MAP_SCALE, 0.0, 1.0)
     heat = matplotlib.colormaps["jet"](level)[..., :3] * 255.0
-    blended = (1 - OVERLAY_ALPHA) * _to_rgb(original) + OVERLAY_ALPHA * heat
+    blended = (1 - OVERLAY_ALPHA) * to_rgb(original) + OVERLAY_ALPHA * heat
     return blended.round().astype(np.uint8)
 
 
@@ -52,7 +52,7 @@ def reconstruction_image(reconstruction: Tensor, width: int, height: int) -> np.
     """A reconstruction ([C, h, w] in [-1, 1]) as uint8 [H, W, 3] at the file's own size."""
     pixels = ((reconstruction.float().cpu().clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
     channels = [_resized(channel, width, height) for channel in pixels]
-    return _to_rgb(np.clip(np.stack(channels), 0, 255).round().astype(np.uint8))
+    return to_rgb(np.clip(np.stack(channels), 0, 255).round().astype(np.uint8))
 
 
 def save_map_pair(

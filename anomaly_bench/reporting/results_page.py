@@ -30,6 +30,7 @@ from anomaly_bench.reporting.comparison import (
 )
 from anomaly_bench.reporting.configurations import column_of
 from anomaly_bench.reporting.curves import curve_markdown, fit_seconds, save_curve_figures
+from anomaly_bench.reporting.example_pictures import pictures_markdown
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.tables import per_class_outputs
 from anomaly_bench.settings.method_facts import first_stage_key
@@ -121,7 +122,8 @@ def pending(comparison: Comparison, table: PaperTable) -> list[str]:
 
 
 def table_page(rows: list[dict], table: PaperTable, stem: Path) -> str:
-    """One paper table's page: ours beside the paper per class, facts per column, figures."""
+    """One paper table's page: ours beside the paper per class, facts per column, figures, and
+    the example pictures kept beside the rows (`stem`'s folder is the store)."""
     kept = at_full_budget(table_rows(rows, table))
     title = f"# Reference results: {table.title} ({table.dataset}, {table.protocol} protocol)"
     if not kept:
@@ -139,6 +141,9 @@ def table_page(rows: list[dict], table: PaperTable, stem: Path) -> str:
     if curves:
         drawn = save_curve_figures(kept, table, stem)
         lines += ["", curves, "", *(f"![learning curves]({path.name})" for path in drawn)]
+    pictures = pictures_markdown(kept, table, ResultsStore(stem.parent), stem.with_suffix(".md"))
+    if pictures:
+        lines += ["", pictures]
     found = findings(comparison, table)
     lines += ["", f"## Findings: cells more than {FINDING_GAP} from the paper", ""]
     if found:

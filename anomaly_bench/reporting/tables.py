@@ -37,6 +37,7 @@ from anomaly_bench.reporting.comparison import (
 )
 from anomaly_bench.reporting.configurations import parse_where, where
 from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
+from anomaly_bench.reporting.example_pictures import pictures_markdown
 from anomaly_bench.reporting.paper_tables import TABLES, PaperTable, load_paper_table
 from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.settings.environment import wandb_offline_by_default
@@ -228,11 +229,16 @@ def paper_report(
     )
     if failures:
         text += "\n\n" + failures
-    curve_text = curve_markdown(rows, table) if number != 4 else None
-    if curve_text:
-        text += "\n\n" + curve_text
     output_dir.mkdir(parents=True, exist_ok=True)
     stem = output_dir / f"table{number}"
+    if number != 4:
+        extras = (
+            curve_markdown(rows, table),
+            pictures_markdown(
+                table_rows(rows, table), table, ResultsStore(results_dir), stem.with_suffix(".md")
+            ),
+        )
+        text += "".join("\n\n" + extra for extra in extras if extra)
     stem.with_suffix(".md").write_text(text + "\n")
     stem.with_suffix(".csv").write_text(to_csv(comparison))
     stem.with_suffix(".tex").write_text(to_latex(comparison))

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 RESULTS_FILE = "results.jsonl"
 # Where a run keeps its row when the store cannot take it (in the run's output folder).
 FALLBACK_FILE = "row.json"
+# A run's example pictures (`evaluation/example_pictures.py`), kept beside its row by run key.
+PICTURES_DIR = "example_pictures"
 LOCK_TIMEOUT_S = 120
 
 
@@ -106,6 +109,19 @@ class ResultsStore:
     def __init__(self, results_dir: str | Path) -> None:
         self.path = Path(results_dir) / RESULTS_FILE
         self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S)
+
+    def picture_path(self, run_key: str) -> Path:
+        """Where the store keeps a run's example pictures (the report looks there)."""
+        return self.path.parent / PICTURES_DIR / f"{run_key}.png"
+
+    def keep_picture(self, run_key: str, source: str | Path) -> Path:
+        """Copy a run's pictures into the store, whole or not at all (a rerun replaces them)."""
+        target = self.picture_path(run_key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+        return target
 
     def check_writable(self) -> None:
         """Refuse, before a run trains, a store its row could not reach: a file where the folder

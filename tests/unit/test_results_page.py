@@ -5,12 +5,13 @@ from pathlib import Path
 
 from anomaly_bench.reporting.paper_tables import load_paper_table
 from anomaly_bench.reporting.results_page import PAGE_DIR, budget, table_page, write_pages
-from anomaly_bench.store.results import ResultsStore
+from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
 
 
 def test_the_committed_pages_are_what_the_committed_rows_give(tmp_path: Path):
     """Fails when someone edits a page without its rows, or the rows without regenerating."""
     shutil.copy(PAGE_DIR / "results.jsonl", tmp_path / "results.jsonl")
+    shutil.copytree(PAGE_DIR / PICTURES_DIR, tmp_path / PICTURES_DIR)
     for page in write_pages(tmp_path):
         committed = PAGE_DIR / page.name
         assert committed.exists(), f"{page.name} is generated but not committed"

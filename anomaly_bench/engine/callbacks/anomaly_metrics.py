@@ -1,5 +1,6 @@
 """One metric callback for every method: it collects the test scores (and any per-image
-diagnostics), computes the metrics of `evaluation/metrics.py`, saves the scores and plots.
+diagnostics), computes the metrics of `evaluation/metrics.py`, saves the scores and plots, and,
+for a method that reconstructs, its example pictures (`evaluation/example_pictures.py`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor
 
+from anomaly_bench.evaluation.example_pictures import PICTURES_FILE, draw_example_pictures
 from anomaly_bench.evaluation.metrics import (
     detection_metrics,
     diagnostics_by_label,
@@ -49,6 +51,7 @@ class AnomalyMetrics(L.Callback):
         self._last_val_scores: Tensor | None = None
         self.results: dict[str, float | str] = {}
         self.scores_path: Path | None = None
+        self.pictures_path: Path | None = None
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._val = ScoreCollector()
@@ -103,10 +106,15 @@ class AnomalyMetrics(L.Callback):
             "n_scored_normal": int((labels == 0).sum()),
             **({"warnings": warnings} if warnings else {}),
         }
-        self._save_plots(trainer, scores, labels, metrics)
+        self._save_plots(trainer, pl_module, scores, labels, metrics)
 
     def _save_plots(
-        self, trainer: L.Trainer, scores: Tensor, labels: Tensor, metrics: dict
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        scores: Tensor,
+        labels: Tensor,
+        metrics: dict,
     ) -> None:
         fpr, tpr, _ = roc_points(scores, labels)
         plots = {
@@ -120,6 +128,17 @@ class AnomalyMetrics(L.Callback):
                 self.output_dir / "score_histogram.png",
             ),
         }
+        test_set = getattr(trainer.datamodule, "test_set", None)
+        if test_set is not None:
+            self.pictures_path = draw_example_pictures(
+                pl_module,
+                test_set,
+                scores.numpy(),
+                labels.numpy(),
+                self.output_dir / PICTURES_FILE,
+            )
+        if self.pictures_path is not None:
+            plots["test/example_pictures"] = self.pictures_path
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 for key, path in plots.items():

@@ -1,0 +1,92 @@
+"""Example pictures for finished runs that have none in the store: rows written before runs drew
+them, or copied from another machine with their checkpoints.
+
+Each run is rebuilt from its row and `last.ckpt` as `predict` rebuilds it (safe loading, trusted
+targets), its test split scored again with the final weights (the weights that gave the row's
+metrics), and the strip drawn from those scores. A method without a reconstruction is told apart
+on one image before any scoring, so a latent search never runs over a whole split for nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import torch
+
+from anomaly_bench.engine.callbacks.last_checkpoint import LAST
+from anomaly_bench.engine.prediction import load_run
+from anomaly_bench.evaluation.example_pictures import PICTURES_FILE, draw_example_pictures
+from anomaly_bench.evaluation.scoring import score_split
+from anomaly_bench.store.results import ResultsStore
+
+log = logging.getLogger(__name__)
+
+
+def latest_ok_rows(store: ResultsStore, run_keys: list[str] | None) -> list[dict]:
+    """The latest ok row of each run key (of `run_keys` when given, each of which must exist)."""
+    latest = {row["run_key"]: row for row in store.read() if row.get("status") == "ok"}
+    if run_keys is None:
+        return list(latest.values())
+    missing = [key for key in run_keys if key not in latest]
+    if missing:
+        raise ValueError(f"--run-key {', '.join(missing)}: no ok row in {store.path}")
+    return [latest[key] for key in run_keys]
+
+
+def checkpoint_epochs(path: Path) -> int:
+    """How many epochs the weights in a `last.ckpt` trained (it saves the 0-based epoch)."""
+    return torch.load(path, map_location="cpu", weights_only=True)["epoch"] + 1
+
+
+def draw_for_row(store: ResultsStore, row: dict, device: torch.device, runs_dir: Path) -> str:
+    """Draw one run's pictures into the store; what happened, in a few words."""
+    checkpoint = runs_dir / row["config"]["paths"]["checkpoint_dir"] / LAST
+    if not checkpoint.is_file():
+        return f"skipped: no checkpoint at {checkpoint}"
+    trained = checkpoint_epochs(checkpoint)
+    if trained != row.get("epochs"):
+        return (
+            f"skipped: {checkpoint} holds epoch {trained}, the row's run ended at epoch "
+            f"{row.get('epochs')} (a later run of the same key stopped early?)"
+        )
+    model, data = load_run(row, checkpoint, device)
+    first = data.test_set.batch(slice(0, 1)).images.to(device)
+    with torch.no_grad():
+        if model.reconstruction(first) is None:
+            return f"skipped: {row['method']} has no reconstruction to draw"
+    scored = score_split(model, data.test_dataloader())
+    with tempfile.TemporaryDirectory() as scratch:
+        drawn = draw_example_pictures(
+            model,
+            data.test_set,
+            scored["scores"].double().numpy(),
+            scored["labels"].numpy(),
+            Path(scratch) / PICTURES_FILE,
+        )
+        return f"drawn: {store.keep_picture(row['run_key'], drawn)}"
+
+
+def draw_missing_pictures(
+    results_dir: Path,
+    run_keys: list[str] | None = None,
+    redraw: bool = False,
+    runs_dir: Path = Path("."),
+) -> dict[str, str]:
+    """{run key: what was done} for every finished run of the store (or of `run_keys`) without
+    pictures (all of them with `redraw`); a row's relative paths start at `runs_dir`, the folder
+    its run trained in."""
+    store = ResultsStore(results_dir)
+    if not store.path.is_file():
+        raise FileNotFoundError(f"--results-dir {results_dir} holds no {store.path.name}")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    done = {}
+    for row in latest_ok_rows(store, run_keys):
+        key = row["run_key"]
+        if store.picture_path(key).is_file() and not redraw:
+            done[key] = "kept: already drawn"
+        else:
+            done[key] = draw_for_row(store, row, device, runs_dir)
+        log.info("%s: %s", key, done[key])
+    return done
