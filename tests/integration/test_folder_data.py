@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
@@ -14,7 +15,9 @@ from anomaly_bench.cli import main
 from anomaly_bench.data.batches import scale_to_unit_range
 from anomaly_bench.data.folder import stack
 from anomaly_bench.engine.onnx_export import TOLERANCE
+from anomaly_bench.engine.prediction import load_run
 from anomaly_bench.engine.run import train
+from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.store.results import ResultsStore
 
 
@@ -121,6 +124,21 @@ def test_predict_reproduces_the_runs_test_scores_and_flags_with_the_held_out_thr
     assert {line["threshold_source"] for line in lines} == {"held-out normals"}
     assert float(lines[0]["threshold"]) == pytest.approx(row["val_threshold"])
     assert sum(int(line["flag"]) for line in lines) > 20  # most anomalies flagged
+
+
+def test_the_deployed_threshold_flags_the_stated_share_of_held_out_normals(make_config, tmp_path):
+    """The threshold `predict` flags with by default, applied to the run's own held-out normal
+    images (rebuilt as predict rebuilds the run), flags `val_false_alarm_target` of them."""
+    root = tmp_path / "many"
+    write_digits(root / "good", [0], 170, ".png", 16)
+    write_digits(root / "defect", [1], 20, ".png", 16)
+    row = folder_run(make_config, root, "data.val_fraction=0.5",
+                     "callbacks.anomaly_metrics.val_false_alarm_target=0.1")  # fmt: skip
+    model, data = load_run(row, None, torch.device("cpu"))
+    held_out = score_split(model, data.val_dataloader())["scores"]
+    assert len(held_out) == row["n_val"] == 68  # half of the 136 training normals
+    flagged = float((held_out > row["val_threshold"]).double().mean())
+    assert abs(flagged - 0.1) <= 1.5 / len(held_out)
 
 
 def test_predict_without_held_out_normals_scores_but_does_not_flag(make_config, folder, tmp_path):
