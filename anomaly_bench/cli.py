@@ -24,7 +24,7 @@ COMMANDS = {
         "score image files, folders or globs with a finished run (a CSV line per image)",
     ),
     "report": (
-        "anomaly_bench.reporting.tables",
+        "anomaly_bench.report",
         "the tables of a results store; --table N sets them beside the paper's Table N",
     ),
     "results-page": (

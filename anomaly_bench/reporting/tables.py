@@ -1,4 +1,4 @@
-"""Results store -> tables: `python -m anomaly_bench.report --results-dir results`. Never trains.
+"""Results store -> tables (the command line is `anomaly_bench/report.py`). Never trains.
 
 Without `--table`: one table per (dataset, protocol): rows are normal classes plus their mean,
 columns are method configurations (configurations.py), each cell the mean (and std over seeds,
@@ -10,7 +10,6 @@ curves in the rows, the last-epoch vs best-epoch table, and with `--curves` thei
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import statistics
@@ -20,10 +19,11 @@ from pathlib import Path
 
 from anomaly_bench.evaluation.plots import save_per_class_comparison
 from anomaly_bench.reporting.comparison import (
-    WARNED,
     WARNED_NOTE,
+    Cell,
     Comparison,
     class_row_labels,
+    format_cell,
     markdown_grid,
     per_class_comparison,
     rates_comparison,
@@ -35,24 +35,14 @@ from anomaly_bench.reporting.comparison import (
     values_by_class,
     warned_cells,
 )
-from anomaly_bench.reporting.configurations import parse_where, where
+from anomaly_bench.reporting.configurations import where
 from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
 from anomaly_bench.reporting.example_pictures import pictures_markdown
-from anomaly_bench.reporting.paper_tables import TABLES, PaperTable, load_paper_table
+from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.settings.environment import wandb_offline_by_default
 from anomaly_bench.settings.protocols import class_heading, class_words
-from anomaly_bench.store.results import RESULTS_FILE, ResultsStore
-
-Cell = tuple[float, float | None]
-
-
-def format_cell(cell: Cell | None, warned: bool = False) -> str:
-    if cell is None:
-        return ""
-    mean, std = cell
-    text = f"{mean:.4f}" if std is None else f"{mean:.4f} ± {std:.4f}"
-    return text + (WARNED if warned else "")
+from anomaly_bench.store.results import ResultsStore
 
 
 def metric_table(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], dict]:
@@ -80,7 +70,13 @@ def markdown(table: dict, title: str, heading: str = "class") -> str:
     `heading` names the class column (`class_heading` of the protocol)."""
     methods, classes, cells, warned = (table[k] for k in ("methods", "classes", "cells", "warned"))
     body = [
-        [str(c), *(format_cell(cells.get((c, m)), (c, m) in warned) for m in methods)]
+        [
+            str(c),
+            *(
+                format_cell(Cell(*cells.get((c, m), (None, None)), warned=(c, m) in warned))
+                for m in methods
+            ),
+        ]
         for c in classes
     ]
     means = []
@@ -256,58 +252,3 @@ def paper_report(
     if wandb_project:
         text += "\nW&B report run: " + log_to_wandb(comparison, number, files, wandb_project)
     return text
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results-dir", type=Path, default=Path("results"))
-    parser.add_argument(
-        "--metric", default="auroc", help="any numeric row field: auroc, auprc, gmean, ..."
-    )
-    parser.add_argument(
-        "--table", type=int, choices=TABLES, help="compare with the paper's Table 1, 2, 3 or 4"
-    )
-    parser.add_argument(
-        "--output-dir", type=Path, help="where --table writes its files (default: RESULTS/report)"
-    )
-    parser.add_argument(
-        "--wandb-project", help="with --table: also log the comparison to a W&B `report` run"
-    )
-    parser.add_argument(
-        "--where",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="keep only rows whose field or dotted config key equals VALUE (repeatable), e.g. "
-        "--where max_epochs=15 --where model.encoder=izi_f",
-    )
-    parser.add_argument(
-        "--curves",
-        action="store_true",
-        help="with --table: draw AUROC against epoch and training seconds from learning curves",
-    )
-    args = parser.parse_args()
-    if not (args.results_dir / RESULTS_FILE).is_file():
-        parser.error(f"--results-dir {args.results_dir} holds no {RESULTS_FILE}")
-    try:
-        conditions = parse_where(args.where)
-        if args.table is None:
-            print(report(args.results_dir, args.metric, conditions))
-            return
-        output_dir = args.output_dir or args.results_dir / "report"
-        print(
-            paper_report(
-                args.results_dir,
-                args.table,
-                output_dir,
-                args.wandb_project,
-                conditions,
-                args.curves,
-            )
-        )
-    except ValueError as err:
-        parser.error(str(err))
-
-
-if __name__ == "__main__":
-    main()
