@@ -4,7 +4,13 @@ import shutil
 from pathlib import Path
 
 from anomaly_bench.reporting.paper_tables import load_paper_table
-from anomaly_bench.reporting.results_page import PAGE_DIR, budget, table_page, write_pages
+from anomaly_bench.reporting.results_page import (
+    PAGE_DIR,
+    budget,
+    leave_one_out_page,
+    table_page,
+    write_pages,
+)
 from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
 
 
@@ -76,3 +82,24 @@ def test_a_named_class_far_from_the_paper_is_a_finding(tmp_path: Path):
     assert "| 0 (Plane) | ganomaly | 0.6263 | 0.9750 | -0.3487 |" in findings
     assert "| mean" not in findings
     assert filled_cells(page, "*training images*") == ["1,005"]
+
+
+def test_the_leave_one_out_page_sets_each_anomalous_class_beside_the_seeds_same_class():
+    """Only leave-one-out rows count, a missing class reads pending, and the seed paper's Table 3
+    values of the same class number stand beside ours, named as that table's."""
+    rows = [
+        reference_row("ganomaly", 0, 0.9000, dataset="cifar10", protocol="leave_one_out",
+                      anomalous_class=0, max_epochs=1, n_train=45000),
+        reference_row("ganomaly", 0, 0.5000, dataset="cifar10"),  # paper protocol: not here
+    ]  # fmt: skip
+    del rows[0]["normal_class"]
+    page = leave_one_out_page(rows)
+    assert (
+        "| anomalous class | ganomaly | seed Table 3: GANomaly | seed Table 3: Mem_GANomaly |"
+        in page
+    )
+    assert "| 0 (Plane) | 0.9000 | 0.9750 | 0.9120 |" in page
+    assert "| 1 (Car) | pending | 0.6810 | 0.7090 |" in page
+    assert "| *budget* | 1 epoch |" in page and "| *training images* | 45,000 |" in page
+    assert "0.5000" not in page
+    assert "No run yet" in leave_one_out_page(rows[1:])
