@@ -43,7 +43,8 @@ class Pick:
 
 
 def pick_examples(scores: np.ndarray, labels: np.ndarray) -> list[Pick]:
-    """Normal lowest, normal highest, anomaly highest, anomaly lowest (ties: the first image)."""
+    """Normal lowest, normal highest, anomaly highest, anomaly lowest (of tied scores, the lowest
+    is the first image in the split, the highest the last)."""
     picks = []
     ends_of = {"normal": ("lowest", "highest"), "anomaly": ("highest", "lowest")}
     for label, (name, ends) in enumerate(ends_of.items()):
