@@ -2,9 +2,10 @@
 them, or copied from another machine with their checkpoints.
 
 Each run is rebuilt from its row and `last.ckpt` as `predict` rebuilds it (safe loading, trusted
-targets), its test split scored again with the final weights (the weights that gave the row's
-metrics), and the strip drawn from those scores. A method without a reconstruction is told apart
-on one image before any scoring, so a latent search never runs over a whole split for nothing.
+targets), and the strip drawn from the run's saved test scores (`scores.npz`, from the same final
+weights), or, where that file is gone, from its test split scored again. A method without a
+reconstruction is told apart on one image before any scoring, so a latent search never runs over
+a whole split for nothing.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ import logging
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from anomaly_bench.data.one_class import OneClassDataModule
 from anomaly_bench.engine.callbacks.last_checkpoint import LAST
 from anomaly_bench.engine.prediction import load_run
 from anomaly_bench.evaluation.example_pictures import PICTURES_FILE, draw_example_pictures
 from anomaly_bench.evaluation.scoring import score_split
+from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.store.results import ResultsStore
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,22 @@ def checkpoint_epochs(path: Path) -> int:
     return torch.load(path, map_location="cpu", weights_only=True)["epoch"] + 1
 
 
+def saved_scores(row: dict, runs_dir: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """The run's own test scores and labels (`scores.npz`, written by the same final weights),
+    when the file is at hand and holds the row's `n_scored` images."""
+    path = runs_dir / row.get("scores_path", "")
+    if not row.get("scores_path") or not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as saved:
+        scores, labels = saved["scores"].astype(np.float64), saved["labels"]
+    return (scores, labels) if len(scores) == row.get("n_scored") else None
+
+
+def rescored(model: AnomalyModule, data: OneClassDataModule) -> tuple[np.ndarray, np.ndarray]:
+    scored = score_split(model, data.test_dataloader())
+    return scored["scores"].double().numpy(), scored["labels"].numpy()
+
+
 def draw_for_row(store: ResultsStore, row: dict, device: torch.device, runs_dir: Path) -> str:
     """Draw one run's pictures into the store; what happened, in a few words."""
     checkpoint = runs_dir / row["config"]["paths"]["checkpoint_dir"] / LAST
@@ -56,14 +76,10 @@ def draw_for_row(store: ResultsStore, row: dict, device: torch.device, runs_dir:
     with torch.no_grad():
         if model.reconstruction(first) is None:
             return f"skipped: {row['method']} has no reconstruction to draw"
-    scored = score_split(model, data.test_dataloader())
+    scores, labels = saved_scores(row, runs_dir) or rescored(model, data)
     with tempfile.TemporaryDirectory() as scratch:
         drawn = draw_example_pictures(
-            model,
-            data.test_set,
-            scored["scores"].double().numpy(),
-            scored["labels"].numpy(),
-            Path(scratch) / PICTURES_FILE,
+            model, data.test_set, scores, labels, Path(scratch) / PICTURES_FILE
         )
         return f"drawn: {store.keep_picture(row['run_key'], drawn)}"
 

@@ -36,6 +36,10 @@ def test_a_runs_pictures_are_kept_and_drawn_again_identically_from_its_checkpoin
     main(["pictures", "--results-dir", str(results)])
     assert f"{row['run_key']}: drawn" in capsys.readouterr().out
     assert np.array_equal(pixels(kept), at_finish)
+    # Without the run's saved scores, the test split is scored again: the same strip.
+    Path(row["scores_path"]).unlink()
+    main(["pictures", "--results-dir", str(results), "--redraw"])
+    assert np.array_equal(pixels(kept), at_finish)
 
     main(["pictures", "--results-dir", str(results)])
     assert "kept: already drawn" in capsys.readouterr().out
