@@ -15,7 +15,7 @@ from pathlib import Path
 from anomaly_bench.reporting.comparison import class_label, markdown_grid
 from anomaly_bench.reporting.configurations import columns
 from anomaly_bench.reporting.paper_tables import PaperTable
-from anomaly_bench.settings.protocols import row_class
+from anomaly_bench.settings.protocols import class_heading, row_class
 from anomaly_bench.store.results import ResultsStore
 
 INTRO = (
@@ -45,7 +45,13 @@ def pictures_markdown(
         if found:
             body = [[label, f"![{column.label}, {label}]({link})"] for label, link in found.items()]
             sections.append(
-                "\n".join([f"### {column.label}", "", *markdown_grid(["class", "pictures"], body)])
+                "\n".join(
+                    [
+                        f"### {column.label}",
+                        "",
+                        *markdown_grid([class_heading(table.protocol), "pictures"], body),
+                    ]
+                )
             )
     if not sections:
         return None

@@ -186,12 +186,13 @@ def rates_page(rows: list[dict]) -> str:
     return "\n".join(lines + markdown_grid(["", *comparison.columns], body)) + "\n"
 
 
-def leave_one_out_page(rows: list[dict]) -> str:
+def leave_one_out_page(rows: list[dict], page_dir: Path = PAGE_DIR) -> str:
     """GANomaly's own protocol on CIFAR-10: our runs per anomalous class, every budget labelled
     as its column (a one-epoch column is not a full-budget one), and the seed paper's Table 3
     figures of the same class beside them, named as what they are."""
     seed_table = load_paper_table(3)
-    kept = table_rows(rows, replace(seed_table, protocol=LEAVE_ONE_OUT))
+    table = replace(seed_table, protocol=LEAVE_ONE_OUT)
+    kept = table_rows(rows, table)
     title = "# Reference results: GANomaly's own protocol (one class anomalous), CIFAR-10"
     intro = (
         "The anomalous class's images are the anomalies; the other nine classes are normal. "
@@ -232,8 +233,12 @@ def leave_one_out_page(rows: list[dict]) -> str:
             _facts(members, column.method).get(fact, "") for column, members in grouped.items()
         ]
         body.append([f"*{fact}*", *facts, *([""] * len(seed))])
-    lines = [HEADER, "", title, "", intro, "", f"{len(kept)} runs.", ""]
-    return "\n".join(lines + markdown_grid(header, body)) + "\n"
+    count = f"{len(kept)} run{'s' if len(kept) != 1 else ''}."
+    lines = [HEADER, "", title, "", intro, "", count, ""]
+    lines += markdown_grid(header, body)
+    page = page_dir / "leave_one_out.md"
+    pictures = pictures_markdown(kept, table, ResultsStore(page_dir), page)
+    return "\n".join(lines + (["", pictures] if pictures else [])) + "\n"
 
 
 def write_pages(page_dir: Path = PAGE_DIR) -> list[Path]:
@@ -248,7 +253,7 @@ def write_pages(page_dir: Path = PAGE_DIR) -> list[Path]:
     rates = page_dir / "table4.md"
     rates.write_text(rates_page(rows))
     leave_one_out = page_dir / "leave_one_out.md"
-    leave_one_out.write_text(leave_one_out_page(rows))
+    leave_one_out.write_text(leave_one_out_page(rows, page_dir))
     return [*written, rates, leave_one_out]
 
 
