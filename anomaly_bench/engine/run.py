@@ -254,7 +254,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     row["status"] = "ok"
     store.append_or_keep(row, cfg.paths.output_dir)
     if row["pictures_path"]:
-        store.keep_picture(row["run_key"], row["pictures_path"])
+        try:
+            store.keep_picture(row["run_key"], row["pictures_path"])
+        except OSError as err:  # the row is written; the pictures stay in the run's folder
+            log.warning(
+                "example pictures not copied into the store (%s): %s", err, row["pictures_path"]
+            )
     log.info(
         "%s %s %s: AUROC %.4f, AUPRC %.4f (training %.0f s, scoring %.0f s); row in %s",
         row["method"],
