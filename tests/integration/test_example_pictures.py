@@ -52,3 +52,13 @@ def test_a_method_without_a_reconstruction_draws_none_and_pictures_says_why(make
     main(["pictures", "--results-dir", str(results)])
     assert "skipped: iforest has no reconstruction to draw" in capsys.readouterr().out
     assert not ResultsStore(results).picture_path(row["run_key"]).exists()
+
+
+def test_a_store_that_cannot_take_the_pictures_still_gets_the_ok_row(make_config, caplog):
+    results = Path(make_config().paths.results_dir)
+    results.mkdir(parents=True)
+    (results / "example_pictures").write_text("a file where the folder should be")
+    row = digits_run(make_config, "memae")
+    assert row["status"] == "ok" and Path(row["pictures_path"]).is_file()
+    assert [r["status"] for r in ResultsStore(results).read()] == ["ok"]
+    assert "example pictures not copied into the store" in caplog.text
