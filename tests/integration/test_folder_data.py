@@ -221,6 +221,6 @@ def test_maps_and_export_are_refused_naming_why_for_a_forest(
     results = str(Path(make_config().paths.results_dir))
     with pytest.raises(SystemExit):
         main(["predict", str(folder / "defect"), "--results-dir", results,
-              option, str(tmp_path / "out")])  # fmt: skip
+              "--output", str(tmp_path / "p.csv"), option, str(tmp_path / "out")])  # fmt: skip
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
