@@ -63,6 +63,10 @@ def budget(row: dict) -> str:
     return f"{epochs} epoch{'s' if epochs != 1 else ''}"
 
 
+# The facts rows under every reference grid, in this order (`_facts` gives them per column).
+FACTS = ("budget", "device", "commit", "training images", "run hours (train + test)")
+
+
 def _facts(rows: list[dict], method: str) -> dict[str, str]:
     """Budget, device, commit, training images and compute time of one column's rows."""
     mine = [r for r in rows if r["method"] == method]
@@ -86,6 +90,11 @@ def _facts(rows: list[dict], method: str) -> dict[str, str]:
     }
 
 
+def fact_rows(per_column: list[dict[str, str]]) -> list[list[str]]:
+    """One italic row per fact, a cell per column (blank where a column has none)."""
+    return [[f"*{fact}*", *(facts.get(fact, "") for facts in per_column)] for fact in FACTS]
+
+
 def _cell(cell: Cell) -> str:
     if cell.ours is not None:
         return format_cell(cell)
@@ -97,9 +106,7 @@ def _grid(comparison: Comparison, rows: list[dict]) -> list[str]:
         [label, *(_cell(comparison.cells[(label, c)]) for c in comparison.columns)]
         for label in comparison.rows
     ]
-    facts = {c: _facts(rows, comparison.method_of[c]) for c in comparison.columns}
-    for fact in ("budget", "device", "commit", "training images", "run hours (train + test)"):
-        body.append([f"*{fact}*", *(facts[c].get(fact, "") for c in comparison.columns)])
+    body += fact_rows([_facts(rows, comparison.method_of[c]) for c in comparison.columns])
     return markdown_grid(["", *comparison.columns], body)
 
 
@@ -228,11 +235,8 @@ def leave_one_out_page(rows: list[dict], page_dir: Path = PAGE_DIR) -> str:
                 *(f"{published[k]:.4f}" for published in seed.values()),
             ]
         )
-    for fact in ("budget", "device", "commit", "training images", "run hours (train + test)"):
-        facts = [
-            _facts(members, column.method).get(fact, "") for column, members in grouped.items()
-        ]
-        body.append([f"*{fact}*", *facts, *([""] * len(seed))])
+    ours_facts = [_facts(members, column.method) for column, members in grouped.items()]
+    body += fact_rows([*ours_facts, *({} for _ in seed)])
     count = f"{len(kept)} run{'s' if len(kept) != 1 else ''}."
     lines = [HEADER, "", title, "", intro, "", count, ""]
     lines += markdown_grid(header, body)
