@@ -12,11 +12,13 @@ import argparse
 from pathlib import Path
 
 import torch
-from hydra.utils import get_class, instantiate
+from hydra.utils import get_class
 from omegaconf import OmegaConf
 
 from anomaly_bench.data import OneClassDataModule
 from anomaly_bench.engine.callbacks.last_checkpoint import LAST
+from anomaly_bench.engine.runtime import instantiate
+from anomaly_bench.engine.trained_model import load_trained
 from anomaly_bench.models.components.memory import nonzero_weights
 from anomaly_bench.settings.trusted_targets import check_targets
 
@@ -51,12 +53,9 @@ def load_run(run_dir: Path) -> tuple[torch.nn.Module, OneClassDataModule]:
     model_class = get_class(cfg.model._target_)
     if not hasattr(model_class, "memory_readout"):
         raise ValueError(f"{cfg.model._target_} has no memory; allowed: memae, mem_ganomaly")
-    model = model_class.load_from_checkpoint(
-        checkpoint, map_location="cpu", weights_only=True
-    ).eval()
     data = instantiate(cfg.data)
     data.setup("test")
-    return model, data
+    return load_trained(cfg.model, data, checkpoint), data
 
 
 def main() -> None:

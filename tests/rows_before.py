@@ -2,7 +2,8 @@
 
 `tests/data/rows_before.json` holds the run key and metrics each case gave when it was written;
 `tests/integration/test_rows_stay.py` reruns the cases and compares. Rewrite the file only for a
-change that is meant to change rows (`python -m tests.rows_before [CASE ...]`), and say so in the commit.
+change that is meant to change rows (`python -m tests.rows_before [CASE ...]`), and say so in the
+commit.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ def latent_search_speed(
 ) -> dict[str, Any]:
     """Images/s of the search batched vs one image at a time: same nets, images and z."""
     torch.manual_seed(0)
-    model = Anogan(32, channels).to(device).eval()
+    model = Anogan(image_size=32, in_channels=channels).to(device).eval()
     images = torch.rand(n_images, channels, 32, 32, device=device) * 2 - 1
     latent = model.sample_latent(n_images)
 

@@ -22,7 +22,7 @@ REFERENCE_TEST_BATCH = 64
 
 def reference_scoring_speed(channels: int, n_images: int, device: torch.device) -> dict[str, Any]:
     torch.manual_seed(0)
-    model = Ganomaly(32, channels).to(device).train()
+    model = Ganomaly(image_size=32, in_channels=channels).to(device).train()
     images = torch.rand(n_images, channels, 32, 32, device=device) * 2 - 1
     scores = torch.zeros(n_images, device=device)
 

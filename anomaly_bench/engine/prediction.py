@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.utils import get_class
 from torch import Tensor
 
 from anomaly_bench.data.batches import scale_to_unit_range
@@ -33,6 +32,7 @@ from anomaly_bench.data.one_class import OneClassDataModule
 from anomaly_bench.engine.callbacks.last_checkpoint import LAST
 from anomaly_bench.engine.onnx_export import export_onnx
 from anomaly_bench.engine.runtime import instantiate
+from anomaly_bench.engine.trained_model import load_trained
 from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.settings.trusted_targets import check_targets
@@ -86,12 +86,10 @@ def load_run(
             f"no checkpoint at {path}: run predict from the folder the run trained in "
             "(paths are relative to it) or pass --checkpoint"
         )
-    model_class = get_class(config["model"]["_target_"])
-    model = model_class.load_from_checkpoint(path, map_location=device, weights_only=True)
     data = instantiate(config["data"])
     data.setup("fit")
+    model = load_trained(config["model"], data, path, device)
     model.use_training_data(data)
-    model.eval()
     with torch.no_grad():
         model.prepare_scoring()
     return model, data

@@ -39,6 +39,7 @@ from anomaly_bench.engine.runtime import (
     instantiate,
     package_versions,
 )
+from anomaly_bench.engine.trained_model import build_model
 from anomaly_bench.settings.checks import (
     POSITIVE_INT,
     Allowed,
@@ -168,9 +169,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     threads = apply_thread_budget(cfg.get("cpu_threads"), launcher_config())
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
-    model = instantiate(
-        cfg.model, image_size=datamodule.image_size, in_channels=datamodule.num_channels
-    )
+    model = build_model(cfg.model, datamodule)
     callbacks = [instantiate(callback) for callback in cfg.callbacks.values()]
     counter = TrainingImageCounter()
     selection = SelectEpochOnTest() if cfg.get("select_epoch_on_test", False) else None

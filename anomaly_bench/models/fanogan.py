@@ -15,7 +15,6 @@ port): G was trained on z from the prior, and an unbounded E(x) can land where G
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -39,45 +38,28 @@ class FAnogan(WganGp):
     """WGAN-GP + encoder; score `encoder` (A = A_R + kappa * A_D, eq. 7 of f-AnoGAN) or `critic`.
 
     A_R = ||x - G(E(x))||^2 / n and A_D = ||f(x) - f(G(E(x)))||^2 / n_d, whichever way E was
-    trained. `latent_search` (AnoGAN's) is offered too, as for every GAN here.
+    trained. `latent_search` (AnoGAN's) is offered too, as for every GAN here. The first stage's
+    settings are WGAN-GP's, passed through unchanged.
     """
 
     UNSAVED_ARGUMENTS = (*WganGp.UNSAVED_ARGUMENTS, "encoder_optimizer")
 
     def __init__(
         self,
-        image_size: int = 32,
-        in_channels: int = 1,
-        latent_dim: PositiveInt = 100,
-        width: PositiveInt = 64,
         encoder: str = "izi_f",
         encoder_output: str = "tanh",
         kappa: NonNegative = 1.0,
         gan_epochs: PositiveInt = 25,
-        gp_weight: NonNegative = 10.0,
-        n_critic: PositiveInt = 5,
         score: str = "encoder",
-        critic_reference_images: PositiveInt = 32000,
-        search: Mapping[str, Any] | None = None,
-        optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
         encoder_optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
+        **settings: Any,
     ) -> None:
         check_choice("encoder", encoder, ENCODER_TRAININGS)
         check_choice("encoder_output", encoder_output, ENCODER_OUTPUTS)
-        super().__init__(
-            image_size,
-            in_channels,
-            latent_dim,
-            width,
-            gp_weight=gp_weight,
-            n_critic=n_critic,
-            score=score,
-            critic_reference_images=critic_reference_images,
-            search=search,
-            optimizer=optimizer,
-        )
+        super().__init__(score=score, **settings)
         self.encoder_optimizer = encoder_optimizer
-        self.encoder = DcganEncoder(image_size, in_channels, latent_dim, width)
+        hp = self.hparams
+        self.encoder = DcganEncoder(hp.image_size, hp.in_channels, hp.latent_dim, hp.width)
 
     def configure_optimizers(self) -> list[Optimizer]:
         return [*super().configure_optimizers(), self.encoder_optimizer(self.encoder.parameters())]

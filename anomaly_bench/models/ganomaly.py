@@ -7,6 +7,8 @@ before D on each batch and D is re-initialised when its loss falls below 1e-5.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch.nn.functional as F
 from torch import Tensor
 from torch.optim import Optimizer
@@ -16,8 +18,11 @@ from anomaly_bench.models.base import AnomalyModule, OptimizerFactory
 from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER, DcganDiscriminator
 from anomaly_bench.models.components.ganomaly_generator import GanomalyGenerator
 from anomaly_bench.models.components.losses import discriminator_bce_loss, feature_matching_loss
+from anomaly_bench.models.components.memory import MemoryModule
 from anomaly_bench.models.components.scores import LATENT_NORMS, latent_distance
 from anomaly_bench.settings.checks import NonNegative, PositiveInt, check_choice
+
+MemoryFactory = Callable[[int], MemoryModule]
 
 
 class Ganomaly(AnomalyModule):
@@ -40,14 +45,20 @@ class Ganomaly(AnomalyModule):
         score_norm: str = "l2",
         d_reinit_threshold: NonNegative = 1e-5,
         optimizer: OptimizerFactory = DCGAN_OPTIMIZER,
+        memory: MemoryFactory | None = None,
     ) -> None:
+        """`memory` (latent_dim -> the memory) puts a memory between G_E and G_D (Mem_GANomaly);
+        it is built after D, the order the weights were drawn in before the generator was one
+        piece, so a seed still gives the same weights."""
         super().__init__()
         check_choice("score_norm", score_norm, LATENT_NORMS)
-        self.save_hyperparameters(ignore=["optimizer"])
+        self.save_hyperparameters(ignore=["optimizer", "memory"])
         self.automatic_optimization = False
         self.optimizer = optimizer
         self.generator = GanomalyGenerator(image_size, in_channels, latent_dim, width)
         self.discriminator = DcganDiscriminator(image_size, in_channels, width)
+        if memory is not None:
+            self.generator.memory = memory(latent_dim)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Checkpoints written before the generator was one piece name its networks at the top

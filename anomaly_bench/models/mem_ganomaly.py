@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -33,8 +35,6 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from anomaly_bench.data.batches import Batch
-from anomaly_bench.models.base import OptimizerFactory
-from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER
 from anomaly_bench.models.components.losses import feature_matching_loss, generator_bce_loss
 from anomaly_bench.models.components.memory import (
     MemoryDiagnostics,
@@ -77,41 +77,25 @@ class MemGanomaly(MemoryDiagnostics, Ganomaly):
 
     def __init__(
         self,
-        image_size: int = 32,
-        in_channels: int = 1,
-        latent_dim: PositiveInt = 100,
-        width: PositiveInt = 64,
         memory_size: PositiveInt = 100,
         shrink_threshold: OptionalShareBelowOne = None,
         addressing: str = "dot",
-        w_adv: NonNegative = 1.0,
-        w_con: NonNegative = 50.0,
-        w_enc: NonNegative = 1.0,
         w_entropy: NonNegative = 0.0002,
         score_norm: str = "l1",
-        d_reinit_threshold: NonNegative = 1e-5,
         update_rule: str = "eq31",
         memory_lr: float | None = None,
-        optimizer: OptimizerFactory = DCGAN_OPTIMIZER,
+        **settings: Any,
     ) -> None:
+        """Settings besides the memory's and the update rule's are GANomaly's, passed through."""
         check_choice("update_rule", update_rule, UPDATE_RULES)
         if memory_lr is not None and not memory_lr > 0:
             raise ValueError(
                 f"model.memory_lr={memory_lr!r} is not allowed; allowed: null or a positive rate"
             )
-        super().__init__(
-            image_size,
-            in_channels,
-            latent_dim,
-            width,
-            w_adv,
-            w_con,
-            w_enc,
-            score_norm,
-            d_reinit_threshold,
-            optimizer,
+        memory = partial(
+            MemoryModule, memory_size, addressing=addressing, shrink_threshold=shrink_threshold
         )
-        self.generator.memory = MemoryModule(memory_size, latent_dim, addressing, shrink_threshold)
+        super().__init__(score_norm=score_norm, memory=memory, **settings)
 
     @property
     def memory(self) -> MemoryModule:

@@ -7,53 +7,35 @@ statistics would couple the samples (the paper's sec. 4, "no critic batch normal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from torch import Tensor
 from torch.optim import Adam
 
 from anomaly_bench.models.base import OptimizerFactory
-from anomaly_bench.models.components.losses import gradient_penalty, wasserstein_critic_loss
-from anomaly_bench.models.wgan import Wgan
+from anomaly_bench.models.components.critic_losses import GradientPenaltyLoss
+from anomaly_bench.models.latent_gan import LatentGan
 from anomaly_bench.settings.checks import NonNegative, PositiveInt
 
 WGAN_GP_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4, betas=(0.0, 0.9))
 
 
-class WganGp(Wgan):
-    """Critic loss E[D(G(z))] - E[D(x)] + lambda * E[(||grad D(x_hat)||_2 - 1)^2]."""
+class WganGp(LatentGan):
+    """Critic loss E[D(G(z))] - E[D(x)] + lambda * E[(||grad D(x_hat)||_2 - 1)^2]; score `critic`
+    or `latent_search`, as WGAN's; its other settings are the latent GAN scheme's."""
 
     def __init__(
         self,
-        image_size: int = 32,
-        in_channels: int = 1,
-        latent_dim: PositiveInt = 100,
-        width: PositiveInt = 64,
         gp_weight: NonNegative = 10.0,
         n_critic: PositiveInt = 5,
         score: str = "critic",
-        critic_reference_images: PositiveInt = 32000,
-        search: Mapping[str, Any] | None = None,
         optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
+        **settings: Any,
     ) -> None:
         super().__init__(
-            image_size,
-            in_channels,
-            latent_dim,
-            width,
-            clip_value=None,
+            GradientPenaltyLoss(gp_weight),
             n_critic=n_critic,
             score=score,
-            critic_reference_images=critic_reference_images,
-            search=search,
             optimizer=optimizer,
-            discriminator_batch_norm=False,
+            **settings,
         )
-
-    def critic_loss(self, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        wasserstein = wasserstein_critic_loss(self.critic_values(real), self.critic_values(fake))
-        penalty = gradient_penalty(self.critic_values, real, fake)
-        loss = wasserstein + self.hparams.gp_weight * penalty
-        return loss, {"train/wasserstein": -wasserstein, "train/gradient_penalty": penalty}

@@ -68,14 +68,20 @@ OptionalPositive = Annotated[
 
 def declared_settings(model_class: type) -> dict[str, Allowed]:
     """{parameter: what it may hold} for the constructor parameters `model_class` annotates
-    with one of the types above."""
-    hints = get_type_hints(model_class.__init__, include_extras=True)
-    return {
-        name: allowed
-        for name, hint in hints.items()
-        for allowed in getattr(hint, "__metadata__", ())
-        if isinstance(allowed, Allowed)
-    }
+    with one of the types above, its own and those of the classes it passes settings up to
+    (a method that sets only its own settings and passes the rest to its scheme)."""
+    declared: dict[str, Allowed] = {}
+    for cls in reversed(model_class.__mro__):
+        if "__init__" not in vars(cls):
+            continue
+        hints = get_type_hints(cls.__init__, include_extras=True)
+        declared |= {
+            name: allowed
+            for name, hint in hints.items()
+            for allowed in getattr(hint, "__metadata__", ())
+            if isinstance(allowed, Allowed)
+        }
+    return declared
 
 
 def positive_int_settings(model_class: type) -> tuple[str, ...]:

@@ -32,8 +32,9 @@ TINY_NODES = {("search", "steps"): 2}
 
 
 def sizes(model: DictConfig) -> tuple[str, ...]:
-    """The settings the model's class declares `PositiveInt`."""
-    return positive_int_settings(get_class(model._target_))
+    """The settings of the model's yaml that its class (or the scheme it passes settings to)
+    declares `PositiveInt`."""
+    return tuple(key for key in positive_int_settings(get_class(model._target_)) if key in model)
 
 
 def model_config(model_id: str) -> DictConfig:

@@ -4,6 +4,7 @@ import lightning as L
 import pytest
 import torch
 
+from anomaly_bench.engine.trained_model import load_trained
 from anomaly_bench.models.anogan import Anogan
 from anomaly_bench.models.fanogan import ENCODER_TRAININGS, FAnogan
 from anomaly_bench.models.wgan import Wgan
@@ -13,11 +14,15 @@ from tests.unit.models.helpers import SIZE, fit, quiet_trainer, synthetic_data
 NETS = {"latent_dim": 8, "width": 16, "search": {"steps": 3}}
 # n_critic 2 so that G trains within the 3 batches of a synthetic epoch.
 TINY = {
-    "anogan": lambda channels=1, **kw: Anogan(SIZE, channels, **(NETS | kw)),
-    "wgan": lambda channels=1, **kw: Wgan(SIZE, channels, **(NETS | {"n_critic": 2} | kw)),
-    "wgan_gp": lambda channels=1, **kw: WganGp(SIZE, channels, **(NETS | {"n_critic": 2} | kw)),
+    "anogan": lambda channels=1, **kw: Anogan(image_size=SIZE, in_channels=channels, **(NETS | kw)),
+    "wgan": lambda channels=1, **kw: Wgan(
+        image_size=SIZE, in_channels=channels, **(NETS | {"n_critic": 2} | kw)
+    ),
+    "wgan_gp": lambda channels=1, **kw: WganGp(
+        image_size=SIZE, in_channels=channels, **(NETS | {"n_critic": 2} | kw)
+    ),
     "fanogan": lambda channels=1, **kw: FAnogan(
-        SIZE, channels, **(NETS | {"n_critic": 2, "gan_epochs": 1} | kw)
+        image_size=SIZE, in_channels=channels, **(NETS | {"n_critic": 2, "gan_epochs": 1} | kw)
     ),
 }
 SCORES = {
@@ -52,7 +57,7 @@ def test_generator_and_every_score_have_the_right_shapes(name, score, channels):
 
 def test_an_unknown_score_lists_the_allowed_ones():
     with pytest.raises(ValueError, match="score='encoder' is not allowed; allowed: latent_search"):
-        Anogan(SIZE, 1, score="encoder")
+        Anogan(image_size=SIZE, in_channels=1, score="encoder")
 
 
 def test_wgan_clips_every_critic_weight():
@@ -151,3 +156,23 @@ def test_the_search_settings_are_one_plain_node_a_checkpoint_restores(model_id, 
 def test_an_unknown_search_setting_is_refused_naming_it_and_the_allowed_ones():
     with pytest.raises(ValueError, match=r"model\.search\.step is not allowed; allowed: steps, lr"):
         TINY["anogan"](search={"step": 3})
+
+
+def test_a_checkpoint_from_before_the_scheme_loads_built_from_the_runs_config(tmp_path):
+    """f-AnoGAN's checkpoints from when it sat on WGAN carry hparams today's constructor does not
+    take (`clip_value`); predict and pictures build every model from its run's config and take
+    only the weights from the file, so they load and score as they did."""
+    model = TINY["fanogan"]()
+    trainer = quiet_trainer(max_epochs=2, limit_val_batches=0)
+    trainer.fit(model, datamodule=synthetic_data())
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    saved = torch.load(tmp_path / "last.ckpt", weights_only=True)
+    saved["hyper_parameters"] |= {"clip_value": None, "discriminator_batch_norm": False}
+    torch.save(saved, tmp_path / "old.ckpt")
+    with pytest.raises(TypeError, match="clip_value"):
+        FAnogan.load_from_checkpoint(tmp_path / "old.ckpt", weights_only=True)
+
+    config = {"_target_": "anomaly_bench.models.fanogan.FAnogan", **NETS, "n_critic": 2}
+    restored = load_trained(config, synthetic_data(), tmp_path / "old.ckpt")
+    images = torch.rand(4, 1, SIZE, SIZE) * 2 - 1
+    torch.testing.assert_close(restored.anomaly_score(images), model.eval().anomaly_score(images))

@@ -12,7 +12,7 @@ from tests.unit.models.helpers import SIZE, fit, synthetic_data
 def trained() -> tuple[Anogan, torch.Tensor]:
     """A tiny AnoGAN trained a few epochs on synthetic data, and 8 test images."""
     torch.manual_seed(0)
-    model = Anogan(SIZE, 1, latent_dim=8, width=16)
+    model = Anogan(image_size=SIZE, in_channels=1, latent_dim=8, width=16)
     fit(model, epochs=4)
     data = synthetic_data()
     data.setup()

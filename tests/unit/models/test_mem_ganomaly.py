@@ -12,7 +12,7 @@ from tests.unit.models.helpers import quiet_trainer, synthetic_data
 
 
 def tiny() -> MemGanomaly:
-    return MemGanomaly(16, 1, latent_dim=8, width=8, memory_size=12)
+    return MemGanomaly(image_size=16, in_channels=1, latent_dim=8, width=8, memory_size=12)
 
 
 class RecordStepOrder(L.Callback):
@@ -126,13 +126,20 @@ def test_one_step_updates_the_parameters_as_three_plain_forwards_would():
 )
 def test_bad_settings_are_refused_naming_the_key(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        MemGanomaly(16, 1, latent_dim=8, width=8, memory_size=12, **kwargs)
+        MemGanomaly(image_size=16, in_channels=1, latent_dim=8, width=8, memory_size=12, **kwargs)
 
 
 def test_algorithm1_adds_the_gan_term_to_both_generator_updates():
     torch.manual_seed(0)
     eq31 = tiny()
-    algorithm1 = MemGanomaly(16, 1, latent_dim=8, width=8, memory_size=12, update_rule="algorithm1")
+    algorithm1 = MemGanomaly(
+        image_size=16,
+        in_channels=1,
+        latent_dim=8,
+        width=8,
+        memory_size=12,
+        update_rule="algorithm1",
+    )
     algorithm1.load_state_dict(eq31.state_dict())
     images = torch.rand(4, 1, 16, 16) * 2 - 1
     assert algorithm1._reencoder_loss(images) > eq31._reencoder_loss(images)  # + -log D(G(x))
@@ -145,7 +152,9 @@ def test_algorithm1_adds_the_gan_term_to_both_generator_updates():
 
 
 def test_memory_lr_gives_the_memory_its_own_rate_in_both_updates():
-    model = MemGanomaly(16, 1, latent_dim=8, width=8, memory_size=12, memory_lr=2e-3)
+    model = MemGanomaly(
+        image_size=16, in_channels=1, latent_dim=8, width=8, memory_size=12, memory_lr=2e-3
+    )
     generator, reencoder, discriminator = model.configure_optimizers()
     for optimizer in (generator, reencoder):
         rates = [group["lr"] for group in optimizer.param_groups]

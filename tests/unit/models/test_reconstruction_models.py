@@ -13,13 +13,19 @@ from anomaly_bench.models.memae import Memae
 from tests.unit.models.helpers import SIZE, fit, synthetic_data
 
 TINY = {
-    "ganomaly": lambda channels=1: Ganomaly(SIZE, channels, latent_dim=16, width=16),
+    "ganomaly": lambda channels=1: Ganomaly(
+        image_size=SIZE, in_channels=channels, latent_dim=16, width=16
+    ),
     # lr 1e-3 rather than the reference 1e-4, so that a few dozen steps show the fall.
     "memae": lambda channels=1: Memae(
-        SIZE, channels, width=16, memory_size=20, optimizer=partial(Adam, lr=1e-3)
+        image_size=SIZE,
+        in_channels=channels,
+        width=16,
+        memory_size=20,
+        optimizer=partial(Adam, lr=1e-3),
     ),
     "mem_ganomaly": lambda channels=1: MemGanomaly(
-        SIZE, channels, latent_dim=16, width=16, memory_size=20
+        image_size=SIZE, in_channels=channels, latent_dim=16, width=16, memory_size=20
     ),
 }
 
