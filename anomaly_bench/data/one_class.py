@@ -18,7 +18,13 @@ from torch.utils.data import DataLoader
 
 from anomaly_bench.data.batches import InMemoryImages
 from anomaly_bench.data.loaders import INPUT_PATHS, DeviceBatches, device_batches, ordinary_loader
-from anomaly_bench.data.sources import DatasetSpec, ImageSplits, dataset_spec, load_dataset
+from anomaly_bench.data.sources import (
+    DatasetSpec,
+    ImageSplits,
+    check_train_batches,
+    dataset_spec,
+    load_dataset,
+)
 from anomaly_bench.data.subsample import balanced_subsample
 from anomaly_bench.settings.checks import NATURAL, POSITIVE_INT, SHARE_BELOW_ONE, check_choice
 from anomaly_bench.settings.protocols import (
@@ -74,9 +80,11 @@ class OneClassDataModule(LightningDataModule):
         download: bool = True,
         input_path: str = "device",
         num_workers: int = 0,
+        train_batches: int | None = None,
     ) -> None:
         super().__init__()
         spec = self.describe(dataset)
+        check_train_batches(dataset, spec.train_files, train_batches)
         check_choice("protocol", protocol, PROTOCOLS)
         check_choice("input_path", input_path, INPUT_PATHS)
         if normal_class is None:
@@ -101,6 +109,7 @@ class OneClassDataModule(LightningDataModule):
         self.seed, self.val_fraction = seed, val_fraction
         self.data_dir, self.download = data_dir, download
         self.input_path, self.num_workers = input_path, num_workers
+        self.train_batches = train_batches
         self.num_channels = spec.channels
         self.class_names = spec.class_names
         self.train_set: InMemoryImages | None = None
@@ -190,7 +199,7 @@ class OneClassDataModule(LightningDataModule):
 
     def load_splits(self) -> ImageSplits:
         """The dataset's official splits, decoded (read once per setup)."""
-        return load_dataset(self.dataset, self.data_dir, self.download)
+        return load_dataset(self.dataset, self.data_dir, self.download, self.train_batches)
 
     def _subset(self, images: Tensor, classes: Tensor) -> InMemoryImages:
         labels = self.is_anomalous(classes).long()

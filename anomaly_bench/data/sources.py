@@ -55,7 +55,26 @@ class DatasetSpec:
 
     channels: int
     class_names: tuple[str, ...]
-    read: Callable[[Path, bool], ImageSplits]
+    read: Callable[..., ImageSplits]
+    # How many official training files the dataset comes in, for `train_batches`; None: one.
+    train_files: int | None = None
+
+
+def check_train_batches(name: str, files: int | None, train_batches: int | None) -> None:
+    """`data.train_batches` counts a dataset's official training `files` (CIFAR-10's five
+    `data_batch_*`); a dataset that comes in one file (`files=None`) takes only null."""
+    if train_batches is None:
+        return
+    if files is None:
+        raise ValueError(
+            f"data.train_batches={train_batches!r} is not allowed for {name}; allowed: null "
+            f"({name}'s training split is one file)"
+        )
+    if isinstance(train_batches, bool) or train_batches not in range(1, files + 1):
+        raise ValueError(
+            f"data.train_batches={train_batches!r} is not allowed for {name}; allowed: an "
+            f"integer from 1 to {files}, or null"
+        )
 
 
 def default_data_dir() -> Path:
@@ -194,8 +213,10 @@ def _read_cifar_batch(path: Path) -> tuple[Tensor, Tensor]:
     return images, torch.from_numpy(labels.astype(np.int64))
 
 
-def read_cifar10(root: Path, download: bool) -> ImageSplits:
-    """Read whichever `data_batch_*` pickles exist plus `test_batch`; download only if none do."""
+def read_cifar10(root: Path, download: bool, batches: int | None = None) -> ImageSplits:
+    """Read `data_batch_1` to `data_batch_<batches>` plus `test_batch`, refusing to go on when
+    one of them is missing (a run never trains on fewer images than its config says); with
+    `batches=None`, whichever official batches exist. Download only if no test batch exists."""
     folder = root / "cifar-10-batches-py"
     if not (folder / "test_batch").exists() and download:
         from torchvision.datasets import CIFAR10
@@ -204,7 +225,15 @@ def read_cifar10(root: Path, download: bool) -> ImageSplits:
             CIFAR10(str(root), train=True, download=True)
         except (RuntimeError, OSError) as err:
             raise _missing("CIFAR-10", folder, err) from err
-    train_files = [folder / name for name in CIFAR_TRAIN_FILES if (folder / name).exists()]
+    wanted = CIFAR_TRAIN_FILES if batches is None else CIFAR_TRAIN_FILES[:batches]
+    train_files = [folder / name for name in wanted if (folder / name).exists()]
+    absent = [name for name in wanted if not (folder / name).exists()]
+    if batches is not None and absent and (folder / "test_batch").exists():
+        raise DatasetNotFoundError(
+            f"CIFAR-10: data.train_batches={batches} reads {', '.join(wanted)} from {folder}; "
+            f"missing: {', '.join(absent)}. Copy every batch (`make data`) or set "
+            "data.train_batches to the number of batches you have (a row records n_train)"
+        )
     others = sorted({p.name for p in folder.glob("data_batch_*")} - set(CIFAR_TRAIN_FILES))
     if others:
         log.warning(
@@ -311,6 +340,7 @@ DATASETS: dict[str, DatasetSpec] = {
         3,
         ("Plane", "Car", "Bird", "Cat", "Deer", "Dog", "Frog", "Horse", "Ship", "Truck"),
         read_cifar10,
+        train_files=len(CIFAR_TRAIN_FILES),
     ),
     "digits": DatasetSpec(1, _DIGIT_NAMES, read_digits),
     "synthetic": DatasetSpec(1, tuple(f"square{i}" for i in range(10)), read_synthetic),
@@ -325,12 +355,18 @@ def dataset_spec(name: str) -> DatasetSpec:
 
 
 def load_dataset(
-    name: str, data_dir: Path | str | None = None, download: bool = True
+    name: str,
+    data_dir: Path | str | None = None,
+    download: bool = True,
+    train_batches: int | None = None,
 ) -> ImageSplits:
-    """Read a dataset's splits from `data_dir` (default: `default_data_dir()`)."""
+    """Read a dataset's splits from `data_dir` (default: `default_data_dir()`); of a dataset
+    that comes in several training files, the first `train_batches` (None: those present)."""
     spec = dataset_spec(name)
+    check_train_batches(name, spec.train_files, train_batches)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    splits = spec.read(root, download)
+    files = {} if train_batches is None else {"batches": train_batches}
+    splits = spec.read(root, download, **files)
     if splits.train_images.shape[1] != spec.channels:
         raise ValueError(
             f"{name}: read {splits.train_images.shape[1]} channels, expected {spec.channels}"

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from anomaly_bench import CONF_DIR
+from anomaly_bench.store.row_upgrades import config_today
 from anomaly_bench.store.run_identity import configuration
 from anomaly_bench.store.run_identity import digest as config_digest
 
@@ -27,7 +28,11 @@ log = logging.getLogger(__name__)
 # What a row's saved config needs for its configuration to be known.
 IDENTITY_PARTS = {"model", "data", "trainer", "seed"}
 # How a differing key reads in a column label; other keys read as `<key> <value>`.
-KEY_WORDS = {"max_epochs": "epochs", "limit_train_batches": "train batches"}
+KEY_WORDS = {
+    "max_epochs": "epochs",
+    "limit_train_batches": "train batches",
+    "data.train_batches": "CIFAR-10 training batches",
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,8 @@ def default_configuration(
 _MISSING = object()
 
 
-def _describe(key: str, value: Any) -> str:
+def describe(key: str, value: Any) -> str:
+    """How a setting that differs from the defaults reads in a column label."""
     if key == "select_epoch_on_test":
         return "epoch chosen on test" if value else "last epoch"
     name = KEY_WORDS.get(key, key.split(".", 1)[-1])
@@ -94,13 +100,13 @@ def differences(config: Mapping[str, Any], default: Mapping[str, Any]) -> list[s
     changed = [k for k in keys if ours.get(k, _MISSING) != theirs.get(k, _MISSING)]
     order = {"max_epochs": 0, "select_epoch_on_test": 1, "limit_train_batches": 2}
     changed.sort(key=lambda k: (order.get(k, len(order)), k))
-    return [_describe(k, ours.get(k, _MISSING)) for k in changed]
+    return [describe(k, ours.get(k, _MISSING)) for k in changed]
 
 
 def column_of(row: Mapping[str, Any]) -> Column:
     """The column a row belongs to (method + configuration) and its label."""
     method = row["method"]
-    saved = row.get("config") or {}
+    saved = config_today(row) or {}
     if not saved.keys() >= IDENTITY_PARTS:
         return Column(method, method, "")
     config = configuration(saved)
@@ -114,7 +120,7 @@ def column_of(row: Mapping[str, Any]) -> Column:
     # (Deep SVDD's pretrain_epochs, f-AnoGAN's gan_epochs) is not a difference of its own.
     changed = differences(config, at_budget)
     if epochs != default["max_epochs"]:
-        changed.insert(0, _describe("max_epochs", epochs))
+        changed.insert(0, describe("max_epochs", epochs))
     return Column(method, f"{method} ({', '.join(changed)})" if changed else method, digest)
 
 

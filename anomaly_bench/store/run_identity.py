@@ -32,6 +32,10 @@ DELIVERY_KEYS = ("data_dir", "input_path", "num_workers", "eval_batch_size")
 # The data settings that name a run's class; the one its protocol leaves unset (null) is not
 # identity, so keys written before leave_one_out existed stay as they were.
 CLASS_KEYS = ("normal_class", "anomalous_class")
+# Data settings not part of the identity when null (unset), so keys written before they existed
+# stay as they were: the class its protocol leaves unset, and the training files of a dataset
+# that comes in one.
+UNSET_DATA_KEYS = (*CLASS_KEYS, "train_batches")
 # Trainer settings that cut a run short (a smoke test): part of the identity only when set, so a
 # smoke run never shares a full run's key (and rows written before keep theirs).
 SMOKE_KEYS = ("fast_dev_run", "limit_val_batches", "limit_test_batches")
@@ -87,7 +91,7 @@ def run_identity(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     data = _plain(config["data"])
     for delivery in DELIVERY_KEYS:
         data.pop(delivery, None)
-    for unset in [key for key in CLASS_KEYS if key in data and data[key] is None]:
+    for unset in [key for key in UNSET_DATA_KEYS if key in data and data[key] is None]:
         data.pop(unset)
     trainer = config["trainer"]
     smoke = smoke_settings(trainer)

@@ -12,6 +12,7 @@ from anomaly_bench.reporting.results_page import (
     write_pages,
 )
 from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
+from anomaly_bench.store.row_upgrades import recorded_train_batches
 
 
 def test_the_committed_pages_are_what_the_committed_rows_give(tmp_path: Path):
@@ -103,3 +104,24 @@ def test_the_leave_one_out_page_sets_each_anomalous_class_beside_the_seeds_same_
     assert "| *budget* | 1 epoch |" in page and "| *training images* | 45,000 |" in page
     assert "0.5000" not in page
     assert "No run yet" in leave_one_out_page(rows[1:])
+
+
+def test_rows_that_read_fewer_cifar10_batches_stay_out_of_the_full_data_cells(tmp_path: Path):
+    """The first Table 3 grid read data_batch_1 only and saved no `train_batches`: its rows get
+    a section of their own; a leave-one-out row of 45,000 images counts as all five batches."""
+    from tests.unit.test_configurations import run_row
+
+    earlier = run_row("ganomaly", 0, 0, 0.6263, "data=cifar10")
+    del earlier["config"]["data"]["train_batches"]
+    full = run_row("ganomaly", 1, 0, 0.7000, "data=cifar10")
+    earlier |= {"dataset": "cifar10", "n_train": 1005}
+    full |= {"dataset": "cifar10", "n_train": 5000}
+    page = table_page([earlier, full], load_paper_table(3), tmp_path / "table3")
+    grid, section = page.split("## An earlier grid on 1 of CIFAR-10's training batches")
+    assert "0.7000" in grid and "0.6263" not in grid
+    assert "pending (0.9750)" in filled_cells(grid, "0 (Plane)")  # GANomaly's plane: pending
+    assert "only data_batch_1 of the five" in section and "0.6263 (0.9750, -0.3487)" in section
+    assert "ganomaly (CIFAR-10 training batches 1)" in section
+
+    loo = {**earlier, "protocol": "leave_one_out", "n_train": 45000}
+    assert recorded_train_batches(loo) == 5 and recorded_train_batches(earlier) == 1

@@ -46,3 +46,22 @@ def test_leave_one_out_names_the_anomalous_class_and_keeps_other_keys(make_confi
     config = make_config("data=synthetic", "data.normal_class=3")
     del config.data.anomalous_class
     assert run_key(config) == paper
+
+
+def test_cifar10_runs_name_how_many_training_batches_they_read(make_config):
+    """Rows written before `data.train_batches` keep their keys; a run that reads all five
+    batches never shares a key with the one-fifth rows of the first Table 3 grid."""
+    full = make_config("data=cifar10")
+    assert full.data.train_batches == 5
+    earlier = make_config("data=cifar10")
+    del earlier.data.train_batches  # as a row saved before the key existed
+    assert run_key(earlier) != run_key(full)
+    assert run_key(make_config("data=cifar10", "data.train_batches=1")) not in {
+        run_key(earlier),
+        run_key(full),
+    }
+    # A dataset of one training file leaves the key null, and its keys as they were.
+    mnist = make_config("data=mnist")
+    before = make_config("data=mnist")
+    del before.data.train_batches
+    assert run_key(mnist) == run_key(before)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from anomaly_bench.data import OneClassDataModule
 from anomaly_bench.data.sources import DATASETS, DatasetNotFoundError, load_dataset
 
 
@@ -237,3 +238,24 @@ def test_a_batch_resaved_by_python_3_with_protocol_2_reads(tmp_path):
         pickle.dump(batch, f, protocol=2)
     assert b"_codecs" in (folder / "data_batch_1").read_bytes()
     assert len(load_dataset("cifar10", tmp_path, download=False).train_labels) == 20
+
+
+def test_train_batches_reads_that_many_official_batches_and_refuses_a_missing_one(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    write_cifar_batch(folder / "data_batch_1", 20)
+    write_cifar_batch(folder / "data_batch_2", 10)
+    write_cifar_batch(folder / "test_batch", 15)
+    assert len(load_dataset("cifar10", tmp_path, False, train_batches=1).train_images) == 20
+    assert len(load_dataset("cifar10", tmp_path, False, train_batches=2).train_images) == 30
+    with pytest.raises(DatasetNotFoundError, match=r"missing: data_batch_3, data_batch_4\. Copy"):
+        load_dataset("cifar10", tmp_path, download=False, train_batches=4)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [("mnist", 1, "allowed: null"), ("cifar10", 6, "from 1 to 5"), ("cifar10", 0, "from 1 to 5")],
+)
+def test_a_train_batches_the_dataset_cannot_have_is_refused_before_reading(name, value, allowed):
+    with pytest.raises(ValueError, match=f"data.train_batches={value} is not allowed.*{allowed}"):
+        OneClassDataModule(name, train_batches=value)
