@@ -35,10 +35,13 @@ DEMO_CLASSES ?= 0,1,2,3,4,5,6,7,8,9
 DEMO_MODELS ?=
 DEMO_EPOCHS ?=
 DEMO_RESULTS ?= results/demo
+# The GPU queue (docs/gpu_session.md): minutes of runs one device call may start, jobs sharing the GPU.
+GPU_MINUTES ?= 7
+GPU_JOBS ?= 14
 
 .PHONY: help install lock data test test-full lint format demo report bench \
 	reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-leave-one-out \
-	wandb-sync
+	wandb-sync gpu-wheels gpu-plan gpu-session
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,7 +61,8 @@ lock:  ## rewrite constraints.txt (the exact versions install uses) from .venv
 data:  ## copy the offline datasets from SHARED_DATA into DATA_DIR (skipped when absent: they download)
 	@if [ -d "$(SHARED_DATA)" ]; then \
 		mkdir -p $(DATA_DIR) && cp -rn $(SHARED_DATA)/MNIST $(SHARED_DATA)/FashionMNIST \
-			$(SHARED_DATA)/cifar-10-batches-py $(DATA_DIR)/ && chmod -R u+w $(DATA_DIR) && \
+			$(SHARED_DATA)/cifar-10-batches-py $(SHARED_DATA)/SHA256SUMS $(DATA_DIR)/ && \
+		chmod -R u+w $(DATA_DIR) && \
 		echo "datasets in $(DATA_DIR) (from $(SHARED_DATA))"; \
 	else echo "no $(SHARED_DATA): datasets download into $(DATA_DIR) on first use"; fi
 
@@ -105,6 +109,23 @@ reproduce-leave-one-out:  ## GANomaly's protocol on CIFAR-10 (CLASSES= anomalous
 		$(subst data.normal_class=,data.anomalous_class=,$(GRID)); status=$$?; \
 	$(BIN)/python -m anomaly_bench.report --results-dir $(RESULTS) \
 		--where protocol=leave_one_out $(REPORT_ARGS) && exit $$status
+
+gpu-wheels:  ## download the wheels a lent GPU lacks (hydra-core, omegaconf, antlr4) into .whl/
+	mkdir -p .whl
+	$(BIN)/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+		--implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
+		-d .whl hydra-core==1.3.8 omegaconf==2.3.0
+	$(BIN)/python -m pip wheel -q --no-deps antlr4-python3-runtime==4.9.3 -w .whl
+
+gpu-plan:  ## which files each device call carries to bring the data to a fresh GPU machine
+	$(BIN)/python -m anomaly_bench.gpu_session plan
+
+gpu-session:  ## ON the lent GPU: install .whl, run the GPU queue to its deadline, rows into OUT=
+	@if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps --no-compile \
+		--no-cache-dir --upgrade --target /tmp/site .whl/*.whl; fi
+	PYTHONPATH=/tmp/site python3 -m anomaly_bench.gpu_session run --out $(OUT) \
+		--minutes $(GPU_MINUTES) --jobs $(GPU_JOBS) trainer=gpu cpu_threads=1 \
+		data.eval_batch_size=1024
 
 results-page:  ## regenerate docs/results/ (the reference results) from its committed rows; trains nothing
 	$(BIN)/python -m anomaly_bench.reporting.results_page

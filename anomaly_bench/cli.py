@@ -39,6 +39,10 @@ COMMANDS = {
         "anomaly_bench.benchmarks.suite",
         "speed of every method, the input paths, the latent search and the grids' hours",
     ),
+    "gpu-session": (
+        "anomaly_bench.gpu_session",
+        "the GPU queue: plan the device calls, check the data, run to a deadline",
+    ),
     "memory-sparsity": (
         "anomaly_bench.memory_sparsity",
         "memory slots a trained MemAE / Mem_GANomaly reads, normal vs anomalous",

@@ -9,11 +9,7 @@ a GMM) and process start-up are left out, so the estimate is a lower bound.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
 
 from anomaly_bench import CONF_DIR
 from anomaly_bench.benchmarks.method_speed import (
@@ -23,16 +19,9 @@ from anomaly_bench.benchmarks.method_speed import (
     second_stage_label,
 )
 from anomaly_bench.data.sources import dataset_spec
+from anomaly_bench.settings.experiments import experiment_grid, paper_protocol_sizes
 from anomaly_bench.settings.method_facts import first_stage_key
 
-# Official split sizes (train, test) of the paper's datasets; all three have ten classes, equal
-# in size in CIFAR-10 and Fashion-MNIST and nearly so in MNIST.
-OFFICIAL_SPLITS = {
-    "mnist": (60_000, 10_000),
-    "fmnist": (60_000, 10_000),
-    "cifar10": (50_000, 10_000),
-}
-N_CLASSES = 10
 PAPER_GRIDS = {1: "table1_mnist", 2: "table2_fmnist", 3: "table3_cifar10"}
 
 
@@ -52,35 +41,6 @@ def run_seconds(shape: RunShape, train_rates: tuple[float, ...], score_rate: flo
         for epochs, rate in zip(shape.stage_epochs, train_rates, strict=True)
     )
     return training + shape.n_test / score_rate
-
-
-def paper_protocol_sizes(dataset: str) -> tuple[int, int]:
-    """(normal training images, test images) of one class under the paper protocol: the test
-    split plus the training split's nine other classes."""
-    train, test = OFFICIAL_SPLITS[dataset]
-    per_class = train // N_CLASSES
-    return per_class, test + train - per_class
-
-
-def sweep_values(key: str, value: Any) -> list[str]:
-    """A sweeper param expanded as Hydra expands it (`a,b,c`, `range(10)`)."""
-    [override] = OverridesParser.create().parse_overrides([f"{key}={value}"])
-    return (
-        [str(v) for v in override.sweep_iterator()]
-        if override.is_sweep_override()
-        else [str(value)]
-    )
-
-
-def experiment_grid(conf_dir: Path, name: str) -> dict[str, list[str]]:
-    """The sweep of one conf/experiment/ grid: methods, classes, seeds, and its dataset."""
-    experiment = OmegaConf.load(conf_dir / "experiment" / f"{name}.yaml")
-    params = experiment.hydra.sweeper.params
-    dataset_default = next(d for d in experiment.defaults if "override /data" in d)
-    return {
-        "dataset": [dataset_default["override /data"]],
-        **{key: sweep_values(key, value) for key, value in params.items()},
-    }
 
 
 def estimate_table(

@@ -7,13 +7,12 @@ import pytest
 from anomaly_bench.benchmarks.grid_estimate import (
     RunShape,
     estimate_table,
-    experiment_grid,
-    paper_protocol_sizes,
     run_seconds,
 )
 from anomaly_bench.benchmarks.method_speed import BenchSettings, method_cases
 from anomaly_bench.benchmarks.suite import main, report, scoring_against_reference
 from anomaly_bench.benchmarks.timing import PhaseClock
+from anomaly_bench.settings.experiments import experiment_grid, paper_protocol_sizes
 from tests.conftest import CONF_DIR
 
 

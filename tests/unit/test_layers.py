@@ -25,7 +25,17 @@ LAYERS = (
     "benchmarks",
     "entry points",
 )
-ENTRY_POINTS = {"cli", "train", "predict", "pictures", "report", "demo", "bench", "memory_sparsity"}
+ENTRY_POINTS = {
+    "cli",
+    "train",
+    "predict",
+    "pictures",
+    "report",
+    "demo",
+    "bench",
+    "memory_sparsity",
+    "gpu_session",
+}
 # Layers that must never pull in the deep-learning stack, directly or through what they import.
 TORCH_FREE = ("settings", "store", "reporting")
 HEAVY = ("torch", "lightning", "torchmetrics", "torchvision")

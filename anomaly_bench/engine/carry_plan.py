@@ -1,0 +1,46 @@
+"""Which files each device call carries: a call takes at most 64 MiB (the working tree
+included), so the data a GPU run needs travels over several calls to a machine kept warm
+between them (it keeps what earlier calls carried), files whole, in the manifest's order."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+CALL_LIMIT_BYTES = 64 * 2**20
+# Room kept free in every call for what changes between planning and calling (rows, logs).
+MARGIN_BYTES = 2 * 2**20
+
+
+def tree_bytes(repo: Path) -> int:
+    """What travels with every call: the files git tracks and the untracked ones it does not
+    ignore."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=repo,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    return sum((repo / name.decode()).stat().st_size for name in listed if name)
+
+
+def carry_plan(
+    files: list[tuple[str, int]], tree: int, limit: int = CALL_LIMIT_BYTES
+) -> list[list[str]]:
+    """The calls, each a list of the files it carries, filled in order; a file that fits no
+    call beside the tree is refused naming the room there is."""
+    room = limit - tree - MARGIN_BYTES
+    calls: list[list[str]] = []
+    used = room
+    for path, size in files:
+        if size > room:
+            raise ValueError(
+                f"{path} ({size / 2**20:.1f} MiB) does not fit a call: {room / 2**20:.1f} MiB "
+                f"are left beside the {tree / 2**20:.1f} MiB working tree"
+            )
+        if used + size > room:
+            calls.append([])
+            used = 0
+        calls[-1].append(path)
+        used += size
+    return calls

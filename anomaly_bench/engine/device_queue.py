@@ -1,0 +1,262 @@
+"""The GPU queue: the paper's grids as a list of runs, done in order across sessions, each
+session starting only the runs that can finish before its device time runs out.
+
+A GPU is lent to some sessions only, for minutes (docs/gpu_session.md). So the queue
+(`conf/queue/gpu.yaml`) is a list of steps, each a paper grid at some seeds; a run is done when
+the store holds an `ok` row with its key, and the committed rows travel with the checkout, so a
+session continues where the last one stopped. A run is started only when its estimated time
+fits before the deadline: estimated from the rows this device already wrote for the method
+(their training and scoring rates), else from the device's benchmark divided by the jobs sharing
+it, else not at all. A run still going at the hard stop is terminated and its row says so.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from anomaly_bench import CONF_DIR
+from anomaly_bench.data.sources import dataset_spec
+from anomaly_bench.settings.experiments import experiment_grid, protocol_sizes
+from anomaly_bench.store.results import is_smoke, key_today
+from anomaly_bench.store.run_identity import method_id, run_key
+
+QUEUE_FILE = CONF_DIR / "queue" / "gpu.yaml"
+# Seconds a run spends besides its epochs and its scoring pass (start-up, data, checkpoints).
+RUN_OVERHEAD_S = 30.0
+# Estimates are multiplied by this before they are held against the deadline.
+SAFETY = 1.25
+
+
+@dataclass(frozen=True)
+class QueueStep:
+    """One paper grid (`experiment`) at `seeds`, with `overrides` added to each of its runs."""
+
+    name: str
+    experiment: str
+    seeds: tuple[int, ...]
+    overrides: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueuedRun:
+    step: str
+    overrides: tuple[str, ...]
+    key: str
+    method: str
+    dataset: str
+    estimate_s: float | None
+
+
+@dataclass
+class QueueReport:
+    """What one session of the queue did: runs started (with their seconds and exit status),
+    runs left for a later session (with why), runs terminated at the hard stop."""
+
+    finished: list[dict[str, Any]] = field(default_factory=list)
+    not_started: list[dict[str, Any]] = field(default_factory=list)
+    terminated: list[str] = field(default_factory=list)
+
+
+def load_queue(path: Path = QUEUE_FILE) -> list[QueueStep]:
+    steps = OmegaConf.to_container(OmegaConf.load(path))["steps"]
+    return [
+        QueueStep(s["name"], s["experiment"], tuple(s["seeds"]), tuple(s.get("overrides", ())))
+        for s in steps
+    ]
+
+
+def step_overrides(step: QueueStep) -> Iterator[tuple[str, ...]]:
+    """Each run of the step as the overrides that make it: its grid's sweep, at the step's
+    seeds, in the grid's order (methods, then classes)."""
+    grid = experiment_grid(CONF_DIR, step.experiment)
+    swept = [key for key in grid if key not in ("dataset", "seed")]
+    for seed in step.seeds:
+        for values in product(*(grid[key] for key in swept)):
+            yield (
+                f"experiment={step.experiment}",
+                *(f"{key}={value}" for key, value in zip(swept, values, strict=True)),
+                f"seed={seed}",
+                *step.overrides,
+            )
+
+
+# The overrides a grid varies from run to run that are plain values, not config groups: a run's
+# config is its group's composed config with these set, so a queue of hundreds of runs composes
+# only once per method and grid (composing costs a fraction of a second).
+PLAIN_KEYS = ("data.normal_class=", "data.anomalous_class=", "seed=")
+
+
+def compose_run(overrides: Iterable[str], composed: dict[tuple[str, ...], Any]) -> Any:
+    """The run's config: Hydra's composition of its group overrides (cached in `composed`),
+    with its plain values set."""
+    groups = tuple(o for o in overrides if not o.startswith(PLAIN_KEYS))
+    if groups not in composed:
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            composed[groups] = compose("train", overrides=list(groups))
+    cfg = copy.deepcopy(composed[groups])
+    for override in overrides:
+        if override.startswith(PLAIN_KEYS):
+            key, _, value = override.partition("=")
+            OmegaConf.update(cfg, key, yaml.safe_load(value), merge=False)
+    return cfg
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Images per second of one method on one device: training and scoring."""
+
+    train: float
+    score: float
+
+
+def measured_rates(rows: Iterable[dict], device: str) -> dict[tuple[str, int], Rates]:
+    """{(method, channels): median rates} over the `ok` rows this device wrote."""
+    found: dict[tuple[str, int], list[dict]] = {}
+    for row in rows:
+        if row.get("status") != "ok" or row.get("device") != device:
+            continue
+        if not row.get("train_images_per_second") or not row.get("test_images_per_second"):
+            continue
+        channels = dataset_spec(row["dataset"]).channels
+        found.setdefault((row["method"], channels), []).append(row)
+    return {
+        key: Rates(
+            statistics.median(r["train_images_per_second"] for r in rows),
+            statistics.median(r["test_images_per_second"] for r in rows),
+        )
+        for key, rows in found.items()
+    }
+
+
+def bench_rates(bench: dict[str, Any], jobs: int) -> dict[str, Rates]:
+    """{method: rates} of one process in the device's benchmark (`make bench` JSON), divided
+    by the jobs that will share the device: no gain from sharing is assumed."""
+    return {
+        row["label"]: Rates(
+            row["train_images_per_second"] / jobs, row["score_images_per_second"] / jobs
+        )
+        for row in bench.get("methods", [])
+        if row.get("stage", 1) == 1
+    }
+
+
+def estimate_seconds(cfg: Any, rates: Rates) -> float:
+    """A run's seconds: its epochs over its training images, one scoring pass, the overhead."""
+    n_train, n_test = protocol_sizes(cfg.data.dataset, cfg.data.protocol)
+    if cfg.data.get("train_batches"):
+        n_train = n_train * cfg.data.train_batches // dataset_spec(cfg.data.dataset).train_files
+    epochs = cfg.trainer.max_epochs
+    return epochs * n_train / rates.train + n_test / rates.score + RUN_OVERHEAD_S
+
+
+def done_keys(rows: Iterable[dict]) -> set[str]:
+    """The keys of every run with an `ok` row (not a smoke test), stored and recomputed under
+    today's identity rules, as `ResultsStore.latest_ok` counts them."""
+    done = set()
+    for row in rows:
+        if row.get("status") == "ok" and not is_smoke(row):
+            done |= {row.get("run_key"), key_today(row)}
+    return done
+
+
+def pending_runs(
+    steps: list[QueueStep],
+    done: set[str],
+    measured: dict[tuple[str, int], Rates],
+    benched: dict[str, Rates],
+    extra: tuple[str, ...] = (),
+) -> list[QueuedRun]:
+    """Every run of the queue without an `ok` row, in queue order, with its estimate (None
+    where no rate is known for its method)."""
+    runs, composed = [], {}
+    for step in steps:
+        for overrides in step_overrides(step):
+            cfg = compose_run((*overrides, *extra), composed)
+            key = run_key(cfg)
+            if key in done:
+                continue
+            method = method_id(cfg)
+            channels = dataset_spec(cfg.data.dataset).channels
+            rates = measured.get((method, channels)) or benched.get(method)
+            estimate = estimate_seconds(cfg, rates) if rates else None
+            runs.append(
+                QueuedRun(step.name, (*overrides, *extra), key, method, cfg.data.dataset, estimate)
+            )
+    return runs
+
+
+Launch = Callable[[QueuedRun], subprocess.Popen]
+
+
+def train_command(run: QueuedRun) -> list[str]:
+    return [sys.executable, "-m", "anomaly_bench.train", *run.overrides, "skip_done=true"]
+
+
+def run_queue(
+    runs: list[QueuedRun],
+    launch: Launch,
+    jobs: int,
+    seconds: float,
+    grace_s: float = 30.0,
+    clock: Callable[[], float] = time.monotonic,
+    poll_s: float = 1.0,
+) -> QueueReport:
+    """Start runs in queue order, at most `jobs` at a time, each only if its estimate (times
+    SAFETY) fits in what is left of `seconds`; a run that does not fit is passed over for a
+    shorter one behind it. At `seconds + grace_s` whatever still runs is terminated."""
+    start = clock()
+    deadline, hard_stop = start + seconds, start + seconds + grace_s
+    waiting, running = list(runs), {}
+    report = QueueReport()
+    while waiting or running:
+        now = clock()
+        for run in list(waiting):
+            if len(running) >= jobs:
+                break
+            if run.estimate_s is None:
+                report.not_started.append({"key": run.key, "why": "no rate known"})
+            elif now + SAFETY * run.estimate_s > deadline:
+                continue
+            else:
+                running[run.key] = (launch(run), now, run)
+            waiting.remove(run)
+        if not running:
+            break
+        for key, (process, started, run) in list(running.items()):
+            if process.poll() is not None:
+                report.finished.append(
+                    {
+                        "key": key,
+                        "step": run.step,
+                        "seconds": round(clock() - started, 1),
+                        "estimate_s": round(run.estimate_s, 1),
+                        "returncode": process.returncode,
+                    }
+                )
+                del running[key]
+            elif clock() > hard_stop:
+                process.terminate()
+                process.wait()
+                report.terminated.append(key)
+                del running[key]
+        time.sleep(poll_s)
+    left = deadline - clock()
+    for run in waiting:
+        needs = SAFETY * run.estimate_s
+        report.not_started.append(
+            {"key": run.key, "why": f"needs ~{needs:.0f} s, {max(left, 0):.0f} s were left"}
+        )
+    return report

@@ -1,0 +1,209 @@
+"""One session's turn of the GPU queue, and the steps around it (docs/gpu_session.md).
+
+    python -m anomaly_bench.gpu_session plan              which files each device call carries
+    python -m anomaly_bench.gpu_session check             the data here against its SHA256SUMS
+    python -m anomaly_bench.gpu_session run --out DIR     the queue's next runs, until the deadline
+    python -m anomaly_bench.gpu_session add --rows FILE   the rows a session brought back, committed
+
+`run` copies the committed rows into its own store (so runs already done are skipped), starts
+only runs whose data is complete and whose estimate fits before `--minutes`, and writes what the
+machine must hand back into `--out`: the new rows, their example pictures (one tar), a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import torch
+
+from anomaly_bench import CONF_DIR
+from anomaly_bench.data.checksums import check_files, read_manifest
+from anomaly_bench.engine.carry_plan import carry_plan, tree_bytes
+from anomaly_bench.engine.device_queue import (
+    QueuedRun,
+    bench_rates,
+    done_keys,
+    load_queue,
+    measured_rates,
+    pending_runs,
+    run_queue,
+    train_command,
+)
+from anomaly_bench.engine.runtime import device_name
+from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
+
+log = logging.getLogger(__name__)
+
+REPO = CONF_DIR.parents[1]
+COMMITTED = REPO / "docs" / "results"
+# Where each dataset's files sit under the data folder, as the manifest names them.
+DATA_FOLDERS = {"cifar10": "cifar-10-batches-py/", "mnist": "MNIST/", "fmnist": "FashionMNIST/"}
+NEW_ROWS = "new_rows.jsonl"
+PICTURES_TAR = "pictures.tar"
+SUMMARY = "queue_summary.json"
+
+
+def plan(args: argparse.Namespace) -> None:
+    """The device calls that bring the datasets' files to a fresh machine (which has none of
+    them), with the manifest, in the first call."""
+    manifest = read_manifest(args.manifest)
+    folders = tuple(DATA_FOLDERS[name] for name in args.datasets)
+    paths = [args.manifest, *(args.data_dir / p for p in manifest if p.startswith(folders))]
+    files = [(str(path), path.stat().st_size) for path in paths]
+    calls = carry_plan(files, tree_bytes(REPO))
+    print(json.dumps({"tree_bytes": tree_bytes(REPO), "calls": calls}, indent=2))
+
+
+def check(args: argparse.Namespace) -> int:
+    manifest = read_manifest(args.manifest)
+    states = check_files(args.data_dir, manifest)
+    for state in states:
+        print(f"{state.state:8} {state.path}")
+    return 0 if all(s.state == "ok" for s in states) else 1
+
+
+def complete_datasets(data_dir: Path, manifest_path: Path) -> set[str]:
+    """The datasets whose every manifest file is here intact."""
+    if not manifest_path.is_file():
+        return set()
+    states = check_files(data_dir, read_manifest(manifest_path))
+    return {
+        name
+        for name, folder in DATA_FOLDERS.items()
+        if all(s.state == "ok" for s in states if s.path.startswith(folder))
+        and any(s.path.startswith(folder) for s in states)
+    }
+
+
+def seed_store(store: ResultsStore, committed: ResultsStore) -> None:
+    """The committed rows into the session's store (once each), so finished runs are skipped."""
+    have = {row.get("run_id") for row in store.read()}
+    for row in committed.read():
+        if row.get("run_id") not in have:
+            store.append(row)
+
+
+def run(args: argparse.Namespace) -> int:
+    store, committed = ResultsStore(args.results_dir), ResultsStore(args.committed)
+    seed_store(store, committed)
+    device = device_name(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    bench = json.loads(args.bench.read_text()) if args.bench and args.bench.is_file() else {}
+    extra = (f"paths.results_dir={args.results_dir}", "trainer.enable_progress_bar=false")
+    runs = pending_runs(
+        load_queue(),
+        done_keys(store.read()),
+        measured_rates(store.read(), device),
+        bench_rates(bench, args.jobs),
+        extra=(*extra, *args.overrides),
+    )
+    ready = complete_datasets(args.data_dir, args.manifest)
+    startable = [r for r in runs if r.dataset in ready]
+    held = [{"key": r.key, "why": "data incomplete"} for r in runs if r.dataset not in ready]
+    print(f"{len(runs)} runs pending on {device}; data complete for: {sorted(ready) or 'none'}")
+    if args.dry_run:
+        for r in startable:
+            estimate = "?" if r.estimate_s is None else f"{r.estimate_s:.0f} s"
+            print(f"  {r.step:22} {r.key:60} {estimate}")
+        return 0
+    logs = Path(args.results_dir) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+
+    def launch(queued: QueuedRun) -> subprocess.Popen:
+        out = (logs / f"{queued.key}.log").open("w")
+        return subprocess.Popen(train_command(queued), stdout=out, stderr=subprocess.STDOUT)
+
+    report = run_queue(startable, launch, args.jobs, args.minutes * 60)
+    report.not_started += held
+    write_outputs(args.out, store, committed, report, device)
+    failed = [f for f in report.finished if f["returncode"] != 0]
+    return 1 if failed or report.terminated else 0
+
+
+def write_outputs(out: Path, store: ResultsStore, committed: ResultsStore, report, device) -> None:
+    """The new rows, their pictures (one tar: a device call hands back at most 8 files) and a
+    summary of what ran, what was left and why."""
+    out.mkdir(parents=True, exist_ok=True)
+    known = {row.get("run_id") for row in committed.read()}
+    new = [row for row in store.read() if row.get("run_id") not in known]
+    (out / NEW_ROWS).write_text("".join(json.dumps(row) + "\n" for row in new))
+    with tarfile.open(out / PICTURES_TAR, "w") as tar:
+        for row in new:
+            picture = store.picture_path(row["run_key"])
+            if picture.is_file():
+                tar.add(picture, arcname=picture.name)
+    summary = {
+        "device": device,
+        "new_rows": len(new),
+        "finished": report.finished,
+        "terminated": report.terminated,
+        "not_started": report.not_started,
+    }
+    (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"{len(new)} new rows, {len(report.not_started)} runs left: {out}")
+
+
+def add(args: argparse.Namespace) -> None:
+    """Append the rows a session brought back (each once, by run id) to the committed store,
+    and their pictures beside them: only PNG files named by a new row's run key are taken."""
+    target = ResultsStore(args.results_dir)
+    known = {row.get("run_id") for row in target.read()}
+    added = []
+    for line in args.rows.read_text().splitlines():
+        row = json.loads(line)
+        if row.get("run_id") not in known:
+            target.append(row)
+            added.append(row["run_key"])
+    if args.pictures:
+        wanted = {f"{key}.png" for key in added}
+        with tarfile.open(args.pictures) as tar:
+            for member in tar.getmembers():
+                if member.isfile() and member.name in wanted:
+                    data = tar.extractfile(member).read()
+                    (args.results_dir / PICTURES_DIR).mkdir(exist_ok=True)
+                    (args.results_dir / PICTURES_DIR / member.name).write_bytes(data)
+    print(f"{len(added)} rows added to {target.path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument("--data-dir", type=Path, default=Path("data"))
+    data.add_argument("--manifest", type=Path, default=Path("data/SHA256SUMS"))
+    p = verbs.add_parser("plan", parents=[data], help="the files each device call carries")
+    p.add_argument("--datasets", nargs="+", default=["cifar10"], choices=sorted(DATA_FOLDERS))
+    verbs.add_parser("check", parents=[data], help="the data here against its manifest")
+    r = verbs.add_parser("run", parents=[data], help="the queue's next runs, to a deadline")
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--minutes", type=float, default=7.0)
+    r.add_argument("--jobs", type=int, default=14)
+    r.add_argument("--results-dir", type=Path, default=Path("results/gpu_queue"))
+    r.add_argument("--committed", type=Path, default=COMMITTED)
+    r.add_argument("--bench", type=Path, default=COMMITTED / "bench_nvidia_h200.json")
+    r.add_argument("--dry-run", action="store_true")
+    r.add_argument("overrides", nargs="*", help="added to every run (trainer=gpu ...)")
+    a = verbs.add_parser("add", help="append the rows a session brought back")
+    a.add_argument("--rows", type=Path, required=True)
+    a.add_argument("--pictures", type=Path)
+    a.add_argument("--results-dir", type=Path, default=COMMITTED)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.verb == "plan":
+        plan(args)
+    elif args.verb == "check":
+        return check(args)
+    elif args.verb == "run":
+        return run(args)
+    else:
+        add(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

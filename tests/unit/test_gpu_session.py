@@ -1,0 +1,194 @@
+"""The GPU queue on a CPU: its order, what counts as done, the deadline, the data check, the
+carry plan and the rows brought back (the issue's "without a GPU" part)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from anomaly_bench import CONF_DIR
+from anomaly_bench.data.checksums import check_files, read_manifest, refuse_incomplete
+from anomaly_bench.engine.carry_plan import carry_plan
+from anomaly_bench.engine.device_queue import (
+    SAFETY,
+    QueuedRun,
+    QueueStep,
+    Rates,
+    compose_run,
+    estimate_seconds,
+    pending_runs,
+    run_queue,
+    step_overrides,
+)
+from anomaly_bench.gpu_session import main
+from anomaly_bench.store.run_identity import run_key
+
+MiB = 2**20
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("experiment=table3_cifar10", "model=mem_ganomaly", "data.normal_class=7", "seed=2"),
+        (
+            "experiment=leave_one_out_cifar10",
+            "model=ganomaly",
+            "data.anomalous_class=3",
+            "seed=0",
+        ),
+    ],
+)
+def test_a_queued_runs_key_is_the_key_its_own_run_gets(overrides):
+    """The queue composes once per method and sets the class and seed: the same key a run
+    composed from all its overrides (as `anomaly_bench.train` does) gets."""
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        whole = compose("train", overrides=list(overrides))
+    assert run_key(compose_run(overrides, {})) == run_key(whole)
+
+
+def test_pending_runs_keep_the_queue_order_skip_the_done_and_estimate_from_rates():
+    steps = [QueueStep("t3", "table3_cifar10", (0,)), QueueStep("t3b", "table3_cifar10", (1,))]
+    first = list(step_overrides(steps[0]))
+    assert len(first) == 70 and first[0][1:] == ("model=iforest", "data.normal_class=0", "seed=0")
+    done = {run_key(compose_run(first[0], {}))}
+    rates = {("ganomaly", 3): Rates(train=1000.0, score=5000.0)}
+    runs = pending_runs(steps, done, rates, {})
+    assert len(runs) == 139 and runs[0].key.startswith("iforest_cifar10_class1_paper_seed0_")
+    assert runs[-1].key.startswith("mem_ganomaly_cifar10_class9_paper_seed1_")
+    ganomaly = next(r for r in runs if r.method == "ganomaly")
+    # 15 epochs of one class's 5,000 images, then 55,000 test images, plus the overhead.
+    assert ganomaly.estimate_s == pytest.approx(15 * 5000 / 1000 + 55000 / 5000 + 30)
+    assert next(r for r in runs if r.method == "dagmm").estimate_s is None  # no rate: not guessed
+    cfg = compose_run((*first[40], "data.train_batches=1"), {})
+    assert estimate_seconds(cfg, Rates(1000.0, 5000.0)) == pytest.approx(15 + 11 + 30)
+
+
+class FakeProcess:
+    """A run that takes `seconds` of the fake clock."""
+
+    def __init__(self, clock: list[float], seconds: float) -> None:
+        self.clock, self.ends, self.returncode = clock, clock[0] + seconds, None
+        self.terminated = False
+
+    def poll(self) -> int | None:
+        if self.clock[0] >= self.ends:
+            self.returncode = 0
+        return self.returncode
+
+    def terminate(self) -> None:
+        self.terminated, self.returncode = True, -15
+
+    def wait(self) -> int:
+        return self.returncode
+
+
+def queue_of(*estimates: float | None) -> list[QueuedRun]:
+    return [QueuedRun("s", (), f"run{i}", "m", "d", e) for i, e in enumerate(estimates)]
+
+
+def fake_run(runs, took: dict[str, float], jobs: int, seconds: float):
+    clock = [0.0]
+    processes = {}
+
+    def launch(run):
+        processes[run.key] = FakeProcess(clock, took[run.key])
+        return processes[run.key]
+
+    def tick() -> float:
+        clock[0] += 1.0
+        return clock[0]
+
+    report = run_queue(runs, launch, jobs, seconds, grace_s=10, clock=tick, poll_s=0)
+    return report, processes
+
+
+def test_a_run_that_cannot_finish_before_the_deadline_is_never_started():
+    runs = queue_of(10, 100, 5, None)
+    report, started = fake_run(runs, {"run0": 10, "run1": 100, "run2": 5}, jobs=1, seconds=50)
+    assert sorted(started) == ["run0", "run2"]  # the shorter run behind the long one went
+    assert [f["key"] for f in report.finished] == ["run0", "run2"]
+    why = {n["key"]: n["why"] for n in report.not_started}
+    assert why["run3"] == "no rate known"
+    assert why["run1"].startswith(f"needs ~{SAFETY * 100:.0f} s")
+    assert report.terminated == []
+
+
+def test_jobs_share_the_device_and_a_run_past_the_hard_stop_is_terminated():
+    runs = queue_of(5, 5, 5)
+    report, started = fake_run(runs, {"run0": 6, "run1": 6, "run2": 500}, jobs=3, seconds=40)
+    assert len(started) == 3  # all at once
+    assert report.terminated == ["run2"] and started["run2"].terminated
+    assert {f["key"] for f in report.finished} == {"run0", "run1"}
+
+
+def write_manifest(folder: Path, files: dict[str, bytes]) -> Path:
+    for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    lines = [f"{hashlib.sha256(c).hexdigest()}  {n}" for n, c in files.items()]
+    manifest = folder / "SHA256SUMS"
+    manifest.write_text("\n".join(lines) + "\n")
+    return manifest
+
+
+def test_the_data_check_names_missing_and_damaged_files(tmp_path):
+    manifest = write_manifest(
+        tmp_path, {"cifar/a": b"a" * 10, "cifar/b": b"b" * 10, "cifar/c": b"c", "MNIST/x": b"x"}
+    )
+    (tmp_path / "cifar/b").write_bytes(b"B" * 10)  # cut or changed in transfer
+    (tmp_path / "cifar/c").unlink()
+    states = check_files(tmp_path, read_manifest(manifest, under="cifar/"))
+    assert [(s.path, s.state) for s in states] == [
+        ("cifar/a", "ok"),
+        ("cifar/b", "damaged"),
+        ("cifar/c", "missing"),
+    ]
+    with pytest.raises(FileNotFoundError, match=r"cifar/b \(damaged\), cifar/c \(missing\)"):
+        refuse_incomplete(states, tmp_path)
+    assert main(["check", "--data-dir", str(tmp_path), "--manifest", str(manifest)]) == 1
+
+
+def test_the_carry_plan_fills_each_call_beside_the_tree_and_refuses_a_file_too_big():
+    batches = [(f"data_batch_{i}", 30 * MiB) for i in range(1, 6)] + [("test_batch", 30 * MiB)]
+    calls = carry_plan(batches, tree=2 * MiB)
+    assert calls == [
+        ["data_batch_1", "data_batch_2"],
+        ["data_batch_3", "data_batch_4"],
+        ["data_batch_5", "test_batch"],
+    ]
+    with pytest.raises(ValueError, match=r"huge \(70\.0 MiB\) does not fit a call: 60\.0 MiB"):
+        carry_plan([("huge", 70 * MiB)], tree=2 * MiB)
+
+
+def test_rows_brought_back_are_added_once_with_only_their_own_pictures(tmp_path):
+    rows = [{"run_id": f"id{i}", "run_key": f"key{i}", "status": "failed", "method": "m",
+             "dataset": "d"} for i in range(2)]  # fmt: skip
+    new_rows = tmp_path / "new_rows.jsonl"
+    new_rows.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pictures = tmp_path / "pictures.tar"
+    with tarfile.open(pictures, "w") as tar:
+        for name in ("key0.png", "../escape.png", "other.png"):
+            info = tarfile.TarInfo(name)
+            info.size = 3
+            tar.addfile(info, io.BytesIO(b"png"))
+    store = tmp_path / "committed"
+    args = [
+        "add",
+        "--rows",
+        str(new_rows),
+        "--pictures",
+        str(pictures),
+        "--results-dir",
+        str(store),
+    ]
+    main(args)
+    main(args)  # again: nothing twice
+    assert len((store / "results.jsonl").read_text().splitlines()) == 2
+    assert sorted(p.name for p in (store / "example_pictures").iterdir()) == ["key0.png"]
+    assert not (tmp_path / "escape.png").exists()
