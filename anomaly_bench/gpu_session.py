@@ -26,6 +26,7 @@ from anomaly_bench import CONF_DIR
 from anomaly_bench.data.checksums import check_files, read_manifest
 from anomaly_bench.engine.carry_plan import carry_plan, tree_bytes
 from anomaly_bench.engine.device_queue import (
+    QUEUE_FILE,
     QueuedRun,
     bench_rates,
     done_keys,
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     bench = json.loads(args.bench.read_text()) if args.bench and args.bench.is_file() else {}
     extra = (f"paths.results_dir={args.results_dir}", "trainer.enable_progress_bar=false")
     runs = pending_runs(
-        load_queue(),
+        load_queue(args.queue),
         done_keys(store.read()),
         measured_rates(store.read(), device),
         bench_rates(bench, args.jobs),
@@ -186,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--results-dir", type=Path, default=Path("results/gpu_queue"))
     r.add_argument("--committed", type=Path, default=COMMITTED)
     r.add_argument("--bench", type=Path, default=COMMITTED / "bench_nvidia_h200.json")
+    r.add_argument("--queue", type=Path, default=QUEUE_FILE, help="the steps, in order")
     r.add_argument("--dry-run", action="store_true")
     r.add_argument("overrides", nargs="*", help="added to every run (trainer=gpu ...)")
     a = verbs.add_parser("add", help="append the rows a session brought back")
