@@ -41,7 +41,7 @@ GPU_JOBS ?= 14
 
 .PHONY: help install lock data test test-full lint format demo report bench \
 	reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-leave-one-out \
-	wandb-sync gpu-wheels gpu-plan gpu-session
+	wandb-sync gpu-wheels gpu-plan gpu-session gpu-speed
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -126,6 +126,12 @@ gpu-session:  ## ON the lent GPU: install .whl, run the GPU queue to its deadlin
 	PYTHONPATH=/tmp/site python3 -m anomaly_bench.gpu_session run --out $(OUT) \
 		--minutes $(GPU_MINUTES) --jobs $(GPU_JOBS) trainer=gpu cpu_threads=1 \
 		data.eval_batch_size=1024
+
+gpu-speed:  ## ON the lent GPU: the speed matrix (float32, TF32, bf16, channels_last, CUDA graphs; 1 and 14 jobs) into OUT=
+	@if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps --no-compile \
+		--no-cache-dir --upgrade --target /tmp/site .whl/*.whl; fi
+	PYTHONPATH=/tmp/site python3 -m anomaly_bench.benchmarks.speed_matrix \
+		--output $(OUT)/speed_matrix.json trainer=gpu cpu_threads=1
 
 results-page:  ## regenerate docs/results/ (the reference results) from its committed rows; trains nothing
 	$(BIN)/python -m anomaly_bench.reporting.results_page

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from anomaly_bench.benchmarks.grid_estimate import (
     RunShape,
@@ -10,8 +11,11 @@ from anomaly_bench.benchmarks.grid_estimate import (
     run_seconds,
 )
 from anomaly_bench.benchmarks.method_speed import BenchSettings, method_cases
+from anomaly_bench.benchmarks.speed_matrix import parse_args as speed_matrix_args
+from anomaly_bench.benchmarks.speed_matrix import with_ratios
 from anomaly_bench.benchmarks.suite import main, report, scoring_against_reference
 from anomaly_bench.benchmarks.timing import PhaseClock
+from anomaly_bench.engine.callbacks import Speedups
 from anomaly_bench.settings.experiments import experiment_grid, paper_protocol_sizes
 from tests.conftest import CONF_DIR
 
@@ -137,3 +141,26 @@ def test_the_committed_gpu_bench_page_is_what_its_json_gives():
     results = json.loads(page.with_suffix(".json").read_text())
     assert results["device"] == "NVIDIA H200"
     assert page.with_suffix(".md").read_text() == report(results)
+
+
+def test_the_speed_matrix_sets_each_setting_against_float32_at_the_same_jobs():
+    cells = [
+        {"method": "m", "variant": "float32", "jobs": 1, "train_images_per_second_total": 100.0},
+        {"method": "m", "variant": "bf16", "jobs": 1, "train_images_per_second_total": 250.0},
+        {"method": "m", "variant": "float32", "jobs": 14, "train_images_per_second_total": 800.0},
+        {"method": "m", "variant": "bf16", "jobs": 14, "train_images_per_second_total": 1000.0},
+    ]
+    assert [c["vs_float32"] for c in with_ratios(cells)] == [1.0, 2.5, 1.0, 1.25]
+    with pytest.raises(SystemExit):
+        speed_matrix_args(["--variants", "float32,fp8"])
+
+
+@pytest.mark.parametrize("tf32", [True, False])
+def test_the_tf32_switch_sets_torchs_float32_products(tf32):
+    matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        Speedups(tf32=tf32).setup(None, torch.nn.Linear(2, 2), "fit")
+        assert torch.backends.cuda.matmul.allow_tf32 is tf32
+        assert torch.backends.cudnn.allow_tf32 is tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = matmul, cudnn

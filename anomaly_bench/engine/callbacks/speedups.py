@@ -1,8 +1,9 @@
 """Optional speedups of a method's networks, chosen in the config and applied before training.
 
-Both change how the arithmetic is laid out, not what is computed, and both are off by default so
-that a run is plain eager float32 unless asked otherwise. bf16 autocast is Lightning's own switch
-(`trainer.precision=bf16-mixed`), and cuDNN autotuning is `trainer.benchmark` (on in
+channels_last and compile change how the arithmetic is laid out, not what is computed; TF32
+rounds the inputs of a GPU's float32 products. All are off by default, so that a run is plain
+eager float32 (with torch's TF32 defaults) unless asked otherwise. bf16 autocast is Lightning's
+own switch (`trainer.precision=bf16-mixed`), and cuDNN autotuning is `trainer.benchmark` (on in
 `trainer=gpu`).
 """
 
@@ -40,7 +41,7 @@ def compile_failure(backend: str, mode: str | None, device: torch.device) -> str
 
 
 class Speedups(L.Callback):
-    """channels_last weights and torch.compile of each network, in place.
+    """TF32, channels_last weights and torch.compile of each network, in place.
 
     Compiling with `nn.Module.compile` keeps the parameter names, so checkpoints load with or
     without it. Where torch.compile cannot run, the run says why and trains without it.
@@ -52,8 +53,13 @@ class Speedups(L.Callback):
         compile: bool = False,
         compile_backend: str = "inductor",
         compile_mode: str | None = None,
+        tf32: bool | None = None,
     ) -> None:
+        """`tf32`: True lets float32 matrix products and convolutions run in TF32 on a GPU that
+        has it (10-bit mantissa inputs, float32 sums); False keeps both strict float32; None
+        leaves torch's defaults (TF32 convolutions in cuDNN, strict float32 matmuls)."""
         super().__init__()
+        check_choice("tf32", tf32, (None, True, False))
         check_choice("compile_mode", compile_mode, COMPILE_MODES)
         if compile:  # listing the backends imports Dynamo: only worth it when compiling
             backends = torch.compiler.list_backends(exclude_tags=())
@@ -61,8 +67,12 @@ class Speedups(L.Callback):
         self.channels_last, self.compile = channels_last, compile
         self.compile_backend, self.compile_mode = compile_backend, compile_mode
         self.compiled = False
+        self.tf32 = tf32
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if self.tf32 is not None:
+            torch.backends.cuda.matmul.allow_tf32 = self.tf32
+            torch.backends.cudnn.allow_tf32 = self.tf32
         if self.channels_last:
             pl_module.to(memory_format=torch.channels_last)
         if self.compile and not self.compiled:
