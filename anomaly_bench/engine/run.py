@@ -49,7 +49,13 @@ from anomaly_bench.settings.checks import (
 )
 from anomaly_bench.settings.protocols import class_key, class_words
 from anomaly_bench.store.results import ResultsStore
-from anomaly_bench.store.run_identity import method_id, run_key, smoke_settings
+from anomaly_bench.store.run_identity import (
+    configuration,
+    digest,
+    method_id,
+    run_key,
+    smoke_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +108,13 @@ def base_row(cfg: DictConfig) -> dict[str, Any]:
 
 
 def identity(cfg: DictConfig) -> dict[str, str]:
-    """The run's key and its method's id (refuses a model target they cannot be read from)."""
-    return {"run_key": run_key(cfg), "method": method_id(cfg)}
+    """The run's key, its configuration's digest (what a table averages rows by) and its
+    method's id (refuses a model target they cannot be read from)."""
+    return {
+        "run_key": run_key(cfg),
+        "configuration_digest": digest(configuration(cfg)),
+        "method": method_id(cfg),
+    }
 
 
 # Lightning's batch limits: a share of the batches or a number of them; 0 would train or score

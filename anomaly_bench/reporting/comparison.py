@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from anomaly_bench.reporting.configurations import Column, columns
 from anomaly_bench.reporting.paper_tables import PaperTable
 from anomaly_bench.settings.protocols import row_class
-from anomaly_bench.store.results import is_smoke, key_today
+from anomaly_bench.store.results import latest_ok_rows
 
 # Row fields that say how a number was chosen; the report lists the values it found.
 CHOICE_FLAGS = ("protocol", "threshold_source", "select_epoch_on_test")
@@ -64,17 +64,12 @@ def class_row_labels(comparison: Comparison, table: PaperTable) -> list[str]:
 
 
 def table_rows(rows: Iterable[dict], table: PaperTable) -> list[dict]:
-    """The `ok` rows of the table's dataset and protocol; of a run rerun (the same run key under
-    today's rules, `key_today`), its latest row only, so a rerun never counts as a second seed."""
-    latest = {
-        key_today(row) or id(row): row
-        for row in rows
-        if row.get("status") == "ok"
-        and not is_smoke(row)
-        and row.get("dataset") == table.dataset
-        and row.get("protocol") == table.protocol
-    }
-    return list(latest.values())
+    """The table's dataset's and protocol's rows among `latest_ok_rows`."""
+    return [
+        row
+        for row in latest_ok_rows(rows)
+        if row.get("dataset") == table.dataset and row.get("protocol") == table.protocol
+    ]
 
 
 def is_number(value: object) -> bool:

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from anomaly_bench.settings.protocols import class_key
+from anomaly_bench.store.row_schema import OK_FIELDS, OK_METRICS, ROW_FIELDS
 from anomaly_bench.store.run_identity import run_key, smoke_settings
 
 log = logging.getLogger(__name__)
@@ -55,13 +57,6 @@ def key_today(row: dict[str, Any]) -> str | None:
 
 
 STATUSES = ("ok", "failed")
-# Fields every row has, with their types: what the store and the report read of any row.
-ROW_FIELDS: dict[str, type] = {"status": str, "method": str, "dataset": str}
-# What an `ok` row adds: the fields a table cell is placed by, and its metrics (finite numbers).
-# A `failed` row keeps whatever its run was given (a bad seed is why it failed).
-# The class field is the protocol's (`class_key`): `normal_class`, or `anomalous_class`.
-OK_FIELDS: dict[str, type] = {"protocol": str, "seed": int}
-OK_METRICS = ("auroc",)
 
 
 def row_problem(row: Any) -> str | None:
@@ -97,6 +92,19 @@ def is_smoke(row: dict[str, Any]) -> bool:
         return bool(row["smoke"])
     trainer = (row.get("config") or {}).get("trainer") or {}
     return bool(row.get("fast_dev_run")) or bool(smoke_settings(trainer))
+
+
+def latest_ok_rows(
+    rows: Iterable[dict[str, Any]], with_smoke: bool = False
+) -> list[dict[str, Any]]:
+    """The `ok` rows (smoke tests only `with_smoke`); of a run rerun (the same run key under
+    today's rules, `key_today`), its latest row only, so a rerun never counts as a second seed."""
+    latest = {
+        key_today(row) or id(row): row
+        for row in rows
+        if row.get("status") == "ok" and (with_smoke or not is_smoke(row))
+    }
+    return list(latest.values())
 
 
 class RowNotStoredError(OSError):

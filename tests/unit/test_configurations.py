@@ -128,3 +128,18 @@ def test_the_cli_where_option_filters_and_refuses_a_malformed_condition(tmp_path
     assert "| class | fanogan (encoder ziz) |" in kept.stdout
     bad = subprocess.run([*command, "--where", "encoder"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--where 'encoder' is not allowed" in bad.stderr
+
+
+def test_the_frame_has_a_line_per_run_the_tables_read_with_its_column_and_digest():
+    """A row stores its configuration's digest when written; an older row without it gets the
+    one the tables group it by, so both land in one configuration."""
+    from anomaly_bench.reporting.frame import rows_frame
+
+    rows = crafted_store()
+    rows[1]["configuration_digest"] = column_of(rows[1]).digest  # as a run writes it
+    rows.append({**rows[3], "auroc": 0.95})  # a rerun of the same run: its latest row only
+    frame = rows_frame(rows)
+    assert len(frame) == 4 and frame.auroc.tolist()[-1] == 0.95
+    assert frame.column.tolist() == [column_of(r).label for r in rows[:3]] + ["fanogan"]
+    assert frame.configuration_digest.tolist() == [column_of(r).digest for r in rows[:4]]
+    assert frame["class"].tolist() == [0, 0, 0, 0]

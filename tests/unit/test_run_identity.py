@@ -65,3 +65,14 @@ def test_cifar10_runs_name_how_many_training_batches_they_read(make_config):
     before = make_config("data=mnist")
     del before.data.train_batches
     assert run_key(mnist) == run_key(before)
+
+
+def test_a_row_stores_the_digest_the_tables_group_it_by(make_config):
+    from anomaly_bench.engine.run import identity, resolved_config
+    from anomaly_bench.reporting.configurations import column_of
+
+    cfg = make_config("data=synthetic", "model=fanogan", "model.encoder=ziz", "seed=3")
+    row = {"method": "fanogan", "dataset": "synthetic", "config": resolved_config(cfg)}
+    assert identity(cfg)["configuration_digest"] == column_of(row).digest
+    other_seed = make_config("data=synthetic", "model=fanogan", "model.encoder=ziz", "seed=4")
+    assert identity(other_seed)["configuration_digest"] == identity(cfg)["configuration_digest"]

@@ -1,0 +1,89 @@
+"""The result row: every field a run writes, its type and what it means, in one place.
+
+A row is one JSON object per run (`results.py`), so the schema is a `TypedDict`: rows stay the
+plain dicts that JSON, the store and pandas read, and a type checker knows their keys. Fields
+appear as a run reaches them: a run that fails early has the settings part and `error`; an `ok`
+row has everything its method measures. Rows written by older versions lack the newer fields;
+readers treat a missing field as unknown (`store/row_upgrades.py` recovers what it can).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class ResultRow(TypedDict, total=False):
+    # What the run is (known before anything can fail).
+    run_id: str  # unique per attempt (uuid4 hex): a rerun of one run key gets a new one
+    run_key: str  # `run_identity.run_key`: finds the run's checkpoint and its `ok` row
+    # The digest of `run_identity.configuration`: the experiment, whatever its class and seed.
+    configuration_digest: str
+    timestamp: str  # when the row was started, ISO 8601, UTC
+    method: str  # the model's id (its module's name)
+    dataset: str
+    protocol: str  # paper | standard | leave_one_out
+    normal_class: int  # the class of the paper and standard protocols
+    anomalous_class: int  # the class of leave_one_out
+    normal_class_name: str
+    anomalous_class_name: str
+    seed: int
+    max_epochs: int  # the epoch budget
+    fast_dev_run: bool
+    smoke: bool  # cut short (fast_dev_run, a batch limit): never done, never in a table
+    select_epoch_on_test: bool  # the epoch was chosen on the test set (labelled, paper mimicry)
+    git_commit: str | None
+    versions: dict[str, str]  # python and the packages that decide the numbers
+    config: dict[str, Any]  # the whole resolved config the run used
+    # How it ended.
+    status: str  # ok | failed
+    error: str  # why a failed run failed
+    warnings: list[str]  # an `ok` run's warnings about the trained model (a collapsed memory)
+    # What it measured (an `ok` row): AUROC and AUPRC on the whole test split, rates at the
+    # test-set Youden threshold (the paper's Table 4, labelled by `threshold_source`).
+    auroc: float
+    auprc: float
+    gmean: float
+    false_alarm_rate: float
+    miss_rate: float
+    youden_threshold: float
+    threshold_source: str
+    # The same rates at the threshold flagging `val_false_alarm_target` of held-out normals.
+    val_threshold: float
+    val_gmean: float
+    val_false_alarm_rate: float
+    val_miss_rate: float
+    n_scored: int  # test images scored (fewer than n_test under a test-batch limit)
+    n_scored_normal: int
+    nonzero_slots_normal: float  # a memory's mean non-zero weights per image (MemAE, Mem_GANomaly)
+    nonzero_slots_anomalous: float
+    # The learning curve and the epochs kept from it (`engine/callbacks/learning_curve.py`).
+    learning_curve: list[dict[str, Any]]
+    curve_subsample: dict[str, Any] | None
+    epoch_choices: dict[str, dict[str, Any]]
+    epochs: int  # epochs trained
+    selected_epoch: int | None  # the test-chosen epoch, under select_epoch_on_test
+    resumed_from: str | None  # the checkpoint a resumed run continued from
+    # Cost and data.
+    train_seconds: float
+    test_seconds: float
+    train_images_per_second: float
+    test_images_per_second: float
+    n_train: int  # normal training images (after any held-out share)
+    n_val: int  # held-out normal images
+    n_test: int
+    n_test_normal: int
+    device: str  # the GPU's name, or cpu
+    torch_threads: int
+    # Files the run left.
+    scores_path: str
+    pictures_path: str | None
+    output_dir: str
+
+
+# Fields every row has, with their types: what the store and the report read of any row.
+ROW_FIELDS: dict[str, type] = {"status": str, "method": str, "dataset": str}
+# What an `ok` row adds: the fields a table cell is placed by, and its metrics (finite numbers).
+# A `failed` row keeps whatever its run was given (a bad seed is why it failed).
+# The class field is the protocol's (`class_key`): `normal_class`, or `anomalous_class`.
+OK_FIELDS: dict[str, type] = {"protocol": str, "seed": int}
+OK_METRICS = ("auroc",)
