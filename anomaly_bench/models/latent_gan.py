@@ -21,7 +21,7 @@ from anomaly_bench.models.components.dcgan import (
     DcganDiscriminator,
 )
 from anomaly_bench.models.components.latent_search import SearchSettings, latent_search
-from anomaly_bench.settings.checks import PositiveInt, check_choice
+from anomaly_bench.settings.checks import OptionalPositiveInt, PositiveInt, check_choice
 
 ScoreFunction = Callable[[Tensor], Tensor]
 
@@ -30,8 +30,10 @@ class LatentGan(AnomalyModule):
     """A DCGAN generator from an N(0, I) prior and a DCGAN discriminator (or critic).
 
     A method is this scheme with its `critic_loss` (`components/critic_losses.py`) and its
-    defaults; it passes its other settings through unchanged. `discriminator_batch_norm=None`
-    takes the critic loss's choice (BatchNorm, except under WGAN-GP's per-sample penalty).
+    defaults; it passes its other settings through unchanged. A setting left None takes the
+    critic loss's choice: `n_critic` (1 for DCGAN, 5 for the Wasserstein GANs), `score`
+    (`latent_search`, `critic`) and `discriminator_batch_norm` (BatchNorm, except under
+    WGAN-GP's per-sample penalty).
     Each batch updates D, and every `n_critic`-th batch also updates G, so an epoch feeds every
     real image to D once, as the WGAN reference's data iterator does; batches are counted across
     epochs, so an epoch shorter than n_critic batches still trains G.
@@ -56,9 +58,9 @@ class LatentGan(AnomalyModule):
         in_channels: int = 1,
         latent_dim: PositiveInt = 100,
         width: PositiveInt = 64,
-        n_critic: PositiveInt = 1,
+        n_critic: OptionalPositiveInt = None,
         discriminator_batch_norm: bool | None = None,
-        score: str = "latent_search",
+        score: str | None = None,
         critic_reference_images: PositiveInt = 32000,
         search: Mapping[str, Any] | None = None,
         optimizer: OptimizerFactory = DCGAN_OPTIMIZER,
@@ -66,6 +68,8 @@ class LatentGan(AnomalyModule):
         super().__init__()
         self.save_hyperparameters(ignore=list(self.UNSAVED_ARGUMENTS))
         self.critic_loss = critic_loss
+        self.hparams["n_critic"] = n_critic or critic_loss.n_critic
+        self.hparams["score"] = score = score or critic_loss.score
         self.search = SearchSettings.from_config(search)
         self.hparams["search"] = asdict(self.search)
         check_choice("score", score, self.score_functions())

@@ -17,7 +17,7 @@ from torch.optim import RMSprop
 from anomaly_bench.models.base import OptimizerFactory
 from anomaly_bench.models.components.critic_losses import WassersteinLoss
 from anomaly_bench.models.latent_gan import LatentGan
-from anomaly_bench.settings.checks import OptionalPositive, PositiveInt
+from anomaly_bench.settings.checks import OptionalPositive
 
 WGAN_OPTIMIZER: OptimizerFactory = partial(RMSprop, lr=5e-5)
 
@@ -32,15 +32,7 @@ class Wgan(LatentGan):
     def __init__(
         self,
         clip_value: OptionalPositive = 0.01,
-        n_critic: PositiveInt = 5,
-        score: str = "critic",
         optimizer: OptimizerFactory = WGAN_OPTIMIZER,
         **settings: Any,
     ) -> None:
-        super().__init__(
-            WassersteinLoss(clip_value),
-            n_critic=n_critic,
-            score=score,
-            optimizer=optimizer,
-            **settings,
-        )
+        super().__init__(WassersteinLoss(clip_value), optimizer=optimizer, **settings)

@@ -15,7 +15,7 @@ from torch.optim import Adam
 from anomaly_bench.models.base import OptimizerFactory
 from anomaly_bench.models.components.critic_losses import GradientPenaltyLoss
 from anomaly_bench.models.latent_gan import LatentGan
-from anomaly_bench.settings.checks import NonNegative, PositiveInt
+from anomaly_bench.settings.checks import NonNegative
 
 WGAN_GP_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4, betas=(0.0, 0.9))
 
@@ -27,15 +27,7 @@ class WganGp(LatentGan):
     def __init__(
         self,
         gp_weight: NonNegative = 10.0,
-        n_critic: PositiveInt = 5,
-        score: str = "critic",
         optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
         **settings: Any,
     ) -> None:
-        super().__init__(
-            GradientPenaltyLoss(gp_weight),
-            n_critic=n_critic,
-            score=score,
-            optimizer=optimizer,
-            **settings,
-        )
+        super().__init__(GradientPenaltyLoss(gp_weight), optimizer=optimizer, **settings)

@@ -64,6 +64,14 @@ OptionalPositive = Annotated[
     float | None,
     Allowed("null (none) or a positive number", lambda v: v is None or (_number(v) and v > 0)),
 ]
+# A count, or the method's own default.
+OptionalPositiveInt = Annotated[
+    int | None,
+    Allowed(
+        "null (the method's default) or a positive integer",
+        lambda v: v is None or (not isinstance(v, bool) and isinstance(v, int) and v >= 1),
+    ),
+]
 
 
 def declared_settings(model_class: type) -> dict[str, Allowed]:

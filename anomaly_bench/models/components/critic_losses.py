@@ -35,6 +35,9 @@ class CriticLoss(ABC):
     scores_as_critic: bool
     # Whether D has BatchNorm unless the method says otherwise.
     discriminator_batch_norm = True
+    # D's steps per G step, and the score, unless the method says otherwise.
+    n_critic: int
+    score: str
 
     @abstractmethod
     def critic_loss(self, critic: Critic, real: Tensor, fake: Tensor) -> tuple[Tensor, dict]:
@@ -56,6 +59,8 @@ class BceLoss(CriticLoss):
 
     reuses_generated = True
     scores_as_critic = False
+    n_critic = 1
+    score = "latent_search"
 
     def critic_loss(self, critic: Critic, real: Tensor, fake: Tensor) -> tuple[Tensor, dict]:
         return discriminator_bce_loss(critic(real), critic(fake)), {}
@@ -73,6 +78,9 @@ class WassersteinLoss(CriticLoss):
 
     reuses_generated = False
     scores_as_critic = True
+    # Both WGAN papers' Algorithm 1; the critic score is f-AnoGAN's.
+    n_critic = 5
+    score = "critic"
 
     def __init__(self, clip_value: float | None) -> None:
         self.clip_value = clip_value
