@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from anomaly_bench.benchmarks.method_speed import BenchCase, BenchSettings, measure
-from anomaly_bench.benchmarks.suite import markdown_table
+from anomaly_bench.benchmarks.suite import ALL_METHODS, check_list, markdown_table
 from anomaly_bench.engine.runtime import device_name
 
 # Each speed setting as the overrides that switch it on; float32 is torch's strict float32.
@@ -112,9 +112,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=Path("results/speed_matrix.json"))
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every cell")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.variants.split(",")) - set(VARIANTS))
-    if unknown:
-        parser.error(f"--variants: {', '.join(unknown)} unknown; allowed: {', '.join(VARIANTS)}")
+    check_list(parser, "--methods", args.methods, ALL_METHODS)
+    check_list(parser, "--variants", args.variants, VARIANTS)
     return args
 
 

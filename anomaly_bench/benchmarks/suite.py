@@ -20,6 +20,7 @@ import argparse
 import json
 import platform
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -228,13 +229,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=Path("results/bench.json"))
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every method")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.methods.split(",")) - set(ALL_METHODS))
-    if unknown:
-        parser.error(f"--methods: {', '.join(unknown)} unknown; allowed: {', '.join(ALL_METHODS)}")
-    bad_channels = sorted(set(args.channels.split(",")) - {"1", "3"})
-    if bad_channels:
-        parser.error(f"--channels: {', '.join(bad_channels)} not allowed; allowed: 1, 3")
+    check_list(parser, "--methods", args.methods, ALL_METHODS)
+    check_list(parser, "--channels", args.channels, ("1", "3"))
     return args
+
+
+def check_list(
+    parser: argparse.ArgumentParser, option: str, value: str, allowed: Iterable[str]
+) -> None:
+    """Refuse a comma-separated option naming anything outside `allowed`, naming both."""
+    allowed = list(allowed)
+    unknown = sorted(set(value.split(",")) - set(allowed))
+    if unknown:
+        parser.error(f"{option}: {', '.join(unknown)} not allowed; allowed: {', '.join(allowed)}")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -115,7 +115,7 @@ def test_bench_writes_markdown_and_json_for_the_methods_asked(tmp_path, capsys):
 def test_unknown_methods_are_refused_with_the_valid_ids(capsys):
     with pytest.raises(SystemExit):
         main(["--methods", "ganomaly,vae"])
-    assert "vae unknown; allowed: anogan" in capsys.readouterr().err
+    assert "vae not allowed; allowed: anogan" in capsys.readouterr().err
 
 
 def test_ganomaly_scoring_is_set_over_the_reference_loop_per_channel_count():
