@@ -30,7 +30,7 @@ from omegaconf import OmegaConf
 from anomaly_bench import CONF_DIR
 from anomaly_bench.data.sources import dataset_spec
 from anomaly_bench.settings.experiments import experiment_grid, protocol_sizes
-from anomaly_bench.store.results import is_smoke, key_today
+from anomaly_bench.store.results import key_today, latest_ok_rows
 from anomaly_bench.store.run_identity import method_id, run_key
 
 QUEUE_FILE = CONF_DIR / "queue" / "gpu.yaml"
@@ -165,11 +165,7 @@ def estimate_seconds(cfg: Any, rates: Rates) -> float:
 def done_keys(rows: Iterable[dict]) -> set[str]:
     """The keys of every run with an `ok` row (not a smoke test), stored and recomputed under
     today's identity rules, as `ResultsStore.latest_ok` counts them."""
-    done = set()
-    for row in rows:
-        if row.get("status") == "ok" and not is_smoke(row):
-            done |= {row.get("run_key"), key_today(row)}
-    return done
+    return {key for row in latest_ok_rows(rows) for key in (row.get("run_key"), key_today(row))}
 
 
 def pending_runs(
