@@ -23,7 +23,12 @@ from pathlib import Path
 import torch
 
 from anomaly_bench import CONF_DIR
-from anomaly_bench.data.checksums import check_files, read_manifest
+from anomaly_bench.data.checksums import (
+    DATA_FOLDERS,
+    check_files,
+    complete_datasets,
+    read_manifest,
+)
 from anomaly_bench.engine.carry_plan import carry_plan, tree_bytes
 from anomaly_bench.engine.device_queue import (
     QUEUE_FILE,
@@ -43,8 +48,6 @@ log = logging.getLogger(__name__)
 
 REPO = CONF_DIR.parents[1]
 COMMITTED = REPO / "docs" / "results"
-# Where each dataset's files sit under the data folder, as the manifest names them.
-DATA_FOLDERS = {"cifar10": "cifar-10-batches-py/", "mnist": "MNIST/", "fmnist": "FashionMNIST/"}
 NEW_ROWS = "new_rows.jsonl"
 PICTURES_TAR = "pictures.tar"
 SUMMARY = "queue_summary.json"
@@ -67,19 +70,6 @@ def check(args: argparse.Namespace) -> int:
     for state in states:
         print(f"{state.state:8} {state.path}")
     return 0 if all(s.state == "ok" for s in states) else 1
-
-
-def complete_datasets(data_dir: Path, manifest_path: Path) -> set[str]:
-    """The datasets whose every manifest file is here intact."""
-    if not manifest_path.is_file():
-        return set()
-    states = check_files(data_dir, read_manifest(manifest_path))
-    return {
-        name
-        for name, folder in DATA_FOLDERS.items()
-        if all(s.state == "ok" for s in states if s.path.startswith(folder))
-        and any(s.path.startswith(folder) for s in states)
-    }
 
 
 def seed_store(store: ResultsStore, committed: ResultsStore) -> None:

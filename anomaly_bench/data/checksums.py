@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CHUNK = 1 << 20
+# Where each dataset's files sit under the data folder, as the manifest names them.
+DATA_FOLDERS = {"cifar10": "cifar-10-batches-py/", "mnist": "MNIST/", "fmnist": "FashionMNIST/"}
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,14 @@ def check_files(root: Path, manifest: dict[str, str]) -> list[FileState]:
     return states
 
 
-def refuse_incomplete(states: list[FileState], root: Path) -> None:
-    """Raise naming every file that is not there intact."""
-    bad = [f"{s.path} ({s.state})" for s in states if s.state != "ok"]
-    if bad:
-        raise FileNotFoundError(
-            f"the data under {root} is incomplete: {', '.join(bad)}; carry them (the carry "
-            "plan: `python -m anomaly_bench.gpu_session plan`) before a grid starts"
-        )
+def complete_datasets(data_dir: Path, manifest_path: Path) -> set[str]:
+    """The datasets whose every manifest file is here intact."""
+    if not manifest_path.is_file():
+        return set()
+    states = check_files(data_dir, read_manifest(manifest_path))
+    return {
+        name
+        for name, folder in DATA_FOLDERS.items()
+        if all(s.state == "ok" for s in states if s.path.startswith(folder))
+        and any(s.path.startswith(folder) for s in states)
+    }

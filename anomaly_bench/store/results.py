@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from anomaly_bench.settings.protocols import class_key
-from anomaly_bench.store.row_schema import OK_FIELDS, OK_METRICS, ROW_FIELDS
+from anomaly_bench.store.row_schema import OK_FIELDS, OK_METRICS, ROW_FIELDS, ResultRow
 from anomaly_bench.store.run_identity import run_key, smoke_settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def key_today(row: dict[str, Any]) -> str | None:
+def key_today(row: ResultRow) -> str | None:
     """The row's run key under today's identity rules (its stored key when it saved no config)."""
     config = row.get("config")
     if not config:
@@ -85,7 +85,7 @@ def row_problem(row: Any) -> str | None:
     return None
 
 
-def is_smoke(row: dict[str, Any]) -> bool:
+def is_smoke(row: ResultRow) -> bool:
     """A run cut short (fast_dev_run, a batch limit): it never counts as done nor in a table.
     Rows written before the `smoke` field say it through their saved trainer config."""
     if "smoke" in row:
@@ -94,9 +94,7 @@ def is_smoke(row: dict[str, Any]) -> bool:
     return bool(row.get("fast_dev_run")) or bool(smoke_settings(trainer))
 
 
-def latest_ok_rows(
-    rows: Iterable[dict[str, Any]], with_smoke: bool = False
-) -> list[dict[str, Any]]:
+def latest_ok_rows(rows: Iterable[ResultRow], with_smoke: bool = False) -> list[ResultRow]:
     """The `ok` rows (smoke tests only `with_smoke`); of a run rerun (the same run key under
     today's rules, `key_today`), its latest row only, so a rerun never counts as a second seed."""
     latest = {
@@ -153,7 +151,7 @@ class ResultsStore:
                     "not be kept; allowed: a writable folder"
                 )
 
-    def append_or_keep(self, row: dict[str, Any], fallback_dir: str | Path) -> None:
+    def append_or_keep(self, row: ResultRow, fallback_dir: str | Path) -> None:
         """Append; when the store cannot take the row, keep it in `fallback_dir/row.json` and
         raise saying where, so no run's result is lost and its exit status says it failed."""
         try:
@@ -167,7 +165,7 @@ class ResultsStore:
                 "append that line to the store once it is writable"
             ) from err
 
-    def append(self, row: dict[str, Any]) -> None:
+    def append(self, row: ResultRow) -> None:
         line = json.dumps(_json_safe(row), default=str, allow_nan=False) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
@@ -186,7 +184,7 @@ class ResultsStore:
         size = os.fstat(fd).st_size
         return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
 
-    def read(self) -> list[dict[str, Any]]:
+    def read(self) -> list[ResultRow]:
         """Every valid row in write order. A torn, corrupt or malformed line is skipped with a
         warning naming its line number and why (`row_problem`)."""
         if not self.path.exists():
@@ -208,7 +206,7 @@ class ResultsStore:
                     log.warning("%s line %d skipped: %s", self.path, number, problem)
         return rows
 
-    def latest_ok(self, key: str) -> dict[str, Any] | None:
+    def latest_ok(self, key: str) -> ResultRow | None:
         """The last `ok` row written for this run identity, if any. A row's key is recomputed
         from its saved config, so a run written before the identity's rules last changed (the
         scoring batch size left it) still counts as done; a row whose stored key matches needs no
