@@ -10,6 +10,8 @@ from pathlib import Path
 CALL_LIMIT_BYTES = 64 * 2**20
 # Room kept free in every call for what changes between planning and calling (rows, logs).
 MARGIN_BYTES = 2 * 2**20
+# Paths one call may name to carry.
+MAX_CARRY_PATHS = 8
 
 
 def tree_bytes(repo: Path) -> int:
@@ -27,18 +29,18 @@ def tree_bytes(repo: Path) -> int:
 def carry_plan(
     files: list[tuple[str, int]], tree: int, limit: int = CALL_LIMIT_BYTES
 ) -> list[list[str]]:
-    """The calls, each a list of the files it carries, filled in order; a file that fits no
-    call beside the tree is refused naming the room there is."""
+    """The calls, each a list of the files it carries (at most MAX_CARRY_PATHS), filled in
+    order; a file that fits no call beside the tree is refused naming the room there is."""
     room = limit - tree - MARGIN_BYTES
     calls: list[list[str]] = []
-    used = room
+    used = 0
     for path, size in files:
         if size > room:
             raise ValueError(
                 f"{path} ({size / 2**20:.1f} MiB) does not fit a call: {room / 2**20:.1f} MiB "
                 f"are left beside the {tree / 2**20:.1f} MiB working tree"
             )
-        if used + size > room:
+        if not calls or used + size > room or len(calls[-1]) == MAX_CARRY_PATHS:
             calls.append([])
             used = 0
         calls[-1].append(path)

@@ -165,6 +165,9 @@ def test_the_carry_plan_fills_each_call_beside_the_tree_and_refuses_a_file_too_b
     ]
     with pytest.raises(ValueError, match=r"huge \(70\.0 MiB\) does not fit a call: 60\.0 MiB"):
         carry_plan([("huge", 70 * MiB)], tree=2 * MiB)
+    # A call names at most 8 paths, however small its files.
+    small = [(f"file{i}", 1) for i in range(9)]
+    assert [len(call) for call in carry_plan(small, tree=2 * MiB)] == [8, 1]
 
 
 def test_rows_brought_back_are_added_once_with_only_their_own_pictures(tmp_path):
