@@ -44,8 +44,6 @@ from anomaly_bench.engine.device_queue import (
 from anomaly_bench.engine.runtime import device_name
 from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
 
-log = logging.getLogger(__name__)
-
 REPO = CONF_DIR.parents[1]
 COMMITTED = REPO / "docs" / "results"
 NEW_ROWS = "new_rows.jsonl"
@@ -60,8 +58,8 @@ def plan(args: argparse.Namespace) -> None:
     folders = tuple(DATA_FOLDERS[name] for name in args.datasets)
     paths = [args.manifest, *(args.data_dir / p for p in manifest if p.startswith(folders))]
     files = [(str(path), path.stat().st_size) for path in paths]
-    calls = carry_plan(files, tree_bytes(REPO))
-    print(json.dumps({"tree_bytes": tree_bytes(REPO), "calls": calls}, indent=2))
+    tree = tree_bytes(REPO)
+    print(json.dumps({"tree_bytes": tree, "calls": carry_plan(files, tree)}, indent=2))
 
 
 def check(args: argparse.Namespace) -> int:
