@@ -16,7 +16,11 @@ from anomaly_bench.benchmarks.speed_matrix import with_ratios
 from anomaly_bench.benchmarks.suite import main, report, scoring_against_reference
 from anomaly_bench.benchmarks.timing import PhaseClock
 from anomaly_bench.engine.callbacks import Speedups
-from anomaly_bench.settings.experiments import experiment_grid, paper_protocol_sizes
+from anomaly_bench.settings.experiments import (
+    experiment_grid,
+    paper_protocol_sizes,
+    protocol_sizes,
+)
 from tests.conftest import CONF_DIR
 
 
@@ -28,6 +32,9 @@ def test_a_run_costs_each_stage_at_its_rate_plus_one_scoring_pass():
 def test_paper_protocol_sizes_add_the_other_training_classes_to_the_test_split():
     assert paper_protocol_sizes("mnist") == (6000, 64000)
     assert paper_protocol_sizes("cifar10") == (5000, 55000)
+    # GANomaly's protocol: nine classes' training images; the test split and the tenth's.
+    assert protocol_sizes("cifar10", "leave_one_out") == (45000, 15000)
+    assert protocol_sizes("mnist", "standard") == (6000, 10000)
 
 
 def test_experiment_grids_expand_as_hydra_expands_them():
