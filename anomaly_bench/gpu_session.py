@@ -39,6 +39,7 @@ from anomaly_bench.engine.device_queue import (
     measured_rates,
     pending_runs,
     run_queue,
+    simulate_queue,
     train_command,
 )
 from anomaly_bench.engine.runtime import device_name
@@ -81,7 +82,9 @@ def seed_store(store: ResultsStore, committed: ResultsStore) -> None:
 def run(args: argparse.Namespace) -> int:
     store, committed = ResultsStore(args.results_dir), ResultsStore(args.committed)
     seed_store(store, committed)
-    device = device_name(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    device = args.device or device_name(
+        torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    )
     bench = json.loads(args.bench.read_text()) if args.bench and args.bench.is_file() else {}
     extra = (f"paths.results_dir={args.results_dir}", "trainer.enable_progress_bar=false")
     runs = pending_runs(
@@ -96,9 +99,11 @@ def run(args: argparse.Namespace) -> int:
     held = [{"key": r.key, "why": "data incomplete"} for r in runs if r.dataset not in ready]
     print(f"{len(runs)} runs pending on {device}; data complete for: {sorted(ready) or 'none'}")
     if args.dry_run:
-        for r in startable:
-            estimate = "?" if r.estimate_s is None else f"{r.estimate_s:.0f} s"
-            print(f"  {r.step:22} {r.key:60} {estimate}")
+        plan = simulate_queue(startable, args.jobs, args.minutes * 60)
+        print(f"would finish {len(plan.finished)} runs in {args.minutes:g} minutes:")
+        for done in plan.finished:
+            print(f"  {done['step']:22} {done['key']:60} ~{done['estimate_s']:.0f} s")
+        print(f"would leave {len(plan.not_started) + len(held)} runs")
         return 0
     logs = Path(args.results_dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -176,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--committed", type=Path, default=COMMITTED)
     r.add_argument("--bench", type=Path, default=COMMITTED / "bench_nvidia_h200.json")
     r.add_argument("--queue", type=Path, default=QUEUE_FILE, help="the steps, in order")
-    r.add_argument("--dry-run", action="store_true")
+    r.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
+    r.add_argument("--device", help="estimate from this device's rows (default: this one's)")
     r.add_argument("overrides", nargs="*", help="added to every run (trainer=gpu ...)")
     a = verbs.add_parser("add", help="append the rows a session brought back")
     a.add_argument("--rows", type=Path, required=True)

@@ -256,3 +256,36 @@ def run_queue(
             {"key": run.key, "why": f"needs ~{needs:.0f} s, {max(left, 0):.0f} s were left"}
         )
     return report
+
+
+class SimulatedRun:
+    """A run that takes its estimate on a simulated clock: what `simulate_queue` launches."""
+
+    def __init__(self, clock: list[float], seconds: float) -> None:
+        self.clock, self.ends, self.returncode = clock, clock[0] + seconds, None
+
+    def poll(self) -> int | None:
+        if self.clock[0] >= self.ends:
+            self.returncode = 0
+        return self.returncode
+
+    def terminate(self) -> None:
+        self.returncode = -15
+
+    def wait(self) -> int | None:
+        return self.returncode
+
+
+def simulate_queue(runs: list[QueuedRun], jobs: int, seconds: float) -> QueueReport:
+    """What `run_queue` would start if every run took its estimate: a session's plan, seen
+    before any device time is spent."""
+    clock = [0.0]
+
+    def tick() -> float:
+        clock[0] += 1.0
+        return clock[0]
+
+    def launch(run: QueuedRun) -> SimulatedRun:
+        return SimulatedRun(clock, run.estimate_s)
+
+    return run_queue(runs, launch, jobs, seconds, clock=tick, poll_s=0)

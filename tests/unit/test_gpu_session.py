@@ -24,6 +24,7 @@ from anomaly_bench.engine.device_queue import (
     estimate_seconds,
     pending_runs,
     run_queue,
+    simulate_queue,
     step_overrides,
 )
 from anomaly_bench.gpu_session import main
@@ -196,3 +197,9 @@ def test_rows_brought_back_are_added_once_with_only_their_own_pictures(tmp_path)
     assert len((store / "results.jsonl").read_text().splitlines()) == 2
     assert sorted(p.name for p in (store / "example_pictures").iterdir()) == ["key0.png"]
     assert not (tmp_path / "escape.png").exists()
+
+
+def test_a_dry_run_simulates_the_window_with_the_estimates():
+    plan = simulate_queue(queue_of(10, 100, 5, 20), jobs=1, seconds=50)
+    assert [f["key"] for f in plan.finished] == ["run0", "run2", "run3"]
+    assert [n["key"] for n in plan.not_started] == ["run1"]
