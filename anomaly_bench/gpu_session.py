@@ -87,10 +87,11 @@ def run(args: argparse.Namespace) -> int:
     )
     bench = json.loads(args.bench.read_text()) if args.bench and args.bench.is_file() else {}
     extra = (f"paths.results_dir={args.results_dir}", "trainer.enable_progress_bar=false")
+    rows = store.read()
     runs = pending_runs(
         load_queue(args.queue),
-        done_keys(store.read()),
-        measured_rates(store.read(), device),
+        done_keys(rows),
+        measured_rates(rows, device),
         bench_rates(bench, args.jobs),
         extra=(*extra, *args.overrides),
     )

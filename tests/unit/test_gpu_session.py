@@ -20,6 +20,7 @@ from anomaly_bench.engine.device_queue import (
     QueuedRun,
     QueueStep,
     Rates,
+    SimulatedRun,
     compose_run,
     estimate_seconds,
     pending_runs,
@@ -70,25 +71,6 @@ def test_pending_runs_keep_the_queue_order_skip_the_done_and_estimate_from_rates
     assert estimate_seconds(cfg, Rates(1000.0, 5000.0)) == pytest.approx(15 + 11 + 30)
 
 
-class FakeProcess:
-    """A run that takes `seconds` of the fake clock."""
-
-    def __init__(self, clock: list[float], seconds: float) -> None:
-        self.clock, self.ends, self.returncode = clock, clock[0] + seconds, None
-        self.terminated = False
-
-    def poll(self) -> int | None:
-        if self.clock[0] >= self.ends:
-            self.returncode = 0
-        return self.returncode
-
-    def terminate(self) -> None:
-        self.terminated, self.returncode = True, -15
-
-    def wait(self) -> int:
-        return self.returncode
-
-
 def queue_of(*estimates: float | None) -> list[QueuedRun]:
     return [QueuedRun("s", (), f"run{i}", "m", "d", e) for i, e in enumerate(estimates)]
 
@@ -98,7 +80,7 @@ def fake_run(runs, took: dict[str, float], jobs: int, seconds: float):
     processes = {}
 
     def launch(run):
-        processes[run.key] = FakeProcess(clock, took[run.key])
+        processes[run.key] = SimulatedRun(clock, took[run.key])
         return processes[run.key]
 
     def tick() -> float:
@@ -124,7 +106,7 @@ def test_jobs_share_the_device_and_a_run_past_the_hard_stop_is_terminated():
     runs = queue_of(5, 5, 5)
     report, started = fake_run(runs, {"run0": 6, "run1": 6, "run2": 500}, jobs=3, seconds=40)
     assert len(started) == 3  # all at once
-    assert report.terminated == ["run2"] and started["run2"].terminated
+    assert report.terminated == ["run2"] and started["run2"].returncode == -15
     assert {f["key"] for f in report.finished} == {"run0", "run1"}
 
 
