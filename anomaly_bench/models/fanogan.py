@@ -24,10 +24,11 @@ from torch.optim import Optimizer
 
 from anomaly_bench.data.batches import Batch
 from anomaly_bench.models.base import OptimizerFactory
+from anomaly_bench.models.components.critic_losses import GradientPenaltyLoss
 from anomaly_bench.models.components.dcgan import DcganEncoder
 from anomaly_bench.models.components.scores import per_sample_mse
 from anomaly_bench.models.latent_gan import ScoreFunction
-from anomaly_bench.models.wgan_gp import WGAN_GP_OPTIMIZER, WganGp
+from anomaly_bench.models.wgan_gp import WganGp
 from anomaly_bench.settings.checks import NonNegative, PositiveInt, check_choice
 
 ENCODER_TRAININGS = ("ziz", "izi", "izi_f")
@@ -51,7 +52,7 @@ class FAnogan(WganGp):
         kappa: NonNegative = 1.0,
         gan_epochs: PositiveInt = 25,
         score: str = "encoder",
-        encoder_optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
+        encoder_optimizer: OptimizerFactory = GradientPenaltyLoss.optimizer,
         **settings: Any,
     ) -> None:
         check_choice("encoder", encoder, ENCODER_TRAININGS)

@@ -15,11 +15,7 @@ from torch.optim import Optimizer
 from anomaly_bench.data.batches import Batch
 from anomaly_bench.models.base import AnomalyModule, OptimizerFactory
 from anomaly_bench.models.components.critic_losses import CriticLoss
-from anomaly_bench.models.components.dcgan import (
-    DCGAN_OPTIMIZER,
-    DcganDecoder,
-    DcganDiscriminator,
-)
+from anomaly_bench.models.components.dcgan import DcganDecoder, DcganDiscriminator
 from anomaly_bench.models.components.latent_search import SearchSettings, latent_search
 from anomaly_bench.settings.checks import OptionalPositiveInt, PositiveInt, check_choice
 
@@ -32,8 +28,8 @@ class LatentGan(AnomalyModule):
     A method is this scheme with its `critic_loss` (`components/critic_losses.py`) and its
     defaults; it passes its other settings through unchanged. A setting left None takes the
     critic loss's choice: `n_critic` (1 for DCGAN, 5 for the Wasserstein GANs), `score`
-    (`latent_search`, `critic`) and `discriminator_batch_norm` (BatchNorm, except under
-    WGAN-GP's per-sample penalty).
+    (`latent_search`, `critic`), `discriminator_batch_norm` (BatchNorm, except under WGAN-GP's
+    per-sample penalty) and `optimizer` (the one of the loss's paper, for D and G alike).
     Each batch updates D, and every `n_critic`-th batch also updates G, so an epoch feeds every
     real image to D once, as the WGAN reference's data iterator does; batches are counted across
     epochs, so an epoch shorter than n_critic batches still trains G.
@@ -63,7 +59,7 @@ class LatentGan(AnomalyModule):
         score: str | None = None,
         critic_reference_images: PositiveInt = 32000,
         search: Mapping[str, Any] | None = None,
-        optimizer: OptimizerFactory = DCGAN_OPTIMIZER,
+        optimizer: OptimizerFactory | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=list(self.UNSAVED_ARGUMENTS))
@@ -74,7 +70,7 @@ class LatentGan(AnomalyModule):
         self.hparams["search"] = asdict(self.search)
         check_choice("score", score, self.score_functions())
         self.automatic_optimization = False
-        self.optimizer = optimizer
+        self.optimizer = optimizer or critic_loss.optimizer
         self.generator = DcganDecoder(image_size, in_channels, latent_dim, width)
         if discriminator_batch_norm is None:
             discriminator_batch_norm = critic_loss.discriminator_batch_norm

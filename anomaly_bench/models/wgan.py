@@ -9,17 +9,11 @@ G is the latent GAN scheme's (`latent_gan.py`).
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from torch.optim import RMSprop
-
-from anomaly_bench.models.base import OptimizerFactory
 from anomaly_bench.models.components.critic_losses import WassersteinLoss
 from anomaly_bench.models.latent_gan import LatentGan
 from anomaly_bench.settings.checks import OptionalPositive
-
-WGAN_OPTIMIZER: OptimizerFactory = partial(RMSprop, lr=5e-5)
 
 
 class Wgan(LatentGan):
@@ -29,10 +23,5 @@ class Wgan(LatentGan):
     (`clip_value=None` turns clipping off); its other settings are the scheme's.
     """
 
-    def __init__(
-        self,
-        clip_value: OptionalPositive = 0.01,
-        optimizer: OptimizerFactory = WGAN_OPTIMIZER,
-        **settings: Any,
-    ) -> None:
-        super().__init__(WassersteinLoss(clip_value), optimizer=optimizer, **settings)
+    def __init__(self, clip_value: OptionalPositive = 0.01, **settings: Any) -> None:
+        super().__init__(WassersteinLoss(clip_value), **settings)

@@ -7,27 +7,16 @@ statistics would couple the samples (the paper's sec. 4, "no critic batch normal
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from torch.optim import Adam
-
-from anomaly_bench.models.base import OptimizerFactory
 from anomaly_bench.models.components.critic_losses import GradientPenaltyLoss
 from anomaly_bench.models.latent_gan import LatentGan
 from anomaly_bench.settings.checks import NonNegative
-
-WGAN_GP_OPTIMIZER: OptimizerFactory = partial(Adam, lr=1e-4, betas=(0.0, 0.9))
 
 
 class WganGp(LatentGan):
     """Critic loss E[D(G(z))] - E[D(x)] + lambda * E[(||grad D(x_hat)||_2 - 1)^2]; score `critic`
     or `latent_search`, as WGAN's; its other settings are the latent GAN scheme's."""
 
-    def __init__(
-        self,
-        gp_weight: NonNegative = 10.0,
-        optimizer: OptimizerFactory = WGAN_GP_OPTIMIZER,
-        **settings: Any,
-    ) -> None:
-        super().__init__(GradientPenaltyLoss(gp_weight), optimizer=optimizer, **settings)
+    def __init__(self, gp_weight: NonNegative = 10.0, **settings: Any) -> None:
+        super().__init__(GradientPenaltyLoss(gp_weight), **settings)

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import Tensor, nn
+from torch.optim import Adam, RMSprop
 
+from anomaly_bench.models.base import OptimizerFactory
+from anomaly_bench.models.components.dcgan import DCGAN_OPTIMIZER
 from anomaly_bench.models.components.losses import (
     discriminator_bce_loss,
     generator_bce_loss,
@@ -38,6 +42,8 @@ class CriticLoss(ABC):
     # D's steps per G step, and the score, unless the method says otherwise.
     n_critic: int
     score: str
+    # The optimiser of D and G (the paper's), unless the method says otherwise.
+    optimizer: OptimizerFactory
 
     @abstractmethod
     def critic_loss(self, critic: Critic, real: Tensor, fake: Tensor) -> tuple[Tensor, dict]:
@@ -61,6 +67,7 @@ class BceLoss(CriticLoss):
     scores_as_critic = False
     n_critic = 1
     score = "latent_search"
+    optimizer = DCGAN_OPTIMIZER
 
     def critic_loss(self, critic: Critic, real: Tensor, fake: Tensor) -> tuple[Tensor, dict]:
         return discriminator_bce_loss(critic(real), critic(fake)), {}
@@ -81,6 +88,8 @@ class WassersteinLoss(CriticLoss):
     # Both WGAN papers' Algorithm 1; the critic score is f-AnoGAN's.
     n_critic = 5
     score = "critic"
+    # WGAN's Algorithm 1: RMSprop at 5e-5.
+    optimizer = partial(RMSprop, lr=5e-5)
 
     def __init__(self, clip_value: float | None) -> None:
         self.clip_value = clip_value
@@ -106,6 +115,8 @@ class GradientPenaltyLoss(WassersteinLoss):
     and batch statistics would couple the samples (the paper's sec. 4)."""
 
     discriminator_batch_norm = False
+    # WGAN-GP's Algorithm 1: Adam at 1e-4, betas (0.0, 0.9).
+    optimizer = partial(Adam, lr=1e-4, betas=(0.0, 0.9))
 
     def __init__(self, gp_weight: float) -> None:
         super().__init__(clip_value=None)
