@@ -14,11 +14,11 @@ import argparse
 import contextlib
 import io
 import logging
-import statistics
 import time
 import warnings
 from pathlib import Path
 
+import pandas as pd
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -28,7 +28,7 @@ from anomaly_bench import CONF_DIR
 from anomaly_bench.engine.run import train
 from anomaly_bench.engine.runtime import quiet_console
 from anomaly_bench.evaluation.plots import save_per_class_comparison
-from anomaly_bench.reporting.comparison import values_by_class
+from anomaly_bench.reporting.frame import cell_stats, class_grid
 from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.reporting.tables import report
 from anomaly_bench.settings.method_facts import demo_budgets, method_ids
@@ -98,16 +98,19 @@ def comparison(results: Path) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     table = report(results)
     (folder / "demo.md").write_text(table + "\n")
-    values = values_by_class([r for r in rows if r.get("status") == "ok"], "auroc")
-    columns = sorted({column for _, column in values})
-    classes = sorted({c for c, _ in values})
-    ours = {c: [statistics.fmean(values[(k, c)]) if (k, c) in values else None for k in classes]
-            for c in columns}  # fmt: skip
+    grid = class_grid(cell_stats(rows, "auroc"))
+    columns = list(grid.columns)
+    ours = {c: [None if pd.isna(v) else float(v) for v in grid[c]] for c in columns}
     figure = save_per_class_comparison(
-        [str(c) for c in classes], ours, {}, {c: c for c in columns}, "AUROC", folder / "demo.png"
+        [str(c) for c in grid.index],
+        ours,
+        {},
+        {c: c for c in columns},
+        "AUROC",
+        folder / "demo.png",
     )
     lines = [table, ""]
-    tested = significance_with_diagram(values, columns, "digits demo", folder / "demo_cd.png")
+    tested = significance_with_diagram(grid, columns, "digits demo", folder / "demo_cd.png")
     if tested is None:
         lines.append("no critical-difference diagram: it needs >= 3 methods on >= 3 classes")
         diagram = None

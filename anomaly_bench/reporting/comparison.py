@@ -6,19 +6,21 @@ beside the paper's value. A cell with no run is blank, never zero. Means over cl
 over the classes that have runs, and the paper's mean beside them over the same classes, so a
 partial grid (`CLASSES=0,1`) is still compared like with like; the row says which classes it
 covers.
+
+Every number comes from the one pivot, `frame.cell_stats`; every cell's text from `format_cell`;
+CSV and LaTeX are pandas' writers of the comparison as a frame (`long_frame`, `formatted`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import statistics
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import pandas as pd
+
 from anomaly_bench.reporting.configurations import Column, columns
+from anomaly_bench.reporting.frame import cell_stats, class_grid
 from anomaly_bench.reporting.paper_tables import PaperTable
 from anomaly_bench.settings.protocols import row_class
 from anomaly_bench.store.results import latest_ok_rows
@@ -72,49 +74,24 @@ def table_rows(rows: Iterable[dict], table: PaperTable) -> list[dict]:
     ]
 
 
-def is_number(value: object) -> bool:
-    """A finite int or float (not a boolean): what a table may average."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def cell_of(stats: pd.DataFrame, normal_class: int, column: str, paper: float | None) -> Cell:
+    """One cell of `frame.cell_stats` (an empty one where the pivot has no such cell)."""
+    if (normal_class, column) not in stats.index:
+        return Cell(paper=paper)
+    found = stats.loc[(normal_class, column)]
+    seeds = int(found["seeds"])
+    mean = float(found["mean"]) if seeds else None
+    std = float(found["std"]) if seeds > 1 else None
+    return Cell(mean, std, seeds, paper, bool(found["warned"]))
 
 
-def values_by_class(rows: Iterable[Mapping], metric: str) -> dict[tuple[int, str], list[float]]:
-    """{(the row's class, column label): the metric of every row (one per seed)}; rows without it
-    as a finite number skipped. A column is one configuration of one method, so only seeds are
-    averaged.
-
-    Rows are taken as given: filter them (ok, dataset, protocol) first.
-    """
-    values: dict[tuple[int, str], list[float]] = defaultdict(list)
-    for column, members in columns(rows).items():
-        for row in members:
-            value = row.get(metric)
-            if is_number(value):
-                values[(row_class(row), column.label)].append(value)
-    return dict(values)
-
-
-def warned_cells(rows: Iterable[Mapping]) -> set[tuple[int, str]]:
-    """(the row's class, column label) of every cell with a run whose row carries `warnings`."""
-    return {
-        (row_class(row), column.label)
-        for column, members in columns(rows).items()
-        for row in members
-        if row.get("warnings")
-    }
-
-
-def summarise(values: list[float]) -> tuple[float, float | None]:
-    """Mean, and the sample std over seeds when there is more than one."""
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
-
-
-def mean_over_classes(
-    values: dict[tuple[int, str], list[float]], column: str, classes: list[int]
-) -> float | None:
-    """The mean of the column's per-class means; None unless every class has a run."""
-    if not classes or not all(values.get((c, column)) for c in classes):
+def mean_over_classes(grid: pd.DataFrame, column: str, classes: list[int]) -> float | None:
+    """The mean of the column's per-class means (`frame.class_grid`); None unless every class
+    has a run."""
+    if not classes or column not in grid.columns:
         return None
-    return statistics.fmean(statistics.fmean(values[(c, column)]) for c in classes)
+    means = grid[column].reindex(classes)
+    return None if means.isna().any() else float(means.mean())
 
 
 def _flags(rows: list[dict]) -> dict[str, list[str]]:
@@ -140,20 +117,17 @@ def class_label(table: PaperTable, normal_class: int) -> str:
 def per_class_comparison(rows: Iterable[dict], table: PaperTable, metric: str) -> Comparison:
     """Tables 1-3: one row per normal class and a mean row, one column per configuration."""
     kept = table_rows(rows, table)
-    values = values_by_class(kept, metric)
-    warned = warned_cells(kept)
+    stats = cell_stats(kept, metric)
+    grid = class_grid(stats)
     cols = table_columns(table, kept)
     published = table.values.get(metric, {})
-    run_classes = sorted({c for c, _ in values})
+    run_classes = sorted(int(c) for c in grid.index[grid.notna().any(axis=1)])
     cells: dict[tuple[str, str], Cell] = {}
     labels = [class_label(table, c) for c in range(len(table.class_labels))]
     for normal_class, label in enumerate(labels):
         for column in cols:
             paper = published[column.method][normal_class] if column.method in published else None
-            found = values.get((normal_class, column.label), [])
-            mean, std = summarise(found) if found else (None, None)
-            flagged = (normal_class, column.label) in warned
-            cells[(label, column.label)] = Cell(mean, std, len(found), paper, flagged)
+            cells[(label, column.label)] = cell_of(stats, normal_class, column.label, paper)
     mean_label = (
         "mean"
         if len(run_classes) == len(table.class_labels)
@@ -165,7 +139,7 @@ def per_class_comparison(rows: Iterable[dict], table: PaperTable, metric: str) -
             if column.method in published and run_classes
             else None
         )
-        ours = mean_over_classes(values, column.label, run_classes)
+        ours = mean_over_classes(grid, column.label, run_classes)
         cells[(mean_label, column.label)] = Cell(ours, None, 0, paper)
     return Comparison(
         table.title,
@@ -190,9 +164,9 @@ def rates_comparison(rows: Iterable[dict], table: PaperTable) -> Comparison:
     metrics |= {m: {} for m in HELD_OUT_RATES if any(row.get(m) is not None for row in kept)}
     cells = {}
     for metric, published in metrics.items():
-        values = values_by_class(kept, metric)
+        grid = class_grid(cell_stats(kept, metric))
         for column in cols:
-            ours = mean_over_classes(values, column.label, classes)
+            ours = mean_over_classes(grid, column.label, classes)
             cells[(metric, column.label)] = Cell(ours, None, 0, published.get(column.method))
     title = table.title + ("" if len(classes) == 10 else f" (ours: classes {classes} only)")
     return Comparison(
@@ -232,9 +206,33 @@ def flags_line(comparison: Comparison) -> str:
 
 
 def markdown_grid(header: list[str], lines: Iterable[list[str]]) -> list[str]:
-    """A markdown table: the header row, the rule, then one row per list of cells."""
+    """A markdown table: the header row, the rule, then one row per list of cells.
+
+    The one markdown writer of the reports. Not pandas' `to_markdown`: it pads every cell to its
+    column's width (through tabulate), which would rewrite every committed page for no change
+    a reader sees; this writes each cell as it is.
+    """
     grid = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     return grid + ["| " + " | ".join(cells) + " |" for cells in lines]
+
+
+def frame_grid(frame: pd.DataFrame, corner: str = "") -> list[str]:
+    """`markdown_grid` of a frame of strings, its index as the first column headed `corner`."""
+    return markdown_grid([corner, *frame.columns], ([str(i), *v] for i, *v in frame.itertuples()))
+
+
+def formatted(
+    comparison: Comparison, cell_text: Callable[[Cell], str] = format_cell
+) -> pd.DataFrame:
+    """The comparison as rows x columns of text, each cell written by `cell_text`."""
+    return pd.DataFrame(
+        [
+            [cell_text(comparison.cells[(row, c)]) for c in comparison.columns]
+            for row in comparison.rows
+        ],
+        index=comparison.rows,
+        columns=comparison.columns,
+    )
 
 
 def to_markdown(comparison: Comparison) -> str:
@@ -244,36 +242,37 @@ def to_markdown(comparison: Comparison) -> str:
         "Each cell: ours (paper, ours - paper); blank = no run. " + flags_line(comparison),
         "",
     ]
-    body = (
-        [label, *(format_cell(comparison.cells[(label, c)]) for c in comparison.columns)]
-        for label in comparison.rows
+    return "\n".join(lines + frame_grid(formatted(comparison)))
+
+
+def long_frame(comparison: Comparison) -> pd.DataFrame:
+    """One line per cell: its row and column, the column's method, ours, our std over seeds, the
+    number of seeds, the paper's value and the difference (blank where absent)."""
+    return pd.DataFrame(
+        [
+            {
+                "row": row,
+                "column": column,
+                "method": comparison.method_of[column],
+                "ours": cell.ours,
+                "ours_std": cell.std,
+                "seeds": cell.seeds,
+                "paper": cell.paper,
+                "delta": cell.delta,
+            }
+            for row in comparison.rows
+            for column in comparison.columns
+            for cell in [comparison.cells[(row, column)]]
+        ]
     )
-    return "\n".join(lines + markdown_grid(["", *comparison.columns], body))
 
 
 def to_csv(comparison: Comparison) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row", "column", "method", "ours", "ours_std", "seeds", "paper", "delta"])
-    for label in comparison.rows:
-        for column in comparison.columns:
-            c = comparison.cells[(label, column)]
-            method = comparison.method_of[column]
-            writer.writerow([label, column, method, c.ours, c.std, c.seeds, c.paper, c.delta])
-    return out.getvalue()
+    return long_frame(comparison).to_csv(index=False)
 
 
 def to_latex(comparison: Comparison) -> str:
-    header = [c.replace("_", r"\_") for c in comparison.columns]
-    lines = [
-        r"\begin{tabular}{l" + "c" * len(header) + "}",
-        r"\hline",
-        " & ".join(["", *header]) + r" \\",
-        r"\hline",
-    ]
-    for label in comparison.rows:
-        cells = [format_cell(comparison.cells[(label, c)]) for c in comparison.columns]
-        cells = [c.replace("±", r"$\pm$") for c in cells]
-        lines.append(" & ".join([label.replace("_", r"\_"), *cells]) + r" \\")
-    lines += [r"\hline", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    """A tabular (booktabs rules) of the formatted cells, LaTeX's special characters escaped."""
+    return formatted(comparison).to_latex(
+        escape=True, column_format="l" + "c" * len(comparison.columns)
+    )

@@ -17,24 +17,28 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
+
 from anomaly_bench import CONF_DIR
 from anomaly_bench.reporting.comparison import (
     Cell,
     Comparison,
+    cell_of,
     class_label,
     class_row_labels,
     flags_line,
     format_cell,
+    formatted,
+    frame_grid,
     markdown_grid,
     per_class_comparison,
     rates_comparison,
-    summarise,
     table_rows,
-    values_by_class,
 )
 from anomaly_bench.reporting.configurations import column_of, columns, describe
 from anomaly_bench.reporting.curves import curve_markdown, fit_seconds, save_curve_figures
 from anomaly_bench.reporting.example_pictures import pictures_markdown
+from anomaly_bench.reporting.frame import cell_stats
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.tables import per_class_outputs
 from anomaly_bench.settings.method_facts import first_stage_key
@@ -117,12 +121,12 @@ def _cell(cell: Cell) -> str:
 
 
 def _grid(comparison: Comparison, rows: list[dict]) -> list[str]:
-    body = [
-        [label, *(_cell(comparison.cells[(label, c)]) for c in comparison.columns)]
-        for label in comparison.rows
-    ]
-    body += fact_rows([_facts(rows, comparison.method_of[c]) for c in comparison.columns])
-    return markdown_grid(["", *comparison.columns], body)
+    """The cells (`pending` where not run) and, under them, the facts of each column."""
+    facts = fact_rows([_facts(rows, comparison.method_of[c]) for c in comparison.columns])
+    facts_frame = pd.DataFrame(
+        [values for _, *values in facts], [fact for fact, *_ in facts], comparison.columns
+    )
+    return frame_grid(pd.concat([formatted(comparison, _cell), facts_frame]))
 
 
 def findings(comparison: Comparison, table: PaperTable) -> list[list[str]]:
@@ -222,11 +226,7 @@ def rates_page(rows: list[dict]) -> str:
     lines = [HEADER, "", f"# Reference results: {comparison.title}", "",
              "Mean over the classes run, each rate at the Youden threshold of the test set (as the "
              "paper). " + flags_line(comparison), ""]  # fmt: skip
-    body = [
-        [label, *(_cell(comparison.cells[(label, c)]) for c in comparison.columns)]
-        for label in comparison.rows
-    ]
-    return "\n".join(lines + markdown_grid(["", *comparison.columns], body)) + "\n"
+    return "\n".join(lines + frame_grid(formatted(comparison, _cell))) + "\n"
 
 
 def leave_one_out_page(rows: list[dict], page_dir: Path = PAGE_DIR) -> str:
@@ -254,23 +254,21 @@ def leave_one_out_page(rows: list[dict], page_dir: Path = PAGE_DIR) -> str:
             + "\n"
         )
     grouped = columns(kept)
-    values = values_by_class(kept, "auroc")
+    stats = cell_stats(kept, "auroc")
     classes = range(len(seed_table.class_labels))
     seed = {
         f"seed Table 3: {seed_table.paper_names[m]}": seed_table.values["auroc"][m]
         for m in ("ganomaly", "mem_ganomaly")
     }
     header = ["anomalous class", *(c.label for c in grouped), *seed]
-    body = []
-    for k in classes:
-        ours = [values.get((k, c.label)) for c in grouped]
-        body.append(
-            [
-                class_label(seed_table, k),
-                *(format_cell(Cell(*summarise(v))) if v else "pending" for v in ours),
-                *(f"{published[k]:.4f}" for published in seed.values()),
-            ]
-        )
+    body = [
+        [
+            class_label(seed_table, k),
+            *(_cell(cell_of(stats, k, column.label, None)) for column in grouped),
+            *(f"{published[k]:.4f}" for published in seed.values()),
+        ]
+        for k in classes
+    ]
     ours_facts = [_facts(members, column.method) for column, members in grouped.items()]
     body += fact_rows([*ours_facts, *({} for _ in seed)])
     count = f"{len(kept)} run{'s' if len(kept) != 1 else ''}."

@@ -7,7 +7,6 @@ run of take part, so no method is ranked on classes it never saw.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
@@ -33,14 +32,11 @@ class Significance(NamedTuple):
     classes: list[int]
 
 
-def class_by_method(
-    values: dict[tuple[int, str], list[float]], methods: Iterable[str]
-) -> pd.DataFrame:
-    """Classes x methods (mean over seeds) from `comparison.values_by_class`, complete classes
-    only."""
-    kept = {key: statistics.fmean(v) for key, v in values.items() if key[1] in set(methods)}
-    table = pd.Series(kept, dtype=float).unstack() if kept else pd.DataFrame()
-    return table.dropna(axis=1, how="all").dropna(axis=0, how="any")
+def complete_classes(grid: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """Classes x the given columns of `frame.class_grid`, only the classes every column with a
+    run has."""
+    kept = grid[[c for c in grid.columns if c in set(columns)]]
+    return kept.dropna(axis=1, how="all").dropna(axis=0, how="any")
 
 
 def significance(table: pd.DataFrame) -> Significance | None:
@@ -60,11 +56,11 @@ def mean_ranks_text(result: Significance) -> str:
 
 
 def significance_with_diagram(
-    values: dict[tuple[int, str], list[float]], columns: Iterable[str], title: str, path: Path
+    grid: pd.DataFrame, columns: Iterable[str], title: str, path: Path
 ) -> tuple[Significance, Path] | None:
-    """The tests over the classes every column has and the CD diagram at `path`; None when
-    there are too few methods or classes."""
-    result = significance(class_by_method(values, columns))
+    """The tests over the classes every column (of `frame.class_grid`) has and the CD diagram
+    at `path`; None when there are too few methods or classes."""
+    result = significance(complete_classes(grid, columns))
     if result is None:
         return None
     return result, save_cd_diagram(result, title, path)

@@ -2,7 +2,8 @@
 
 Without `--table`: one table per (dataset, protocol): rows are normal classes plus their mean,
 columns are method configurations (configurations.py), each cell the mean (and std over seeds,
-when there are several) of a metric over `ok` rows. With `--table N`: our runs beside the paper's
+when there are several) of a metric over `ok` rows (a rerun's latest only), from the one pivot
+`frame.cell_stats`. With `--table N`: our runs beside the paper's
 Table N (comparison.py), also written as markdown, CSV, LaTeX and a per-class PNG; with learning
 curves in the rows, the last-epoch vs best-epoch table, and with `--curves` their figures.
 `--where KEY=VALUE` narrows the rows first. Missing runs are blank, never zero.
@@ -10,34 +11,33 @@ curves in the rows, the last-epoch vs best-epoch table, and with `--curves` thei
 
 from __future__ import annotations
 
-import csv
-import io
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+import pandas as pd
+
 from anomaly_bench.evaluation.plots import save_per_class_comparison
 from anomaly_bench.reporting.comparison import (
     WARNED_NOTE,
-    Cell,
     Comparison,
+    cell_of,
     class_row_labels,
     format_cell,
+    frame_grid,
+    long_frame,
     markdown_grid,
     per_class_comparison,
     rates_comparison,
-    summarise,
     table_rows,
     to_csv,
     to_latex,
     to_markdown,
-    values_by_class,
-    warned_cells,
 )
 from anomaly_bench.reporting.configurations import where
 from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
 from anomaly_bench.reporting.example_pictures import pictures_markdown
+from anomaly_bench.reporting.frame import cell_stats, class_grid
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.settings.environment import wandb_offline_by_default
@@ -45,47 +45,37 @@ from anomaly_bench.settings.protocols import class_heading, class_words
 from anomaly_bench.store.results import ResultsStore
 
 
-def metric_table(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], dict]:
-    """{(dataset, protocol): {"methods": [column labels], "cells": {(class, label): Cell}}} from
-    ok rows; a column is one configuration of one method."""
+def metric_tables(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], pd.DataFrame]:
+    """{(dataset, protocol): `cell_stats` of its ok rows} for every table with a run of the
+    metric; a column is one configuration of one method."""
     by_table: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in rows:
         if row.get("status") == "ok":
             by_table[(row["dataset"], row["protocol"])].append(row)
     tables = {}
     for key, kept in by_table.items():
-        by_cell = values_by_class(kept, metric)
-        if by_cell:
-            tables[key] = {
-                "methods": sorted({method for _, method in by_cell}),
-                "classes": sorted({normal_class for normal_class, _ in by_cell}),
-                "cells": {cell: summarise(v) for cell, v in by_cell.items()},
-                "warned": warned_cells(kept),
-            }
+        stats = cell_stats(kept, metric)
+        if stats["seeds"].any():
+            tables[key] = stats[stats["seeds"] > 0]
     return tables
 
 
-def markdown(table: dict, title: str, heading: str = "class") -> str:
+def markdown(stats: pd.DataFrame, title: str, heading: str = "class") -> str:
     """A markdown table with a mean row (the mean of each method's class means, where complete);
     `heading` names the class column (`class_heading` of the protocol)."""
-    methods, classes, cells, warned = (table[k] for k in ("methods", "classes", "cells", "warned"))
-    body = [
-        [
-            str(c),
-            *(
-                format_cell(Cell(*cells.get((c, m), (None, None)), warned=(c, m) in warned))
-                for m in methods
-            ),
-        ]
-        for c in classes
-    ]
-    means = []
-    for method in methods:
-        column = [cells[(c, method)][0] for c in classes if (c, method) in cells]
-        means.append(f"{statistics.fmean(column):.4f}" if len(column) == len(classes) else "")
-    body.append(["mean", *means])
-    note = ["", WARNED_NOTE] if warned else []
-    return "\n".join([f"### {title}", "", *markdown_grid([heading, *methods], body), *note])
+    grid = class_grid(stats)
+    text = pd.DataFrame(
+        {
+            column: [format_cell(cell_of(stats, c, column, None)) for c in grid.index]
+            for column in grid
+        },
+        index=grid.index,
+    )
+    complete = grid.columns[grid.notna().all()]
+    text.loc["mean"] = ""
+    text.loc["mean", complete] = [f"{value:.4f}" for value in grid[complete].mean()]
+    note = ["", WARNED_NOTE] if stats["warned"].any() else []
+    return "\n".join([f"### {title}", "", *frame_grid(text, heading), *note])
 
 
 def read_rows(results_dir: Path, conditions: list[tuple[str, str]] = ()) -> list[dict]:
@@ -124,7 +114,7 @@ def report(results_dir: Path, metric: str = "auroc", conditions: list[tuple[str,
     rows = read_rows(results_dir, conditions)
     sections = [
         markdown(table, f"{metric} — {dataset}, {protocol} protocol", class_heading(protocol))
-        for (dataset, protocol), table in sorted(metric_table(rows, metric).items())
+        for (dataset, protocol), table in sorted(metric_tables(rows, metric).items())
     ]
     if not sections:
         sections.append(
@@ -152,8 +142,7 @@ def log_to_wandb(comparison: Comparison, number: int, files: list[Path], project
         dir=str(files[0].parent),
     )
     try:
-        records = list(csv.reader(io.StringIO(to_csv(comparison))))
-        run.log({f"table{number}/comparison": wandb.Table(columns=records[0], data=records[1:])})
+        run.log({f"table{number}/comparison": wandb.Table(dataframe=long_frame(comparison))})
         for path in files:
             if path.suffix == ".png":
                 figure = path.stem.removeprefix(f"table{number}").lstrip("_") or "per_class"
@@ -167,9 +156,9 @@ def significance_outputs(
     rows: list[dict], table: PaperTable, methods: list[str], stem: Path
 ) -> tuple[str, list[Path]]:
     """Friedman + Nemenyi over the complete classes, and the CD diagram, when there is enough."""
-    values = values_by_class(table_rows(rows, table), "auroc")
+    grid = class_grid(cell_stats(table_rows(rows, table), "auroc"))
     tested = significance_with_diagram(
-        values, methods, f"Table {table.number}", stem.with_name(f"{stem.name}_cd.png")
+        grid, methods, f"Table {table.number}", stem.with_name(f"{stem.name}_cd.png")
     )
     if tested is None:
         return (

@@ -8,8 +8,10 @@ from anomaly_bench.reporting.comparison import (
     per_class_comparison,
     rates_comparison,
     to_csv,
+    to_latex,
     to_markdown,
 )
+from anomaly_bench.reporting.frame import cell_stats
 from anomaly_bench.reporting.paper_tables import load_paper_table
 from anomaly_bench.reporting.tables import paper_report
 from anomaly_bench.store.results import ResultsStore
@@ -68,6 +70,29 @@ def test_markdown_and_csv_layout():
     records = list(csv.DictReader(io.StringIO(to_csv(comparison))))
     assert len(records) == 11 * 8 and records[0]["column"] == records[0]["method"] == "iforest"
     assert {r["ours"] for r in records if r["method"] == "dagmm"} == {""}
+
+
+def test_the_pivot_averages_only_finite_numbers_per_cell_like_statistics():
+    rows = [
+        row("memae", 0, 0, 0.91), row("memae", 0, 1, 0.83), row("memae", 0, 2, 0.86),
+        row("memae", 0, 3, float("nan")), row("memae", 0, 4, None), row("memae", 0, 5, True),
+        row("memae", 1, 0, None, warnings=["memory collapsed"]), row("memae", 2, 0, 0.5, "failed"),
+    ]  # fmt: skip
+    stats = cell_stats(rows, "auroc")
+    zero = stats.loc[(0, "memae")]
+    assert zero["mean"] == pytest.approx(statistics.fmean([0.91, 0.83, 0.86]), abs=1e-15)
+    assert zero["std"] == pytest.approx(statistics.stdev([0.91, 0.83, 0.86]), abs=1e-15)
+    assert zero["seeds"] == 3 and not zero["warned"]
+    one = stats.loc[(1, "memae")]
+    assert one["seeds"] == 0 and one["warned"]  # a cell with no number: no mean, still flagged
+    assert 2 not in stats.index.get_level_values("class")  # failed: no cell at all
+
+
+def test_latex_escapes_what_latex_would_read_as_markup():
+    rows = [row("ganomaly", 0, 0, 0.99), row("deep_svdd", 0, 0, 0.9)]
+    tex = to_latex(per_class_comparison(rows, load_paper_table(1), "auroc"))
+    assert r"deep\_svdd" in tex and "deep_svdd" not in tex
+    assert r"0 & (0.8816) &" in tex and tex.rstrip().endswith(r"\end{tabular}")
 
 
 def test_table4_compares_the_mean_rates_over_the_classes_run():

@@ -34,6 +34,15 @@ def test_a_failed_run_finished_later_is_not_listed(tmp_path):
     assert "failed" not in report(tmp_path)
 
 
+def test_a_rerun_is_its_latest_row_not_a_second_seed(tmp_path):
+    store = ResultsStore(tmp_path)
+    store.append(row("ganomaly", 2, 0, 0.74) | {"run_key": "k0"})
+    store.append(row("ganomaly", 2, 0, 0.72) | {"run_key": "k0"})  # the same run again
+    store.append(row("ganomaly", 2, 1, 0.80) | {"run_key": "k1"})
+    std = statistics.stdev([0.72, 0.80])
+    assert f"| 2 | 0.7600 ± {std:.4f} |" in report(tmp_path).splitlines()
+
+
 def test_an_empty_store_says_so(tmp_path):
     assert "no ok rows" in report(tmp_path)
 
