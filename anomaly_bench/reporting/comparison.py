@@ -186,10 +186,15 @@ WARNED_NOTE = (
 )
 
 
+SEEDS_NOTE = "ours is the mean ± std over its n seeds where it has more than one (n=...)"
+
+
 def format_cell(cell: Cell) -> str:
+    """`ours ± std n=seeds (paper, ours - paper)`; the std and the seed count only where a cell
+    has more than one seed, the paper's part only where the paper has the cell."""
     ours = "" if cell.ours is None else f"{cell.ours:.4f}"
     if cell.std is not None:
-        ours += f" ± {cell.std:.4f}"
+        ours += f" ± {cell.std:.4f} n={cell.seeds}"
     if cell.warned:
         ours += WARNED
     if cell.paper is None:
@@ -239,7 +244,8 @@ def to_markdown(comparison: Comparison) -> str:
     lines = [
         f"### {comparison.title}",
         "",
-        "Each cell: ours (paper, ours - paper); blank = no run. " + flags_line(comparison),
+        f"Each cell: ours (paper, ours - paper); {SEEDS_NOTE}; blank = no run. "
+        + flags_line(comparison),
         "",
     ]
     return "\n".join(lines + frame_grid(formatted(comparison)))

@@ -13,6 +13,7 @@ and fails when they and the rows disagree.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,7 @@ import pandas as pd
 
 from anomaly_bench import CONF_DIR
 from anomaly_bench.reporting.comparison import (
+    SEEDS_NOTE,
     Cell,
     Comparison,
     cell_of,
@@ -42,7 +44,7 @@ from anomaly_bench.reporting.frame import cell_stats
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.tables import per_class_outputs
 from anomaly_bench.settings.method_facts import first_stage_key
-from anomaly_bench.settings.protocols import LEAVE_ONE_OUT
+from anomaly_bench.settings.protocols import LEAVE_ONE_OUT, row_class
 from anomaly_bench.store.results import ResultsStore
 from anomaly_bench.store.row_upgrades import config_today
 
@@ -83,11 +85,19 @@ def budget(row: dict) -> str:
 
 
 # The facts rows under every reference grid, in this order (`_facts` gives them per column).
-FACTS = ("budget", "device", "commit", "training images", "run hours (train + test)")
+FACTS = (
+    "budget",
+    "seeds per cell",
+    "device",
+    "commit",
+    "training images",
+    "run hours (train + test)",
+)
 
 
 def _facts(rows: list[dict], method: str) -> dict[str, str]:
-    """Budget, device, commit, training images and compute time of one column's rows."""
+    """Budget, seeds per cell, device, commit, training images and compute time of one column's
+    rows (a rerun's latest only: `table_rows`)."""
     mine = [r for r in rows if r["method"] == method]
     if not mine:
         return {}
@@ -96,10 +106,12 @@ def _facts(rows: list[dict], method: str) -> dict[str, str]:
         return ", ".join(sorted({str(get(r)) for r in mine}))
 
     images = sorted(r["n_train"] for r in mine if r.get("n_train") is not None)
+    seeds = sorted(Counter(row_class(r) for r in mine).values())
 
     hours = sum(fit_seconds(r) + (r.get("test_seconds") or 0) for r in mine) / 3600
     return {
         "budget": values(budget),
+        "seeds per cell": "-".join(str(n) for n in sorted({seeds[0], seeds[-1]})),
         "device": values(lambda r: r.get("device")),
         "commit": values(lambda r: (r.get("git_commit") or "?")[:7]),
         "training images": "-".join(f"{n:,}" for n in sorted({images[0], images[-1]}))
@@ -163,7 +175,8 @@ def table_page(rows: list[dict], table: PaperTable, stem: Path) -> str:
     comparison = per_class_comparison(kept, table, "auroc")
     significance_text, figures = per_class_outputs(kept, table, comparison, stem)
     lines = [HEADER, "", title, "", f"{len(kept)} runs, each at its method's full budget (the "
-             "yaml defaults). Each cell: ours (paper, ours - paper); `pending` = not run yet. "
+             "yaml defaults). Each cell: ours (paper, ours - paper); `pending` = not run yet; "
+             f"{SEEDS_NOTE}. "
              + flags_line(comparison), ""]  # fmt: skip
     lines += _grid(comparison, kept)
     lines += ["", significance_text, ""]

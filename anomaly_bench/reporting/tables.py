@@ -167,8 +167,9 @@ def significance_outputs(
         )
     result, diagram = tested
     text = (
-        f"Friedman test over classes {result.classes}: p = {result.friedman_p:.3g}; mean rank "
-        f"(1 = best): {mean_ranks_text(result)}. Nemenyi p-values: the CD diagram {diagram.name}"
+        f"Friedman test over classes {result.classes} (each method's mean over its seeds): "
+        f"p = {result.friedman_p:.3g}; mean rank (1 = best): {mean_ranks_text(result)}. "
+        f"Nemenyi p-values: the CD diagram {diagram.name}"
     )
     return text, [diagram]
 

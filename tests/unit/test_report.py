@@ -20,7 +20,7 @@ def test_table_has_mean_and_std_over_seeds_blanks_for_missing_and_ignores_failed
     lines = report(tmp_path).splitlines()
     std = statistics.stdev([0.90, 0.94])
     assert "| class | ganomaly | memae |" in lines
-    assert f"| 0 | 0.9200 ± {std:.4f} | 0.7000 |" in lines
+    assert f"| 0 | 0.9200 ± {std:.4f} n=2 | 0.7000 |" in lines
     assert "| 1 | 0.8000 |  |" in lines  # the failed memae run is blank, not 0.1 and not 0
     assert "| mean | 0.8600 |  |" in lines  # no mean over an incomplete column
     assert "#### 1 failed run(s), not finished since" in lines
@@ -40,7 +40,7 @@ def test_a_rerun_is_its_latest_row_not_a_second_seed(tmp_path):
     store.append(row("ganomaly", 2, 0, 0.72) | {"run_key": "k0"})  # the same run again
     store.append(row("ganomaly", 2, 1, 0.80) | {"run_key": "k1"})
     std = statistics.stdev([0.72, 0.80])
-    assert f"| 2 | 0.7600 ± {std:.4f} |" in report(tmp_path).splitlines()
+    assert f"| 2 | 0.7600 ± {std:.4f} n=2 |" in report(tmp_path).splitlines()
 
 
 def test_an_empty_store_says_so(tmp_path):

@@ -1,6 +1,7 @@
 """The reference-results page: made from its committed rows only, and in step with them."""
 
 import shutil
+import statistics
 from pathlib import Path
 
 from anomaly_bench.reporting.paper_tables import load_paper_table
@@ -57,6 +58,17 @@ def test_a_page_marks_pending_cells_states_budgets_and_lists_findings(tmp_path: 
     assert "deep_svdd | 0.9862" not in page.split("## Findings")[1]  # equal to the paper
     assert "- iforest: classes 1, 2, 3, 4, 5, 6, 7, 8, 9" in page
     assert budget(reference_row("ganomaly", 0, 0.9, max_epochs=15)) == "15 epochs"
+
+
+def test_a_cell_with_several_seeds_shows_mean_std_and_their_number(tmp_path: Path):
+    rows = [reference_row("iforest", 0, auroc, seed=seed, max_epochs=1)
+            for seed, auroc in enumerate((0.90, 0.94, 0.95))]  # fmt: skip
+    rows.append(reference_row("iforest", 1, 0.97, max_epochs=1))
+    page = table_page(rows, load_paper_table(1), tmp_path / "table1")
+    std = statistics.stdev([0.90, 0.94, 0.95])
+    assert f"| 0 | 0.9300 ± {std:.4f} n=3 (0.8816, +0.0484) |" in page
+    assert "| 1 | 0.9700 (0.9622, +0.0078) |" in page  # one seed: no std, no n
+    assert filled_cells(page, "*seeds per cell*") == ["1-3"]
 
 
 def test_only_full_budget_rows_reach_a_page(tmp_path: Path):
