@@ -1,8 +1,10 @@
 """Which gaps between methods are significant: a Friedman test over the normal classes, the
 Nemenyi post-hoc, and a critical-difference diagram (Demsar 2006), via scikit-posthocs.
 
-Each normal class is a block (seeds averaged first); only classes every compared method has a
-run of take part, so no method is ranked on classes it never saw.
+Each normal class is a block (seeds averaged first), and no method is ranked on classes it never
+saw. While a grid fills, the methods that have run every class are compared on all of them
+when there are enough of them; otherwise every method is compared on the classes all have run.
+The methods left out are named by the report.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from scipy.stats import friedmanchisquare
 
 MIN_METHODS = 3
 MIN_CLASSES = 3
+SIGNIFICANT = 0.05
 
 
 class Significance(NamedTuple):
@@ -32,11 +35,17 @@ class Significance(NamedTuple):
     classes: list[int]
 
 
-def complete_classes(grid: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """Classes x the given columns of `frame.class_grid`, only the classes every column with a
-    run has."""
-    kept = grid[[c for c in grid.columns if c in set(columns)]]
-    return kept.dropna(axis=1, how="all").dropna(axis=0, how="any")
+def tested_grid(grid: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """The classes x columns of `frame.class_grid` the tests rank: the columns that have every
+    class any of them has, when there are MIN_METHODS of them; else every column with a run, on
+    the classes all of them have."""
+    wanted = set(columns)
+    kept = grid[[c for c in grid.columns if c in wanted]].dropna(axis=1, how="all")
+    kept = kept.dropna(axis=0, how="all")
+    complete = kept.dropna(axis=1, how="any")
+    if complete.shape[1] >= MIN_METHODS:
+        return complete
+    return kept.dropna(axis=0, how="any")
 
 
 def significance(table: pd.DataFrame) -> Significance | None:
@@ -55,12 +64,25 @@ def mean_ranks_text(result: Significance) -> str:
     return ", ".join(f"{method} {rank:.2f}" for method, rank in result.mean_ranks.items())
 
 
+def significant_pairs_text(result: Significance) -> str:
+    """`a vs b (p = 0.012), ...` for the Nemenyi pairs below SIGNIFICANT, best-ranked first;
+    `none` when there are none."""
+    order = list(result.mean_ranks.index)
+    pairs = [
+        f"{a} vs {b} (p = {result.nemenyi_p.loc[a, b]:.3g})"
+        for i, a in enumerate(order)
+        for b in order[i + 1 :]
+        if result.nemenyi_p.loc[a, b] < SIGNIFICANT
+    ]
+    return ", ".join(pairs) or "none"
+
+
 def significance_with_diagram(
     grid: pd.DataFrame, columns: Iterable[str], title: str, path: Path
 ) -> tuple[Significance, Path] | None:
     """The tests over the classes every column (of `frame.class_grid`) has and the CD diagram
     at `path`; None when there are too few methods or classes."""
-    result = significance(complete_classes(grid, columns))
+    result = significance(tested_grid(grid, columns))
     if result is None:
         return None
     return result, save_cd_diagram(result, title, path)

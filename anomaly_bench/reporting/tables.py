@@ -39,7 +39,12 @@ from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
 from anomaly_bench.reporting.example_pictures import pictures_markdown
 from anomaly_bench.reporting.frame import cell_stats, class_grid
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
-from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
+from anomaly_bench.reporting.significance import (
+    SIGNIFICANT,
+    mean_ranks_text,
+    significance_with_diagram,
+    significant_pairs_text,
+)
 from anomaly_bench.settings.environment import wandb_offline_by_default
 from anomaly_bench.settings.protocols import class_heading, class_words
 from anomaly_bench.store.results import ResultsStore
@@ -166,10 +171,14 @@ def significance_outputs(
             [],
         )
     result, diagram = tested
+    ran = [c for c in methods if c in grid.columns and grid[c].notna().any()]
+    left_out = [c for c in ran if c not in result.mean_ranks.index]
     text = (
         f"Friedman test over classes {result.classes} (each method's mean over its seeds): "
         f"p = {result.friedman_p:.3g}; mean rank (1 = best): {mean_ranks_text(result)}. "
-        f"Nemenyi p-values: the CD diagram {diagram.name}"
+        f"Nemenyi pairs with p < {SIGNIFICANT}: {significant_pairs_text(result)}; all p-values: "
+        f"the CD diagram {diagram.name}."
+        + (f" Not ranked (classes still to run): {', '.join(left_out)}." if left_out else "")
     )
     return text, [diagram]
 

@@ -2,6 +2,7 @@ import csv
 import io
 import statistics
 
+import pandas as pd
 import pytest
 
 from anomaly_bench.reporting.comparison import (
@@ -148,3 +149,30 @@ def test_too_few_runs_for_the_tests_are_said_so(tmp_path):
     for r in ROWS:
         store.append(r)
     assert "no critical-difference diagram" in paper_report(tmp_path / "results", 1, tmp_path)
+
+
+def test_while_a_grid_fills_the_methods_with_every_class_are_ranked_and_the_rest_named(tmp_path):
+    store = ResultsStore(tmp_path / "results")
+    quality = {"ganomaly": 0.95, "memae": 0.85, "iforest": 0.75}
+    for normal_class in range(5):
+        for method, auroc in quality.items():
+            store.append(row(method, normal_class, 0, auroc))
+    store.append(row("dagmm", 0, 0, 0.99))  # one class so far
+    text = paper_report(tmp_path / "results", 1, tmp_path / "report")
+    assert "Friedman test over classes [0, 1, 2, 3, 4]" in text
+    assert "ganomaly vs iforest (p = " in text  # ranks 1 and 3 on five classes: significant
+    assert "memae vs iforest" not in text and "ganomaly vs memae" not in text
+    assert "Not ranked (classes still to run): dagmm." in text
+
+
+def test_with_too_few_complete_methods_every_method_is_ranked_on_the_classes_all_have():
+    from anomaly_bench.reporting.significance import tested_grid
+
+    nan = float("nan")
+    grid = pd.DataFrame(
+        {"a": [0.9, 0.8, 0.7, 0.6], "b": [0.5, 0.6, 0.7, 0.8], "c": [0.4, 0.3, 0.2, nan],
+         "d": [nan] * 4},
+    )  # fmt: skip
+    tested = tested_grid(grid, ["a", "b", "c", "d"])
+    assert list(tested.columns) == ["a", "b", "c"] and list(tested.index) == [0, 1, 2]
+    assert list(tested_grid(grid, ["a", "b"]).index) == [0, 1, 2, 3]  # c and d not asked for
