@@ -33,25 +33,26 @@ def is_number(value: object) -> bool:
 
 
 def rows_frame(rows: Iterable[dict], metrics: Iterable[str] = ()) -> pd.DataFrame:
-    """The `ok` rows, a rerun's latest only (`latest_ok_rows`), one line each: FIELDS and any
-    other numeric `metrics` (a value that is not a finite number reads NaN), `class` (the
-    protocol's: normal, or anomalous under leave_one_out), `column` (the configuration's label in
-    the tables; a smoke test's says so), `configuration_digest` and `warned` (the run ended with
-    a warning, such as a collapsed memory)."""
-    extra = [m for m in dict.fromkeys(metrics) if m not in FIELDS]
+    """The `ok` rows, a rerun's latest only (`latest_ok_rows`), one line each: FIELDS and the
+    numeric `metrics` (of FIELDS or not; a value that is not a finite number reads NaN), `class`
+    (the protocol's: normal, or anomalous under leave_one_out), `column` (the configuration's
+    label in the tables; a smoke test's says so), `configuration_digest` and `warned` (the run
+    ended with a warning, such as a collapsed memory)."""
+    numbers = list(dict.fromkeys(metrics))
     lines = []
     for row in latest_ok_rows(rows, with_smoke=True):
         column = column_of(row)
         lines.append(
             {
                 **{field: row.get(field) for field in FIELDS},
-                **{m: row[m] if is_number(row.get(m)) else math.nan for m in extra},
+                **{m: row[m] if is_number(row.get(m)) else math.nan for m in numbers},
                 "class": row_class(row),
                 "column": column.label,
                 "configuration_digest": row.get("configuration_digest") or column.digest,
                 "warned": bool(row.get("warnings")),
             }
         )
+    extra = [m for m in numbers if m not in FIELDS]
     names = [*FIELDS, *extra, *CELL, "configuration_digest", "warned"]
     return pd.DataFrame(lines, columns=names)
 
@@ -70,7 +71,7 @@ def cell_stats(rows: Iterable[dict], metric: str) -> pd.DataFrame:
     Rows are taken as given: filter them (dataset, protocol, budget) first.
     """
     frame = rows_frame(rows, [metric])
-    frame[metric] = pd.to_numeric(frame[metric].map(lambda v: v if is_number(v) else None))
+    frame[metric] = pd.to_numeric(frame[metric])
     return frame.groupby(CELL, dropna=False).agg(
         mean=(metric, "mean"),
         std=(metric, "std"),
