@@ -42,7 +42,7 @@ from anomaly_bench.reporting.curves import curve_markdown, fit_seconds, save_cur
 from anomaly_bench.reporting.example_pictures import pictures_markdown
 from anomaly_bench.reporting.frame import cell_stats, class_grid
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
-from anomaly_bench.reporting.tables import per_class_outputs
+from anomaly_bench.reporting.tables import per_class_outputs, significance_outputs
 from anomaly_bench.settings.method_facts import first_stage_key
 from anomaly_bench.settings.protocols import LEAVE_ONE_OUT, row_class
 from anomaly_bench.store.results import ResultsStore
@@ -169,7 +169,7 @@ def table_page(rows: list[dict], table: PaperTable, stem: Path) -> str:
     the example pictures kept beside the rows (`stem`'s folder is the store)."""
     kept = at_full_budget(table_rows(rows, table))
     title = f"# Reference results: {table.title} ({table.dataset}, {table.protocol} protocol)"
-    earlier = fewer_batches_sections(table_rows(rows, table), table)
+    earlier = fewer_batches_sections(table_rows(rows, table), table, stem)
     if not kept:
         return "\n".join([HEADER, "", title, "", pending_note(table), *earlier])
     comparison = per_class_comparison(kept, table, "auroc")
@@ -208,9 +208,10 @@ def files_read(batches: int) -> str:
     return "data_batch_1" if batches == 1 else f"data_batch_1 to data_batch_{batches}"
 
 
-def fewer_batches_sections(rows: list[dict], table: PaperTable) -> list[str]:
+def fewer_batches_sections(rows: list[dict], table: PaperTable, stem: Path) -> list[str]:
     """A section per earlier grid that read fewer CIFAR-10 training batches: its own grid,
-    labelled, beside the paper, never averaged with full-data runs."""
+    labelled, beside the paper, never averaged with full-data runs, and its own significance
+    tests (the diagram beside the page, `<stem>_batches<N>_cd.png`)."""
     lines = []
     for batches, members in sorted(on_fewer_training_batches(rows).items()):
         comparison = per_class_comparison(members, table, "auroc")
@@ -221,6 +222,12 @@ def fewer_batches_sections(rows: list[dict], table: PaperTable) -> list[str]:
                   "paper). "
                   + flags_line(comparison), ""]  # fmt: skip
         lines += _grid(comparison, members)
+        grid_stem = stem.with_name(f"{stem.name}_batches{batches}")
+        significance_text, diagrams = significance_outputs(
+            members, table, comparison.columns, grid_stem
+        )
+        lines += ["", significance_text]
+        lines += ["", *(f"![critical-difference diagram]({d.name})" for d in diagrams)]
     return lines
 
 
