@@ -70,18 +70,28 @@ class LearningCurve(L.Callback):
         self.kept: dict[str, dict[str, Any]] = {}
         self.epoch_choices: dict[str, dict[str, Any]] = {}
         self.train_seconds = 0.0
-        self._epoch_started = 0.0
+        self._epoch_started: float | None = None
         self._points_loader = None
 
     @property
     def enabled(self) -> bool:
         return self.every_n_epochs > 0
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: AnomalyModule) -> None:
+        # A run resumed in the middle of an epoch gets no on_train_epoch_start for that epoch:
+        # its clock starts here (the part before the kill came back in `train_seconds`).
+        self._epoch_started = time.perf_counter()
+
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: AnomalyModule) -> None:
         self._epoch_started = time.perf_counter()
 
+    def _epoch_seconds(self) -> float:
+        """Training seconds of the epoch under way in this process (0 between epochs)."""
+        return 0.0 if self._epoch_started is None else time.perf_counter() - self._epoch_started
+
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: AnomalyModule) -> None:
-        self.train_seconds += time.perf_counter() - self._epoch_started
+        self.train_seconds += self._epoch_seconds()
+        self._epoch_started = None
         epochs_done = trainer.current_epoch + 1
         if not self.enabled or trainer.fast_dev_run or epochs_done % self.every_n_epochs:
             return
@@ -164,7 +174,9 @@ class LearningCurve(L.Callback):
         }
 
     def state_dict(self) -> dict[str, Any]:
-        return {"points": self.points, "train_seconds": self.train_seconds, "kept": self.kept}
+        # A checkpoint taken mid-epoch (a killed run) keeps the epoch's seconds so far.
+        seconds = self.train_seconds + self._epoch_seconds()
+        return {"points": self.points, "train_seconds": seconds, "kept": self.kept}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.points = list(state_dict["points"])

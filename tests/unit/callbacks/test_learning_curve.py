@@ -1,6 +1,7 @@
 """The learning curve: points in the row, the same final weights, the report's last vs best."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -168,3 +169,20 @@ def test_a_resumed_runs_time_counts_every_process_through_its_curve():
     whole = {"auroc": 0.8, "train_seconds": 1250.0, "learning_curve": points}
     assert fit_seconds(whole) == 1250.0
     assert fit_seconds({"auroc": 0.8, "train_seconds": 30.0}) == 30.0
+
+
+def test_a_run_killed_mid_epoch_and_resumed_counts_each_processs_training_once(monkeypatch):
+    """The resumed epoch gets no on_train_epoch_start; the clock starts at on_train_start, and
+    the seconds before the kill come back from the checkpoint."""
+    clock = iter([100.0, 130.0, 5000.0, 5050.0])  # perf_counter of two processes
+    monkeypatch.setattr("anomaly_bench.engine.callbacks.learning_curve.time.perf_counter",
+                        lambda: next(clock))  # fmt: skip
+    trainer = SimpleNamespace(current_epoch=0, fast_dev_run=False)
+    killed = LearningCurve(every_n_epochs=0)
+    killed.on_train_start(trainer, None)  # 100: the first process starts epoch 0
+    saved = killed.state_dict()  # 130: killed mid-epoch, its 30 s in the checkpoint
+    resumed = LearningCurve(every_n_epochs=0)
+    resumed.load_state_dict(saved)
+    resumed.on_train_start(trainer, None)  # 5000 in the new process, mid-epoch 0
+    resumed.on_train_epoch_end(trainer, None)  # 5050
+    assert saved["train_seconds"] == 30.0 and resumed.train_seconds == 80.0
