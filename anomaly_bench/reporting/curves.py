@@ -19,6 +19,7 @@ from anomaly_bench.reporting.comparison import class_label, markdown_grid, table
 from anomaly_bench.reporting.configurations import columns
 from anomaly_bench.reporting.paper_tables import PaperTable
 from anomaly_bench.settings.protocols import row_class
+from anomaly_bench.store.row_upgrades import curve_today
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,20 @@ class LastAndBest:
         return self.best - self.last
 
 
-def curve_points(row: Mapping) -> list[dict]:
-    """The row's curve points that have an AUROC, in epoch order."""
+def _points_and_repairs(row: Mapping) -> tuple[list[dict], int]:
     points = [p for p in row.get("learning_curve") or [] if p.get("auroc") is not None]
-    return sorted(points, key=lambda p: p["epoch"])
+    return curve_today(sorted(points, key=lambda p: p["epoch"]))
+
+
+def curve_points(row: Mapping) -> list[dict]:
+    """The row's curve points that have an AUROC, in epoch order, a resumed epoch's clock fault
+    undone (`row_upgrades.curve_today`)."""
+    return _points_and_repairs(row)[0]
+
+
+def clock_repaired(row: Mapping) -> bool:
+    """Whether the row's curve clock had a resumed epoch's fault, taken as a median epoch."""
+    return _points_and_repairs(row)[1] > 0
 
 
 def fit_seconds(row: Mapping) -> float:
@@ -172,6 +183,14 @@ def curve_markdown(rows: Iterable[dict], table: PaperTable) -> str | None:
         "second figure. The mean row averages the classes with a curve.\n\n"
     )
     lines = [intro + "\n".join(markdown_grid(header, body))]
+    repaired = sum(clock_repaired(r) for runs in by_column.values() for r, _ in runs)
+    if repaired:
+        lines.append(
+            f"The curve clocks of {repaired} run{'s' if repaired > 1 else ''} resumed in the "
+            "middle of an epoch before the resume fix counted the resumed epoch from the "
+            "machine's boot; that epoch is counted at the run's median epoch time (minutes and "
+            "run hours are estimates there)."
+        )
     said = [text for text in explained if text]
     if said:
         lines.append("Against the paper's mean over the same classes:\n\n" + "\n".join(said))

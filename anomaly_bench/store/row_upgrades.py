@@ -41,3 +41,31 @@ def config_today(row: dict[str, Any]) -> dict[str, Any] | None:
     completed = copy.deepcopy(saved)
     completed["data"]["train_batches"] = batches
     return completed
+
+
+# A learning curve's clock before commit 814bbe8 (the resume fix): a run resumed in
+# the middle of an epoch added the process's perf_counter() (seconds since boot) to that epoch.
+# No epoch takes CLOCK_FAULT_FACTOR times the run's median epoch; such a step is that fault.
+CLOCK_FAULT_FACTOR = 10
+MIN_POINTS_FOR_REPAIR = 3
+
+
+def curve_today(points: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """A curve's points (in epoch order) with a resumed epoch's clock fault undone: that epoch's
+    training seconds are taken as the run's median epoch (the seconds before the kill were not
+    recorded), the later points shifted by as much. Also how many epochs were repaired."""
+    seconds = [p.get("train_seconds") for p in points]
+    if len(points) < MIN_POINTS_FOR_REPAIR or any(s is None for s in seconds):
+        return points, 0
+    steps = [b - a for a, b in zip([0.0, *seconds[:-1]], seconds, strict=True)]
+    typical = sorted(steps)[len(steps) // 2]
+    faults = [i for i, step in enumerate(steps) if step > CLOCK_FAULT_FACTOR * max(typical, 1.0)]
+    if not faults:
+        return points, 0
+    for i in faults:
+        steps[i] = typical
+    clock, repaired = 0.0, []
+    for point, step in zip(points, steps, strict=True):
+        clock += step
+        repaired.append({**point, "train_seconds": round(clock, 3)})
+    return repaired, len(faults)

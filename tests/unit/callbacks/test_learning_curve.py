@@ -186,3 +186,16 @@ def test_a_run_killed_mid_epoch_and_resumed_counts_each_processs_training_once(m
     resumed.on_train_start(trainer, None)  # 5000 in the new process, mid-epoch 0
     resumed.on_train_epoch_end(trainer, None)  # 5050
     assert saved["train_seconds"] == 30.0 and resumed.train_seconds == 80.0
+
+
+def test_a_resumed_epochs_clock_fault_in_an_old_row_is_taken_as_a_median_epoch():
+    from anomaly_bench.reporting.curves import clock_repaired, curve_points
+
+    seconds = [60.0, 121.0, 45_000.0, 45_061.0, 45_120.0]  # epoch 3 counted from the boot
+    row = {"auroc": 0.9, "train_seconds": 200.0,
+           "learning_curve": [{"epoch": e + 1, "auroc": 0.8, "train_seconds": s}
+                              for e, s in enumerate(seconds)]}  # fmt: skip
+    assert [p["train_seconds"] for p in curve_points(row)] == [60.0, 121.0, 182.0, 243.0, 302.0]
+    assert clock_repaired(row) and fit_seconds(row) == 302.0
+    steady = {**row, "learning_curve": row["learning_curve"][:2]}  # too short to judge: as is
+    assert not clock_repaired(steady) and curve_points(steady)[-1]["train_seconds"] == 121.0
