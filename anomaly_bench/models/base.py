@@ -90,12 +90,20 @@ class AnomalyModule(LightningModule):
     def on_test_start(self) -> None:
         self.prepare_scoring()
 
-    def check_epochs_after(self, first_stage_epochs: int, key: str, second_stage: str) -> None:
-        """Refuse a two-stage budget that leaves the second stage no epoch.
+    @property
+    def first_stage_epochs(self) -> int:
+        """Epochs a two-stage method trains before its anomaly score reads what it trained (an
+        f-AnoGAN's encoder, a Deep SVDD's centre): a score taken earlier is the untrained part's,
+        so the learning curve reads no point there. 0 for a one-stage method."""
+        return 0
+
+    def check_epochs_after(self, key: str, second_stage: str) -> None:
+        """Refuse a two-stage budget that leaves the second stage no epoch (`key`: the model
+        setting that holds `first_stage_epochs`).
 
         fast_dev_run is let through: it only smoke-tests one batch of the first stage.
         """
-        max_epochs = self.trainer.max_epochs
+        max_epochs, first_stage_epochs = self.trainer.max_epochs, self.first_stage_epochs
         bounded = max_epochs is not None and max_epochs >= 0
         if bounded and not self.trainer.fast_dev_run and max_epochs <= first_stage_epochs:
             raise ValueError(

@@ -93,11 +93,15 @@ class DeepSvdd(AnomalyModule):
         return [pretrain, svdd], [MultiStepLR(pretrain, milestones), MultiStepLR(svdd, milestones)]
 
     @property
+    def first_stage_epochs(self) -> int:
+        return self.hparams.pretrain_epochs
+
+    @property
     def pretraining(self) -> bool:
-        return self.current_epoch < self.hparams.pretrain_epochs
+        return self.current_epoch < self.first_stage_epochs
 
     def on_fit_start(self) -> None:
-        self.check_epochs_after(self.hparams.pretrain_epochs, "pretrain_epochs", "Deep SVDD")
+        self.check_epochs_after("pretrain_epochs", "Deep SVDD")
         with torch.no_grad():
             low, high = torch.inf, -torch.inf
             for images in self.training_images():

@@ -65,8 +65,12 @@ class FAnogan(WganGp):
     def configure_optimizers(self) -> list[Optimizer]:
         return [*super().configure_optimizers(), self.encoder_optimizer(self.encoder.parameters())]
 
+    @property
+    def first_stage_epochs(self) -> int:
+        return self.hparams.gan_epochs
+
     def on_fit_start(self) -> None:
-        self.check_epochs_after(self.hparams.gan_epochs, "gan_epochs", "the encoder")
+        self.check_epochs_after("gan_epochs", "the encoder")
 
     def encode(self, images: Tensor) -> Tensor:
         """E(x), through a tanh unless `encoder_output` is `linear`."""

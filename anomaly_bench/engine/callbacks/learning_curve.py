@@ -39,7 +39,9 @@ EPOCH_RULES: dict[str, tuple[str, Callable[[float, float], bool]]] = {
 
 
 class LearningCurve(L.Callback):
-    """After every `every_n_epochs`-th training epoch, one point: epochs done, AUROC on the
+    """After every `every_n_epochs`-th training epoch past a two-stage method's first stage
+    (`AnomalyModule.first_stage_epochs`: its score reads an untrained part until then, so such a
+    point would cost a full scoring and say nothing), one point: epochs done, AUROC on the
     subsample, images scored, mean score of the held-out normals (when there are some), training
     seconds so far (the curve's own scoring left out) and that point's scoring seconds. Points
     and kept weights travel in checkpoints, so a resumed run keeps its curve."""
@@ -93,7 +95,12 @@ class LearningCurve(L.Callback):
         self.train_seconds += self._epoch_seconds()
         self._epoch_started = None
         epochs_done = trainer.current_epoch + 1
-        if not self.enabled or trainer.fast_dev_run or epochs_done % self.every_n_epochs:
+        if (
+            not self.enabled
+            or trainer.fast_dev_run
+            or epochs_done % self.every_n_epochs
+            or epochs_done <= pl_module.first_stage_epochs
+        ):
             return
         started = time.perf_counter()
         point = {"epoch": epochs_done, **self._read_point(trainer, pl_module)}

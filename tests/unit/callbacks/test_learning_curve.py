@@ -47,6 +47,21 @@ def test_a_curve_records_every_epoch_and_leaves_the_final_weights_alone(make_con
     assert curved["auroc"] == plain["auroc"]
 
 
+@pytest.mark.slow
+def test_a_two_stage_method_gets_points_only_once_its_score_reads_the_second_stage(make_config):
+    """f-AnoGAN's score goes through its encoder, untrained until the WGAN-GP stage ends: a point
+    there would cost a full scoring of nothing, and could be chosen as the best epoch."""
+    run = synthetic_run(
+        make_config,
+        "model=fanogan",
+        "trainer.max_epochs=4",
+        "model.gan_epochs=2",
+        "callbacks.learning_curve.every_n_epochs=1",
+    )
+    assert [p["epoch"] for p in run["learning_curve"]] == [3, 4]
+    assert run["epoch_choices"]["best_test_epoch"]["epoch"] in (3, 4)
+
+
 def ganomaly_run(make_config, *overrides: str) -> dict:
     return synthetic_run(
         make_config, "model=ganomaly", "data.val_fraction=0.2", "trainer.max_epochs=4", *overrides
