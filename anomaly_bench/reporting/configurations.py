@@ -5,6 +5,10 @@ under several configurations (two budgets, two encoders, a test-set switch) gets
 configuration, labelled by what differs from the method's yaml defaults for that dataset:
 `ganomaly`, `ganomaly (epochs 2)`, `fanogan (encoder ziz)`. Rows written without a config (older
 stores, hand-made rows) form one column per method.
+
+The label is computed here, when a report reads the rows, and never stored in a row (the digest
+is): it names what differs from today's yaml defaults, so a label written into a row would keep
+the defaults of the day it ran and mislabel the run once a default changes.
 """
 
 from __future__ import annotations
