@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ class LastAndBest:
     curve_seconds: float
     train_seconds: float
     subsample: int | None
+    every_n_epochs: int
 
     @property
     def gap(self) -> float:
@@ -92,7 +94,15 @@ def last_and_best(row: Mapping) -> LastAndBest | None:
     if train_seconds is None:
         train_seconds = (row.get("train_seconds") or 0.0) - curve_seconds
     subsample = row.get("curve_subsample") if chosen else None
-    return LastAndBest(row["auroc"], best, epoch, curve_seconds, train_seconds, subsample)
+    return LastAndBest(
+        row["auroc"], best, epoch, curve_seconds, train_seconds, subsample, cadence(points)
+    )
+
+
+def cadence(points: list[dict]) -> int:
+    """Epochs between a curve's points (1 for a single point)."""
+    epochs = [p["epoch"] for p in points]
+    return min((b - a for a, b in pairwise(epochs)), default=1)
 
 
 def _format(runs: list[LastAndBest], where: str | None = None) -> str:
@@ -111,14 +121,18 @@ def _classes(count: int) -> str:
 
 def _cost(runs: list[LastAndBest]) -> str:
     """Curve seconds against training seconds, per kind of curve (a subsample's points and the
-    chosen epochs' full-split scoring, or every point on the whole split)."""
+    chosen epochs' full-split scoring, or every point on the whole split; a point every epoch
+    unless it says how many epochs apart)."""
     parts = []
-    for subsample in sorted({r.subsample or 0 for r in runs}, reverse=True):
-        mine = [r for r in runs if (r.subsample or 0) == subsample]
+    kinds = sorted({(r.subsample or 0, r.every_n_epochs) for r in runs}, reverse=True)
+    for subsample, every in kinds:
+        mine = [r for r in runs if ((r.subsample or 0), r.every_n_epochs) == (subsample, every)]
         curve = sum(r.curve_seconds for r in mine)
         train = sum(r.train_seconds for r in mine)
         share = f" ({100 * curve / train:.0f} %)" if train > 0 else ""
         kind = f"{subsample:,}-image subsample" if subsample else "whole split"
+        if every > 1:
+            kind += f", a point every {every} epochs"
         parts.append(f"{kind}: {curve / 60:.0f} of {train / 60:.0f} min{share}")
     return "; ".join(parts)
 

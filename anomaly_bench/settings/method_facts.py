@@ -3,8 +3,10 @@
 
 `demo_epochs`: the method's budget in the demo (a method without one is not in the demo's
 default list). `first_stage`: for a two-stage method, the model key that holds its first stage's
-epochs (f-AnoGAN's GAN, Deep SVDD's pretraining). The demo, the benchmarks, the results page and
-the contract test read them here, so a new detector is its model file and its yaml, nothing else.
+epochs (f-AnoGAN's GAN, Deep SVDD's pretraining). `curve_every_n_epochs`: the paper grids'
+learning-curve cadence where a point every epoch would cost too much of the run (the experiment
+yamls read it by interpolation; default 1). The demo, the benchmarks, the results page and the
+contract test read them here, so a new detector is its model file and its yaml, nothing else.
 """
 
 from __future__ import annotations

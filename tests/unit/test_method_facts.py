@@ -21,6 +21,23 @@ def test_two_stage_methods_name_the_key_of_their_first_stage():
     assert method_facts("no_such_method") == {}
 
 
+def test_the_paper_grids_read_a_curve_point_where_the_method_says(make_config):
+    """DAGMM's point (a mixture over the training set, then the subsample) costs about half an
+    epoch, so its yaml asks for one every 4th epoch; the other methods get one every epoch, and
+    the command line still decides."""
+    cadence = {
+        method: make_config("experiment=table1_mnist", f"model={method}").callbacks
+        for method in ("dagmm", "ganomaly", "mem_ganomaly")
+    }
+    assert {m: c.learning_curve.every_n_epochs for m, c in cadence.items()} == {
+        "dagmm": 4, "ganomaly": 1, "mem_ganomaly": 1,
+    }  # fmt: skip
+    chosen = make_config(
+        "experiment=table1_mnist", "model=dagmm", "callbacks.learning_curve.every_n_epochs=2"
+    )
+    assert chosen.callbacks.learning_curve.every_n_epochs == 2
+
+
 def test_the_method_node_is_not_part_of_a_runs_identity(make_config):
     base = run_key(make_config("data=synthetic"))
     assert run_key(make_config("data=synthetic", "method.demo_epochs=3")) == base

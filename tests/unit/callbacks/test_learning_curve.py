@@ -151,6 +151,21 @@ def test_a_subsampled_curve_reports_its_chosen_epochs_full_split_auroc_and_the_m
     assert "the epoch choice explains 69 % of the shortfall" in text
 
 
+def test_the_cost_row_says_when_points_are_epochs_apart():
+    sparse = curve_row(2, 0.74, [0.90, 0.95, 0.74]) | {"run_key": "k2"}
+    for point, epoch in zip(sparse["learning_curve"], (4, 8, 12), strict=True):
+        point |= {"epoch": epoch, "score_seconds": 30.0, "train_seconds": 40.0 * epoch}
+    dense = curve_row(8, 0.73, [0.80, 0.73]) | {"run_key": "k8"}
+    for point in dense["learning_curve"]:
+        point |= {"score_seconds": 30.0, "train_seconds": 120.0 * point["epoch"]}
+    text = curve_markdown([sparse, dense], load_paper_table(1))
+    # 3 points of 30 s over 480 s of training; 2 points of 30 s over 240 s.
+    assert (
+        "| *curve cost (of training)* | whole split, a point every 4 epochs: 2 of 8 min (19 %); "
+        "whole split: 1 of 4 min (25 %) |"
+    ) in text
+
+
 def test_a_rerun_counts_once_not_as_a_second_seed():
     first = curve_row(8, 0.70, [0.70]) | {"run_key": "same"}
     rerun = curve_row(8, 0.73, [0.80, 0.73]) | {"run_key": "same"}
