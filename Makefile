@@ -131,7 +131,7 @@ gpu-speed:  ## ON the lent GPU: the speed matrix (float32, TF32, bf16, channels_
 	@if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps --no-compile \
 		--no-cache-dir --upgrade --target /tmp/site .whl/*.whl; fi
 	PYTHONPATH=/tmp/site python3 -m anomaly_bench.benchmarks.speed_matrix \
-		--output $(OUT)/speed_matrix.json trainer=gpu cpu_threads=1
+		--profile --output $(OUT)/speed_matrix.json trainer=gpu cpu_threads=1
 
 results-page:  ## regenerate docs/results/ (the reference results) from its committed rows; trains nothing
 	$(BIN)/python -m anomaly_bench.reporting.results_page

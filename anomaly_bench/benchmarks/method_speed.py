@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import lightning as L
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
@@ -21,6 +22,7 @@ from anomaly_bench import CONF_DIR
 from anomaly_bench.benchmarks.timing import StepClock, peak_memory_mb
 from anomaly_bench.data import ImageSplits, OneClassDataModule
 from anomaly_bench.engine.runtime import device_name, instantiate
+from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.settings.method_facts import first_stage_key
 
 # Each two-stage method's key for its first stage's epochs: 0 starts training in the second stage.
@@ -105,9 +107,11 @@ def search_steps_cap(cfg: DictConfig, settings: BenchSettings) -> tuple[int, int
     return (steps, min(steps, settings.max_search_steps))
 
 
-def measure(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
-    """Train `train_warmup + train_steps` batches and score `score_warmup + score_batches`."""
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+def build_case(
+    case: BenchCase, settings: BenchSettings
+) -> tuple[DictConfig, RandomImages, AnomalyModule, tuple[int, int] | None]:
+    """The case's config, random images for its timed batches, its model, and the latent
+    search's (configured, timed) steps where the search is capped."""
     cfg = compose_case(case, settings)
     search = search_steps_cap(cfg, settings)
     if search is not None:
@@ -118,12 +122,19 @@ def measure(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
     n_test = (settings.score_warmup + settings.score_batches) * data_kwargs["eval_batch_size"]
     data = RandomImages(n_train, n_test, **data_kwargs)
     model = instantiate(cfg.model, image_size=data.image_size, in_channels=data.num_channels)
-    clock = StepClock(settings.train_warmup, settings.score_warmup)
+    return cfg, data, model, search
+
+
+def fit_and_score(
+    cfg: DictConfig, data: RandomImages, model: AnomalyModule, callbacks: list[L.Callback]
+) -> torch.device:
+    """One epoch of the case's batches, then the test split, as a run does them (the case's
+    speed settings on); the device it ran on."""
     with tempfile.TemporaryDirectory(prefix="anomaly-bench-") as root:
         trainer = instantiate(
             cfg.trainer,
             default_root_dir=root,
-            callbacks=[clock, instantiate(cfg.callbacks.speedups)],
+            callbacks=[*callbacks, instantiate(cfg.callbacks.speedups)],
             logger=False,
             enable_checkpointing=False,
             enable_progress_bar=False,
@@ -138,6 +149,15 @@ def measure(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
             torch.cuda.reset_peak_memory_stats(device)
         trainer.fit(model, datamodule=data)
         trainer.test(model, datamodule=data, verbose=False)
+    return device
+
+
+def measure(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
+    """Train `train_warmup + train_steps` batches and score `score_warmup + score_batches`."""
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    cfg, data, model, search = build_case(case, settings)
+    clock = StepClock(settings.train_warmup, settings.score_warmup)
+    device = fit_and_score(cfg, data, model, [clock])
     score_rate = clock.score.images_per_second
     if search is not None:
         score_rate *= search[1] / search[0]

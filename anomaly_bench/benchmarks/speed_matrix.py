@@ -2,11 +2,13 @@
 device: the figures the GPU defaults are chosen from (docs/gpu_session.md).
 
     python -m anomaly_bench.benchmarks.speed_matrix --methods ganomaly,mem_ganomaly \
-        --variants float32,tf32,bf16,channels_last,cuda_graphs --jobs 1,14 trainer=gpu
+        --variants float32,tf32,bf16,channels_last,cuda_graphs --jobs 1,14 --profile trainer=gpu
 
 Each cell starts `jobs` processes at once, each timing the method's training and scoring as
 `make bench` does (`method_speed.measure`, random images of CIFAR-10's shape by default); the
 aggregate is the sum of their rates, what a grid of that many jobs gets from the device.
+`--profile` adds, per method in float32 and one process, where a training step's time goes
+(`step_profile`: operators, kernels and syncs per step, the operators with most self time).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 import torch
 
 from anomaly_bench.benchmarks.method_speed import BenchCase, BenchSettings, measure
+from anomaly_bench.benchmarks.step_profile import profile_case
 from anomaly_bench.benchmarks.suite import ALL_METHODS, check_list, markdown_table
 from anomaly_bench.engine.runtime import device_name
 
@@ -75,6 +78,28 @@ def matrix(
     return cells
 
 
+def profiles(methods: list[str], settings: BenchSettings, channels: int) -> list[dict[str, Any]]:
+    """One step profile per method, float32, each in a fresh process."""
+    context = multiprocessing.get_context("spawn")
+    found = []
+    for method in methods:
+        print(f"{method}, step profile", file=sys.stderr, flush=True)
+        case = BenchCase(method, method, channels, VARIANTS["float32"])
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            found.append(pool.submit(profile_case, case, settings).result())
+    return found
+
+
+def profile_markdown(found: list[dict[str, Any]]) -> str:
+    """Counts per step, then each method's top operators by self time."""
+    counts = [e | {"kernels_per_step": e["kernels_per_step"] or "-"} for e in found]
+    text = markdown_table(counts, PROFILE_COLUMNS)
+    for entry in found:
+        text += f"\n\n{entry['method']}, self time on the {entry['self_time_on']} per step:\n\n"
+        text += markdown_table(entry["top_operators"], OPERATOR_COLUMNS)
+    return text
+
+
 def with_ratios(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each cell's total training rate against float32's at the same method and jobs."""
     base = {
@@ -101,6 +126,19 @@ COLUMNS = {
 }
 
 
+PROFILE_COLUMNS = {
+    "method": "method",
+    "operators_per_step": "operators per step",
+    "kernels_per_step": "device kernels per step",
+    "syncs_per_step": "host-device syncs per step",
+}
+OPERATOR_COLUMNS = {
+    "name": "operator",
+    "calls_per_step": "calls",
+    "self_ms_per_step": "self ms",
+}
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", default="ganomaly,mem_ganomaly")
@@ -109,6 +147,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--channels", type=int, default=3, choices=(1, 3))
     parser.add_argument("--train-steps", type=int, default=30)
     parser.add_argument("--score-batches", type=int, default=20)
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile a training step of each method"
+    )
     parser.add_argument("--output", type=Path, default=Path("results/speed_matrix.json"))
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every cell")
     args = parser.parse_args(argv)
@@ -141,6 +182,9 @@ def main(argv: list[str] | None = None) -> None:
         "cells": cells,
     }
     text = markdown_table(cells, COLUMNS)
+    if args.profile:
+        results["step_profiles"] = profiles(args.methods.split(","), settings, args.channels)
+        text += "\n\n" + profile_markdown(results["step_profiles"])
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")

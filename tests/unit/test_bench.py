@@ -10,9 +10,10 @@ from anomaly_bench.benchmarks.grid_estimate import (
     estimate_table,
     run_seconds,
 )
-from anomaly_bench.benchmarks.method_speed import BenchSettings, method_cases
+from anomaly_bench.benchmarks.method_speed import BenchCase, BenchSettings, method_cases
 from anomaly_bench.benchmarks.speed_matrix import parse_args as speed_matrix_args
-from anomaly_bench.benchmarks.speed_matrix import with_ratios
+from anomaly_bench.benchmarks.speed_matrix import profile_markdown, with_ratios
+from anomaly_bench.benchmarks.step_profile import profile_case
 from anomaly_bench.benchmarks.suite import main, report, scoring_against_reference
 from anomaly_bench.benchmarks.timing import PhaseClock
 from anomaly_bench.engine.callbacks import Speedups
@@ -171,3 +172,21 @@ def test_the_tf32_switch_sets_torchs_float32_products(tf32):
         assert torch.backends.cudnn.allow_tf32 is tf32
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = matmul, cudnn
+
+
+@pytest.mark.slow
+def test_a_step_profile_counts_what_mem_ganomalys_step_adds_to_ganomalys():
+    """Mem_GANomaly's step adds E's update through G_D (Algorithm 1's third step) and the memory:
+    more operators per step than GANomaly's, and the profile names them."""
+    settings = BenchSettings(train_warmup=1, train_steps=2, score_warmup=0, score_batches=1)
+    found = [profile_case(BenchCase(m, m, 1), settings) for m in ("ganomaly", "mem_ganomaly")]
+    ganomaly, mem_ganomaly = found
+    assert ganomaly["steps"] == mem_ganomaly["steps"] == 2
+    assert mem_ganomaly["operators_per_step"] > 1.2 * ganomaly["operators_per_step"]
+    assert ganomaly["kernels_per_step"] is None  # a CPU has no device kernels to count
+    # Adam reads each parameter's step count as a number on a CPU: at least one per tensor.
+    assert ganomaly["syncs_per_step"] >= 10
+    top = [o["name"] for o in mem_ganomaly["top_operators"]]
+    assert "aten::convolution_backward" in top
+    text = profile_markdown(found)
+    assert "| mem_ganomaly | " in text and "mem_ganomaly, self time on the cpu per step" in text
