@@ -82,7 +82,9 @@ def _is_leaf_operator(event: FunctionEvent) -> bool:
 
 def _self_time_us(average: Any, on_device: bool) -> float:
     if on_device:  # renamed from the CUDA-only attribute in torch 2.4
-        return getattr(average, "self_device_time_total", None) or average.self_cuda_time_total
+        if hasattr(average, "self_device_time_total"):
+            return average.self_device_time_total
+        return average.self_cuda_time_total
     return average.self_cpu_time_total
 
 
