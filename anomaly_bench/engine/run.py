@@ -231,6 +231,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         "n_test_normal": datamodule.n_test_normal,
         "device": device_name(trainer.strategy.root_device),
         "torch_threads": threads,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "scores_path": str(metrics.scores_path),
         "pictures_path": str(metrics.pictures_path) if metrics.pictures_path else None,
         "output_dir": str(cfg.paths.output_dir),

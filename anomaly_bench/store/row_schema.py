@@ -74,6 +74,11 @@ class ResultRow(TypedDict, total=False):
     n_test_normal: int
     device: str  # the GPU's name, or cpu
     torch_threads: int
+    # The instruction set of torch's CPU kernels (AVX512, AVX2, ...). Training is bitwise
+    # repeatable on one machine, but kernels of another set round differently, and a GAN's
+    # training carries a rounding difference into a different model: reruns of GANomaly's Table 1
+    # cells on other CPUs moved AUROC by up to 0.007 (docs/results/measurements.md).
+    cpu_capability: str
     # Files the run left.
     scores_path: str
     pictures_path: str | None

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from anomaly_bench.engine.run import train
 from anomaly_bench.reporting.tables import report
@@ -178,6 +179,8 @@ def test_the_shared_device_launcher_runs_jobs_at_once_and_every_row_lands(tmp_pa
     assert all(row["status"] == "ok" for row in found)
     cores = len(os.sched_getaffinity(0))
     assert {row["torch_threads"] for row in found} == {max(1, cores // min(2, cores))}
+    # Which CPU kernels rounded the run: a rerun elsewhere may train a different model.
+    assert {row["cpu_capability"] for row in found} == {torch.backends.cpu.get_cpu_capability()}
 
 
 def test_the_slurm_preset_requeues_timed_out_and_preempted_jobs():
