@@ -18,7 +18,17 @@ import numpy as np
 from anomaly_bench.evaluation.plots import CurveBand, save_learning_curves
 from anomaly_bench.reporting.comparison import class_label, markdown_grid, table_rows
 from anomaly_bench.reporting.configurations import columns
+from anomaly_bench.reporting.frame import cell_stats, class_grid
 from anomaly_bench.reporting.paper_tables import PaperTable
+from anomaly_bench.reporting.significance import (
+    MIN_METHODS,
+    SIGNIFICANT,
+    Significance,
+    mean_ranks_text,
+    significance,
+    significant_pairs_text,
+    tested_grid,
+)
 from anomaly_bench.settings.protocols import row_class
 from anomaly_bench.store.row_upgrades import curve_today
 
@@ -153,6 +163,40 @@ def _explained(label: str, runs: list[LastAndBest], paper: float | None) -> str 
     return text + "."
 
 
+# The metric a row's best test epoch gives, beside its `auroc` (the last epoch's).
+BEST_TEST_AUROC = "best_test_epoch_auroc"
+
+
+def _ranked(result: Significance) -> str:
+    return (
+        f"Friedman p = {result.friedman_p:.3g}; mean rank (1 = best): {mean_ranks_text(result)}; "
+        f"Nemenyi pairs with p < {SIGNIFICANT}: {significant_pairs_text(result)}"
+    )
+
+
+def protocols_significance(curved: list[tuple[dict, LastAndBest]], labels: list[str]) -> str | None:
+    """Friedman and Nemenyi over the columns with a curve, on the same classes, once on the last
+    epoch's AUROC and once on the best test epoch's: whether choosing the epoch on the test set
+    changes which method ranks first, and how significantly. None for a table with fewer such
+    columns than a ranking needs."""
+    if len(labels) < MIN_METHODS:
+        return None
+    rows = [row | {BEST_TEST_AUROC: summary.best} for row, summary in curved]
+    best_grid = tested_grid(class_grid(cell_stats(rows, BEST_TEST_AUROC)), labels)
+    best = significance(best_grid)
+    if best is None:
+        return (
+            "Ranking the columns with a curve under both protocols needs 3 of them with curves "
+            "on the same 3 classes or more; not yet."
+        )
+    last_grid = class_grid(cell_stats(rows, "auroc")).loc[best_grid.index, best_grid.columns]
+    last = significance(last_grid)
+    return (
+        f"The columns with a curve, ranked on classes {best.classes} (each cell its seeds' "
+        f"mean): at the last epoch, {_ranked(last)}. At the best test epoch, {_ranked(best)}."
+    )
+
+
 def curve_markdown(rows: Iterable[dict], table: PaperTable) -> str | None:
     """Per class and column: last-epoch AUROC / best test epoch's AUROC (gap, epoch); a mean
     row over the classes with a curve, the curves' cost, and a paragraph on how much of the
@@ -208,7 +252,9 @@ def curve_markdown(rows: Iterable[dict], table: PaperTable) -> str | None:
     said = [text for text in explained if text]
     if said:
         lines.append("Against the paper's mean over the same classes:\n\n" + "\n".join(said))
-    return "\n\n".join(lines)
+    curved = [run for runs in by_column.values() for run in runs]
+    ranked = protocols_significance(curved, [column.label for column in by_column])
+    return "\n\n".join([*lines, *([ranked] if ranked else [])])
 
 
 def _band(curves: list[list[dict]], x_key: str) -> CurveBand | None:

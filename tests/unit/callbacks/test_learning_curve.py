@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from scipy.stats import friedmanchisquare
 
 from anomaly_bench.engine.callbacks import LearningCurve
 from anomaly_bench.engine.run import train
@@ -164,6 +165,36 @@ def test_the_cost_row_says_when_points_are_epochs_apart():
         "| *curve cost (of training)* | whole split, a point every 4 epochs: 2 of 8 min (19 %); "
         "whole split: 1 of 4 min (25 %) |"
     ) in text
+
+
+def test_the_columns_with_curves_are_ranked_at_the_last_and_the_best_test_epoch():
+    """The best-test-epoch protocol can turn a ranking round: here mem_ganomaly is last at every
+    class's last epoch and first at every best epoch; each ranking's Friedman p is scipy's over
+    the same cells."""
+    last = {"ganomaly": 0.90, "fanogan": 0.80, "mem_ganomaly": 0.70}
+    best = {"ganomaly": 0.91, "fanogan": 0.81, "mem_ganomaly": 0.99}
+    rows = [
+        curve_row(c, last[m] + c / 100, [best[m] + c / 100, last[m] + c / 100])
+        | {"method": m, "run_key": f"{m}{c}"}
+        for c in range(4)
+        for m in last
+    ]
+    text = curve_markdown(rows, load_paper_table(1))
+    p_last = friedmanchisquare(*([last[m] + c / 100 for c in range(4)] for m in last)).pvalue
+    p_best = friedmanchisquare(*([best[m] + c / 100 for c in range(4)] for m in best)).pvalue
+    assert (
+        "The columns with a curve, ranked on classes [0, 1, 2, 3] (each cell its seeds' mean): "
+        f"at the last epoch, Friedman p = {p_last:.3g}; mean rank (1 = best): ganomaly 1.00, "
+        "fanogan 2.00, mem_ganomaly 3.00;"
+    ) in text
+    assert (
+        f"At the best test epoch, Friedman p = {p_best:.3g}; mean rank (1 = best): "
+        "mem_ganomaly 1.00, ganomaly 2.00, fanogan 3.00;"
+    ) in text
+    few = curve_markdown(rows[:6], load_paper_table(1))
+    assert "needs 3 of them with curves on the same 3 classes or more; not yet." in few
+    two = curve_markdown([r for r in rows if r["method"] != "fanogan"], load_paper_table(1))
+    assert "ranked" not in two and "Ranking" not in two
 
 
 def test_a_rerun_counts_once_not_as_a_second_seed():
