@@ -62,6 +62,15 @@ def small_batches() -> OneClassDataModule:
 
 
 @pytest.mark.parametrize("model_id", MODEL_IDS)
+def test_a_model_and_its_yaml_agree_where_its_first_stage_ends(model_id):
+    """The yaml names the setting (for the benchmarks and the pages, which never build a model);
+    the model gives its value (for the learning curve): one is never stated without the other."""
+    stage = first_stage_key(model_id)
+    expected = model_config(model_id)[stage] if stage else 0
+    assert build(model_id).first_stage_epochs == expected
+
+
+@pytest.mark.parametrize("model_id", MODEL_IDS)
 def test_training_changes_every_trainable_parameter(model_id):
     torch.manual_seed(0)
     model = build(model_id)
