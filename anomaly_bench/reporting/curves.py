@@ -191,9 +191,15 @@ def protocols_significance(curved: list[tuple[dict, LastAndBest]], labels: list[
         )
     last_grid = class_grid(cell_stats(rows, "auroc")).loc[best_grid.index, best_grid.columns]
     last = significance(last_grid)
+    waiting = [label for label in labels if label not in best_grid.columns]
     return (
         f"The columns with a curve, ranked on classes {best.classes} (each cell its seeds' "
         f"mean): at the last epoch, {_ranked(last)}. At the best test epoch, {_ranked(best)}."
+        + (
+            f" Not ranked yet (too few classes with a curve): {', '.join(waiting)}."
+            if waiting
+            else ""
+        )
     )
 
 

@@ -37,15 +37,22 @@ class Significance(NamedTuple):
 
 def tested_grid(grid: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     """The classes x columns of `frame.class_grid` the tests rank: the columns that have every
-    class any of them has, when there are MIN_METHODS of them; else every column with a run, on
-    the classes all of them have."""
+    class any of them has, when there are MIN_METHODS of them; else the columns taken from the
+    most classes down, each kept while the classes all kept ones share stay MIN_CLASSES or more
+    (a column with one class run does not empty the comparison of the others), on those classes.
+    """
     wanted = set(columns)
     kept = grid[[c for c in grid.columns if c in wanted]].dropna(axis=1, how="all")
     kept = kept.dropna(axis=0, how="all")
     complete = kept.dropna(axis=1, how="any")
     if complete.shape[1] >= MIN_METHODS:
         return complete
-    return kept.dropna(axis=0, how="any")
+    chosen: list[str] = []
+    for column in kept.notna().sum().sort_values(ascending=False, kind="stable").index:
+        shared = kept[[*chosen, column]].dropna(axis=0, how="any")
+        if not chosen or len(shared) >= MIN_CLASSES:
+            chosen.append(column)
+    return kept[chosen].dropna(axis=0, how="any")
 
 
 def significance(table: pd.DataFrame) -> Significance | None:

@@ -176,3 +176,17 @@ def test_with_too_few_complete_methods_every_method_is_ranked_on_the_classes_all
     tested = tested_grid(grid, ["a", "b", "c", "d"])
     assert list(tested.columns) == ["a", "b", "c"] and list(tested.index) == [0, 1, 2]
     assert list(tested_grid(grid, ["a", "b"]).index) == [0, 1, 2, 3]  # c and d not asked for
+
+
+def test_a_column_with_one_class_is_left_out_rather_than_emptying_the_comparison():
+    """Three columns share classes 0-2; a fourth has run class 0 only: ranking all four on their
+    one shared class would rank nothing, so the fourth waits."""
+    from anomaly_bench.reporting.significance import tested_grid
+
+    nan = float("nan")
+    grid = pd.DataFrame(
+        {"a": [0.9, 0.8, 0.7, 0.6], "b": [0.5, 0.6, 0.7, 0.8], "c": [0.4, 0.3, 0.2, nan],
+         "d": [0.1, nan, nan, nan]},
+    )  # fmt: skip
+    tested = tested_grid(grid, ["a", "b", "c", "d"])
+    assert list(tested.columns) == ["a", "b", "c"] and list(tested.index) == [0, 1, 2]

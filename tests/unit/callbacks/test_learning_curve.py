@@ -179,7 +179,8 @@ def test_the_columns_with_curves_are_ranked_at_the_last_and_the_best_test_epoch(
         for c in range(4)
         for m in last
     ]
-    text = curve_markdown(rows, load_paper_table(1))
+    table = load_paper_table(1)
+    text = curve_markdown(rows, table)
     p_last = friedmanchisquare(*([last[m] + c / 100 for c in range(4)] for m in last)).pvalue
     p_best = friedmanchisquare(*([best[m] + c / 100 for c in range(4)] for m in best)).pvalue
     assert (
@@ -191,6 +192,10 @@ def test_the_columns_with_curves_are_ranked_at_the_last_and_the_best_test_epoch(
         f"At the best test epoch, Friedman p = {p_best:.3g}; mean rank (1 = best): "
         "mem_ganomaly 1.00, ganomaly 2.00, fanogan 3.00;"
     ) in text
+    assert "Not ranked yet" not in text
+    one_more = curve_markdown([*rows, curve_row(0, 0.5, [0.5]) | {"method": "memae"}], table)
+    assert "mem_ganomaly 1.00" in one_more
+    assert "Not ranked yet (too few classes with a curve): memae." in one_more
     few = curve_markdown(rows[:6], load_paper_table(1))
     assert "needs 3 of them with curves on the same 3 classes or more; not yet." in few
     two = curve_markdown([r for r in rows if r["method"] != "fanogan"], load_paper_table(1))
