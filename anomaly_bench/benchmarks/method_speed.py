@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -175,10 +176,16 @@ def measure(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
     }
 
 
-def measure_in_subprocess(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
+def measure_in_subprocess(
+    case: BenchCase,
+    settings: BenchSettings,
+    work: Callable[[BenchCase, BenchSettings], dict[str, Any]] = measure,
+) -> dict[str, Any]:
+    """`work` (the timing, or another look at the case such as a step profile) in a fresh
+    process."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(measure, case, settings).result()
+        return pool.submit(work, case, settings).result()
 
 
 def method_cases(methods: list[str], channels: list[int]) -> list[BenchCase]:

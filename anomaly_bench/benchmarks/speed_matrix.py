@@ -23,7 +23,12 @@ from typing import Any
 
 import torch
 
-from anomaly_bench.benchmarks.method_speed import BenchCase, BenchSettings, measure
+from anomaly_bench.benchmarks.method_speed import (
+    BenchCase,
+    BenchSettings,
+    measure,
+    measure_in_subprocess,
+)
 from anomaly_bench.benchmarks.step_profile import profile_case
 from anomaly_bench.benchmarks.suite import ALL_METHODS, check_list, markdown_table
 from anomaly_bench.engine.runtime import device_name
@@ -80,13 +85,11 @@ def matrix(
 
 def profiles(methods: list[str], settings: BenchSettings, channels: int) -> list[dict[str, Any]]:
     """One step profile per method, float32, each in a fresh process."""
-    context = multiprocessing.get_context("spawn")
     found = []
     for method in methods:
         print(f"{method}, step profile", file=sys.stderr, flush=True)
         case = BenchCase(method, method, channels, VARIANTS["float32"])
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            found.append(pool.submit(profile_case, case, settings).result())
+        found.append(measure_in_subprocess(case, settings, profile_case))
     return found
 
 

@@ -23,7 +23,7 @@ from anomaly_bench.benchmarks.method_speed import (
     build_case,
     fit_and_score,
 )
-from anomaly_bench.benchmarks.timing import synchronize
+from anomaly_bench.benchmarks.timing import no_batch_after_warmup, synchronize
 from anomaly_bench.engine.runtime import device_name
 
 # Events where the host waits for the device: a tensor read as a Python number (`.item()`,
@@ -65,10 +65,7 @@ class StepProfiler(L.Callback):
 
     def on_train_end(self, trainer, pl_module) -> None:
         if self.profiler is None:
-            raise RuntimeError(
-                f"no batch after the {self.warmup} warm-up ones was profiled: "
-                "give the case more batches than warm-up ones"
-            )
+            raise no_batch_after_warmup(self.warmup, "profiled")
         synchronize(pl_module.device)
         self.profiler.__exit__(None, None, None)
 

@@ -33,6 +33,14 @@ def peak_memory_mb(device: torch.device) -> dict[str, float | None]:
     return {"peak_rss_mb": round(rss, 1), "peak_gpu_mb": None if gpu is None else round(gpu, 1)}
 
 
+def no_batch_after_warmup(warmup: int, done: str) -> RuntimeError:
+    """The error of a benchmark whose batches all went to warm-up (`done`: timed, profiled)."""
+    return RuntimeError(
+        f"no batch after the {warmup} warm-up ones was {done}: "
+        "give the phase more batches than warm-up ones"
+    )
+
+
 class PhaseClock:
     """Images and seconds of one phase's batches after the first `warmup` ones."""
 
@@ -50,10 +58,7 @@ class PhaseClock:
 
     def stop(self, device: torch.device) -> None:
         if self.started is None:
-            raise RuntimeError(
-                f"no batch after the {self.warmup} warm-up ones was timed: "
-                "give the phase more batches than warm-up ones"
-            )
+            raise no_batch_after_warmup(self.warmup, "timed")
         synchronize(device)
         self.seconds = time.perf_counter() - self.started
 

@@ -133,10 +133,11 @@ def _cost(runs: list[LastAndBest]) -> str:
     """Curve seconds against training seconds, per kind of curve (a subsample's points and the
     chosen epochs' full-split scoring, or every point on the whole split; a point every epoch
     unless it says how many epochs apart)."""
+    kinds: dict[tuple[int, int], list[LastAndBest]] = {}
+    for run in runs:
+        kinds.setdefault((run.subsample or 0, run.every_n_epochs), []).append(run)
     parts = []
-    kinds = sorted({(r.subsample or 0, r.every_n_epochs) for r in runs}, reverse=True)
-    for subsample, every in kinds:
-        mine = [r for r in runs if ((r.subsample or 0), r.every_n_epochs) == (subsample, every)]
+    for (subsample, every), mine in sorted(kinds.items(), reverse=True):
         curve = sum(r.curve_seconds for r in mine)
         train = sum(r.train_seconds for r in mine)
         share = f" ({100 * curve / train:.0f} %)" if train > 0 else ""
