@@ -8,7 +8,8 @@ a best-test-epoch protocol, the reference GANomaly code's, would report) and, wh
 are held out (`data.val_fraction > 0`), the one whose held-out normals score lowest on average (a
 choice that sees no anomaly and no test image). After training each kept epoch's weights are
 scored once on the whole test split, so the figures a row reports for them are full-split AUROCs;
-the epoch itself was chosen on the subsample.
+the epoch itself was chosen on the subsample. A run with a single epoch to read (iForest's one
+fit) gets no curve: there is no epoch to choose.
 
 It only looks: scoring goes through `evaluation.scoring.score_split` (the final test's path,
 float32, eval mode) with the random state forked, and the final weights are put back after the
@@ -36,6 +37,15 @@ EPOCH_RULES: dict[str, tuple[str, Callable[[float, float], bool]]] = {
     "best_test_epoch": ("auroc", lambda new, kept: new > kept),
     "lowest_normal_val_score": ("normal_val_score", lambda new, kept: new < kept),
 }
+
+
+def has_epochs_to_choose(trainer: L.Trainer, pl_module: AnomalyModule) -> bool:
+    """Whether the run trains its score for more than one epoch: a run of one epoch past its
+    first stage (iForest's single fit, a one-epoch demo) would only read its final test twice, at
+    the price of a scoring pass, and show a "best epoch" that is no choice at all."""
+    max_epochs = trainer.max_epochs
+    unbounded = max_epochs is None or max_epochs < 0
+    return unbounded or max_epochs - pl_module.first_stage_epochs > 1
 
 
 class LearningCurve(L.Callback):
@@ -98,6 +108,7 @@ class LearningCurve(L.Callback):
         if (
             not self.enabled
             or trainer.fast_dev_run
+            or not has_epochs_to_choose(trainer, pl_module)
             or epochs_done % self.every_n_epochs
             or epochs_done <= pl_module.first_stage_epochs
         ):
@@ -170,6 +181,8 @@ class LearningCurve(L.Callback):
     def row_fields(self, last_auroc: float) -> dict[str, Any]:
         """What the run's row records of the curve; a kept epoch that is the last one takes the
         final test's AUROC (the same weights on the same split)."""
+        if not self.points:
+            return {}
         choices = {
             rule: choice | ({"auroc": last_auroc} if choice["auroc"] is None else {})
             for rule, choice in self.epoch_choices.items()

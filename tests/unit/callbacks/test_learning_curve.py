@@ -63,6 +63,14 @@ def test_a_two_stage_method_gets_points_only_once_its_score_reads_the_second_sta
     assert run["epoch_choices"]["best_test_epoch"]["epoch"] in (3, 4)
 
 
+def test_a_single_fit_gets_no_curve_and_no_best_epoch(make_config):
+    """iForest fits once: a curve would read its final test twice and call that a choice."""
+    run = synthetic_run(make_config, "model=iforest", "callbacks.learning_curve.every_n_epochs=1")
+    assert run["status"] == "ok" and run["epochs"] == 1
+    assert "learning_curve" not in run and "epoch_choices" not in run
+    assert last_and_best(run) is None
+
+
 def ganomaly_run(make_config, *overrides: str) -> dict:
     return synthetic_run(
         make_config, "model=ganomaly", "data.val_fraction=0.2", "trainer.max_epochs=4", *overrides
