@@ -41,10 +41,16 @@ class LastAndBest:
     last: float
     best: float
     best_epoch: int
-    curve_seconds: float
+    point_seconds: float
+    choice_seconds: float
     train_seconds: float
     subsample: int | None
     every_n_epochs: int
+
+    @property
+    def curve_seconds(self) -> float:
+        """The points' scoring and the chosen epochs' scoring on the whole split."""
+        return self.point_seconds + self.choice_seconds
 
     @property
     def gap(self) -> float:
@@ -95,17 +101,25 @@ def last_and_best(row: Mapping) -> LastAndBest | None:
         return None
     chosen = (row.get("epoch_choices") or {}).get("best_test_epoch")
     best, epoch = (chosen["auroc"], chosen["epoch"]) if chosen else _best_point(row, points)
-    curve_seconds = sum(p.get("score_seconds") or 0.0 for p in points) + sum(
+    point_seconds = sum(p.get("score_seconds") or 0.0 for p in points)
+    choice_seconds = sum(
         c.get("score_seconds") or 0.0 for c in (row.get("epoch_choices") or {}).values()
     )
     # The curve's own clock (training only, carried across a resume); a row's train_seconds
     # covers only the process that finished the run, and its scoring passes too.
     train_seconds = points[-1].get("train_seconds")
     if train_seconds is None:
-        train_seconds = (row.get("train_seconds") or 0.0) - curve_seconds
+        train_seconds = (row.get("train_seconds") or 0.0) - point_seconds - choice_seconds
     subsample = row.get("curve_subsample") if chosen else None
     return LastAndBest(
-        row["auroc"], best, epoch, curve_seconds, train_seconds, subsample, cadence(points)
+        row["auroc"],
+        best,
+        epoch,
+        point_seconds,
+        choice_seconds,
+        train_seconds,
+        subsample,
+        cadence(points),
     )
 
 
@@ -132,7 +146,9 @@ def _classes(count: int) -> str:
 def _cost(runs: list[LastAndBest]) -> str:
     """Curve seconds against training seconds, per kind of curve (a subsample's points and the
     chosen epochs' full-split scoring, or every point on the whole split; a point every epoch
-    unless it says how many epochs apart)."""
+    unless it says how many epochs apart). The two parts are given apart where both cost: the
+    points grow with the epochs, the chosen epochs' scoring is once a run, so a short run's
+    share is mostly the latter."""
     kinds: dict[tuple[int, int], list[LastAndBest]] = {}
     for run in runs:
         kinds.setdefault((run.subsample or 0, run.every_n_epochs), []).append(run)
@@ -140,7 +156,14 @@ def _cost(runs: list[LastAndBest]) -> str:
     for (subsample, every), mine in sorted(kinds.items(), reverse=True):
         curve = sum(r.curve_seconds for r in mine)
         train = sum(r.train_seconds for r in mine)
-        share = f" ({100 * curve / train:.0f} %)" if train > 0 else ""
+        choice = sum(r.choice_seconds for r in mine)
+        split = (
+            f": the points {100 * (curve - choice) / train:.0f} %, the chosen epochs on the whole "
+            f"split {100 * choice / train:.0f} %"
+            if choice > 0 and curve > choice and train > 0
+            else ""
+        )
+        share = f" ({100 * curve / train:.0f} %{split})" if train > 0 else ""
         kind = f"{subsample:,}-image subsample" if subsample else "whole split"
         if every > 1:
             kind += f", a point every {every} epochs"

@@ -153,8 +153,12 @@ def test_a_subsampled_curve_reports_its_chosen_epochs_full_split_auroc_and_the_m
     assert "| 2 | 0.7400 / 0.8800 (+0.1400, epoch 2) |" in text
     assert "| 8 | 0.7300 / 0.8000 (+0.0700, epoch 1) |" in text
     assert "| mean | 0.7350 / 0.8400 (+0.1050, 2 classes) |" in text
-    # Curve seconds: 3 x 5 + 20 and 2 x 5 = 45; training: the curves' clocks, 95 + 100 = 195.
-    assert "| *curve cost (of training)* | whole split: 1 of 3 min (23 %) |" in text
+    # Curve seconds: 3 x 5 + 20 and 2 x 5 = 45; training: the curves' clocks, 95 + 100 = 195;
+    # the points 25 s of them (13 %), the chosen epoch's scoring 20 s (10 %).
+    assert (
+        "| *curve cost (of training)* | whole split: 1 of 3 min (23 %: the points 13 %, the chosen "
+        "epochs on the whole split 10 %) |"
+    ) in text
     # Paper mean of classes 2 and 8: (0.8980 + 0.8770) / 2 = 0.8875; shortfall 0.1525.
     assert "ganomaly: paper 0.8875, last epoch 0.7350 (-0.1525), best test epoch 0.8400" in text
     assert "the epoch choice explains 69 % of the shortfall" in text
