@@ -18,6 +18,7 @@ import logging
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -44,6 +45,7 @@ from anomaly_bench.engine.device_queue import (
 )
 from anomaly_bench.engine.runtime import device_name
 from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
+from anomaly_bench.store.row_schema import interrupted
 
 REPO = CONF_DIR.parents[1]
 COMMITTED = REPO / "docs" / "results"
@@ -144,25 +146,44 @@ def write_outputs(out: Path, store: ResultsStore, committed: ResultsStore, repor
 
 
 def add(args: argparse.Namespace) -> None:
-    """Append the rows a session brought back (each once, by run id) to the committed store,
-    and their pictures beside them: only PNG files named by a new row's run key are taken."""
+    """Append the rows a session or a CPU grid brought back (each once, by run id) to the
+    committed store, and their pictures beside them: only PNG files named by a new row's run key
+    are taken, from the session's tar or a grid's picture folder. Interrupted runs are left out:
+    they resume, and their finished row is the result."""
     target = ResultsStore(args.results_dir)
     known = {row.get("run_id") for row in target.read()}
-    added = []
+    added, resuming = [], 0
     for line in args.rows.read_text().splitlines():
         row = json.loads(line)
-        if row.get("run_id") not in known:
-            target.append(row)
-            added.append(row["run_key"])
+        if row.get("run_id") in known:
+            continue
+        if interrupted(row):
+            resuming += 1
+            continue
+        target.append(row)
+        added.append(row["run_key"])
     if args.pictures:
         wanted = {f"{key}.png" for key in added}
-        with tarfile.open(args.pictures) as tar:
-            for member in tar.getmembers():
-                if member.isfile() and member.name in wanted:
-                    data = tar.extractfile(member).read()
-                    (args.results_dir / PICTURES_DIR).mkdir(exist_ok=True)
-                    (args.results_dir / PICTURES_DIR / member.name).write_bytes(data)
-    print(f"{len(added)} rows added to {target.path}")
+        for name, data in pictures_in(args.pictures, wanted):
+            (args.results_dir / PICTURES_DIR).mkdir(exist_ok=True)
+            (args.results_dir / PICTURES_DIR / name).write_bytes(data)
+    plural = "" if resuming == 1 else "s"
+    left_out = f"; left out {resuming} interrupted run{plural} (they resume)" if resuming else ""
+    print(f"{len(added)} rows added to {target.path}{left_out}")
+
+
+def pictures_in(source: Path, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of the wanted pictures in a tar or a folder; nothing else is read, and a
+    name is only ever a file name (a tar member `../x.png` is not wanted)."""
+    if source.is_dir():
+        for name in sorted(wanted):
+            if (source / name).is_file():
+                yield name, (source / name).read_bytes()
+        return
+    with tarfile.open(source) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and member.name in wanted:
+                yield member.name, tar.extractfile(member).read()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,9 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
     r.add_argument("--device", help="estimate from this device's rows (default: this one's)")
     r.add_argument("overrides", nargs="*", help="added to every run (trainer=gpu ...)")
-    a = verbs.add_parser("add", help="append the rows a session brought back")
+    a = verbs.add_parser("add", help="append the rows a session or a CPU grid brought back")
     a.add_argument("--rows", type=Path, required=True)
-    a.add_argument("--pictures", type=Path)
+    a.add_argument("--pictures", type=Path, help="a session's pictures.tar or a picture folder")
     a.add_argument("--results-dir", type=Path, default=COMMITTED)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -9,7 +9,11 @@ readers treat a missing field as unknown (`store/row_upgrades.py` recovers what 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypedDict
+
+# How a run stopped by a signal begins its `error` (the rest says where, and how to resume).
+INTERRUPTED = "terminated by "
 
 
 class ResultRow(TypedDict, total=False):
@@ -92,3 +96,9 @@ ROW_FIELDS: dict[str, type] = {"status": str, "method": str, "dataset": str}
 # The class field is the protocol's (`class_key`): `normal_class`, or `anomalous_class`.
 OK_FIELDS: dict[str, type] = {"protocol": str, "seed": int}
 OK_METRICS = ("auroc",)
+
+
+def interrupted(row: Mapping[str, Any]) -> bool:
+    """A run stopped by a signal (preempted, or killed when a session ended): it resumes from its
+    checkpoint, so its row records the attempt, not a result, and a reference store keeps it out."""
+    return row.get("status") == "failed" and str(row.get("error", "")).startswith(INTERRUPTED)

@@ -29,6 +29,7 @@ from anomaly_bench.engine.device_queue import (
     step_overrides,
 )
 from anomaly_bench.gpu_session import main
+from anomaly_bench.store.results import PICTURES_DIR
 from anomaly_bench.store.run_identity import run_key
 
 MiB = 2**20
@@ -179,6 +180,34 @@ def test_rows_brought_back_are_added_once_with_only_their_own_pictures(tmp_path)
     assert len((store / "results.jsonl").read_text().splitlines()) == 2
     assert sorted(p.name for p in (store / "example_pictures").iterdir()) == ["key0.png"]
     assert not (tmp_path / "escape.png").exists()
+
+
+def test_an_interrupted_run_is_not_added_and_a_grids_picture_folder_is_read(tmp_path, capsys):
+    """A run killed when a session ended resumes later: its row is no result. A CPU grid's
+    pictures lie in its store's folder, not in a tar."""
+    run = {"method": "m", "dataset": "d"}
+    stopped = run | {
+        "run_id": "a",
+        "run_key": "k",
+        "status": "failed",
+        "error": "terminated by SIGTERM at epoch 3, step 90; checkpoint c; rerun",
+    }
+    diverged = run | {"run_id": "b", "run_key": "k2", "status": "failed", "error": "nan loss"}
+    finished = run | {"run_id": "c", "run_key": "k", "status": "ok", "auroc": 0.9}  # fmt: skip
+    grid = tmp_path / "grid" / "results.jsonl"
+    grid.parent.mkdir()
+    grid.write_text("".join(json.dumps(row) + "\n" for row in (stopped, diverged, finished)))
+    pictures = tmp_path / "grid" / PICTURES_DIR
+    pictures.mkdir()
+    (pictures / "k.png").write_bytes(b"png")
+    store = tmp_path / "committed"
+    main(["add", "--rows", str(grid), "--pictures", str(pictures),
+          "--results-dir", str(store)])  # fmt: skip
+    added = (store / "results.jsonl").read_text().splitlines()
+    assert [json.loads(line)["run_id"] for line in added] == ["b", "c"]
+    assert (store / PICTURES_DIR / "k.png").read_bytes() == b"png"
+    out = capsys.readouterr().out
+    assert "2 rows added" in out and "left out 1 interrupted run (they resume)" in out
 
 
 def test_a_dry_run_simulates_the_window_with_the_estimates():

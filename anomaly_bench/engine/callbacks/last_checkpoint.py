@@ -35,6 +35,7 @@ from lightning.pytorch.callbacks import Checkpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from anomaly_bench.data.loaders import EpochShuffle
+from anomaly_bench.store.row_schema import INTERRUPTED
 
 LAST = "last.ckpt"
 
@@ -52,7 +53,7 @@ class Interruption:
     def __str__(self) -> str:
         phase = " in the test pass (training had finished)" if self.testing else ""
         return (
-            f"terminated by {self.signal.name} at epoch {self.epoch}, step {self.step}{phase}; "
+            f"{INTERRUPTED}{self.signal.name} at epoch {self.epoch}, step {self.step}{phase}; "
             f"checkpoint {self.checkpoint}; rerun the same command to resume"
         )
 
