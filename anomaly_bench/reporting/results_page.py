@@ -153,12 +153,15 @@ def findings(comparison: Comparison, table: PaperTable) -> list[list[str]]:
 
 
 def pending(comparison: Comparison, table: PaperTable) -> list[str]:
-    """`method: classes ...` for every column with a class still to run."""
+    """`method: classes ...` for every column with a class still to run (`every class` for a
+    column not started)."""
     labels = class_row_labels(comparison, table)
     lines = []
     for column in comparison.columns:
         missing = [label for label in labels if comparison.cells[(label, column)].ours is None]
-        if missing:
+        if len(missing) == len(labels) > 1:
+            lines.append(f"- {column}: every class")
+        elif missing:
             lines.append(
                 f"- {column}: class{'es' if len(missing) > 1 else ''} {', '.join(missing)}"
             )

@@ -57,6 +57,7 @@ def test_a_page_marks_pending_cells_states_budgets_and_lists_findings(tmp_path: 
     assert "| 0 | iforest | 0.9490 | 0.8816 | +0.0674 |" in page  # > 0.05 from the paper
     assert "deep_svdd | 0.9862" not in page.split("## Findings")[1]  # equal to the paper
     assert "- iforest: classes 1, 2, 3, 4, 5, 6, 7, 8, 9" in page
+    assert "- dagmm: every class" in page  # a column not started
     assert budget(reference_row("ganomaly", 0, 0.9, max_epochs=15)) == "15 epochs"
 
 
