@@ -97,7 +97,11 @@ def significance_with_diagram(
 
 def save_cd_diagram(result: Significance, title: str, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 2.5))
-    sp.critical_difference_diagram(result.mean_ranks, result.nemenyi_p, ax=ax)
+    drawn = sp.critical_difference_diagram(result.mean_ranks, result.nemenyi_p, ax=ax)
+    # Each crossbar is drawn through a set of methods in the set's order, which Python's hash
+    # seed changes from process to process: sorted, the same rows give the same picture.
+    for line, *_ in drawn["crossbars"]:
+        line.set_xdata(sorted(line.get_xdata()))
     ax.set_title(f"{title}: Friedman p = {result.friedman_p:.3g} over classes {result.classes}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

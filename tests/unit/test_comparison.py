@@ -1,6 +1,9 @@
 import csv
 import io
+import os
 import statistics
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -190,3 +193,30 @@ def test_a_column_with_one_class_is_left_out_rather_than_emptying_the_comparison
     )  # fmt: skip
     tested = tested_grid(grid, ["a", "b", "c", "d"])
     assert list(tested.columns) == ["a", "b", "c"] and list(tested.index) == [0, 1, 2]
+
+
+DRAW_A_CD_DIAGRAM = """
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from anomaly_bench.reporting.significance import Significance, save_cd_diagram
+
+names = ["ganomaly", "memae", "iforest", "dagmm", "fanogan", "deep_svdd"]
+ranks = pd.Series([1.5, 2.0, 3.0, 3.5, 4.0, 5.0], index=names)
+nemenyi = pd.DataFrame(1.0, index=names, columns=names)  # one crossbar under all six
+save_cd_diagram(Significance(0.5, ranks, nemenyi, [0, 1, 2]), "t", Path(sys.argv[1]))
+"""
+
+
+def test_a_cd_diagram_is_the_same_picture_in_every_process(tmp_path):
+    """The committed pages regenerate byte-identical: Python's hash seed, which changes from
+    process to process, must not reach the picture."""
+    pictures = []
+    for hash_seed in ("1", "2", "3"):
+        path = tmp_path / f"cd_{hash_seed}.png"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "MPLBACKEND": "Agg"}
+        subprocess.run([sys.executable, "-c", DRAW_A_CD_DIAGRAM, str(path)], env=env, check=True)
+        pictures.append(path.read_bytes())
+    assert pictures[0] == pictures[1] == pictures[2]
