@@ -48,11 +48,6 @@ class LastAndBest:
     every_n_epochs: int
 
     @property
-    def curve_seconds(self) -> float:
-        """The points' scoring and the chosen epochs' scoring on the whole split."""
-        return self.point_seconds + self.choice_seconds
-
-    @property
     def gap(self) -> float:
         return self.best - self.last
 
@@ -154,13 +149,14 @@ def _cost(runs: list[LastAndBest]) -> str:
         kinds.setdefault((run.subsample or 0, run.every_n_epochs), []).append(run)
     parts = []
     for (subsample, every), mine in sorted(kinds.items(), reverse=True):
-        curve = sum(r.curve_seconds for r in mine)
-        train = sum(r.train_seconds for r in mine)
+        points = sum(r.point_seconds for r in mine)
         choice = sum(r.choice_seconds for r in mine)
+        curve = points + choice
+        train = sum(r.train_seconds for r in mine)
         split = (
-            f": the points {100 * (curve - choice) / train:.0f} %, the chosen epochs on the whole "
+            f": the points {100 * points / train:.0f} %, the chosen epochs on the whole "
             f"split {100 * choice / train:.0f} %"
-            if choice > 0 and curve > choice and train > 0
+            if points > 0 and choice > 0 and train > 0
             else ""
         )
         share = f" ({100 * curve / train:.0f} %{split})" if train > 0 else ""
