@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from anomaly_bench import CONF_DIR
+from anomaly_bench.reporting.claim import claim_markdown
 from anomaly_bench.reporting.comparison import (
     SEEDS_NOTE,
     Cell,
@@ -190,6 +191,9 @@ def table_page(rows: list[dict], table: PaperTable, stem: Path) -> str:
     if curves:
         drawn = save_curve_figures(kept, table, stem)
         lines += ["", curves, "", *(f"![learning curves]({path.name})" for path in drawn)]
+    claim = claim_markdown(kept, table)
+    if claim:
+        lines += ["", claim]
     pictures = pictures_markdown(kept, table, ResultsStore(stem.parent), stem.with_suffix(".md"))
     if pictures:
         lines += ["", pictures]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from anomaly_bench.evaluation.plots import save_per_class_comparison
+from anomaly_bench.reporting.claim import claim_markdown
 from anomaly_bench.reporting.comparison import (
     WARNED_NOTE,
     Comparison,
@@ -229,6 +230,7 @@ def paper_report(
     if number != 4:
         extras = (
             curve_markdown(rows, table),
+            claim_markdown(rows, table),
             pictures_markdown(
                 table_rows(rows, table), table, ResultsStore(results_dir), stem.with_suffix(".md")
             ),
