@@ -25,11 +25,13 @@ PROPOSED = "mem_ganomaly"  # the paper's method
 BASELINE = "ganomaly"  # the method it adds a memory to
 
 
-def paired(grid: pd.DataFrame) -> pd.DataFrame:
-    """The classes on which both PROPOSED and BASELINE have a cell, as those two columns."""
-    if not {PROPOSED, BASELINE} <= set(grid.columns):
+def paired(grid: pd.DataFrame, columns: tuple[str, str]) -> pd.DataFrame:
+    """The classes on which both `columns` (PROPOSED's and BASELINE's, in that order) have a
+    cell, as a PROPOSED and a BASELINE column."""
+    if not set(columns) <= set(grid.columns):
         return pd.DataFrame(columns=[PROPOSED, BASELINE])
-    return grid[[PROPOSED, BASELINE]].dropna(axis=0, how="any")
+    pairs = grid[list(columns)].dropna(axis=0, how="any")
+    return pairs.set_axis([PROPOSED, BASELINE], axis=1)
 
 
 def wilcoxon_p(pairs: pd.DataFrame) -> float | None:
@@ -77,16 +79,23 @@ def _verdict(label: str, pairs: pd.DataFrame) -> str:
     return f"{label}: {better} better (p = {p:.3g})"
 
 
-def claim_markdown(rows: Iterable[dict], paper: PaperTable) -> str | None:
+def claim_markdown(
+    rows: Iterable[dict],
+    paper: PaperTable,
+    columns: tuple[str, str] = (PROPOSED, BASELINE),
+    heading: str = "##",
+) -> str | None:
     """The pair's means on their shared classes at the last epoch (the table's cells) and at the
     best test epoch (rows with a curve), the paper's margin on the same classes, the classes
-    the paper's method wins and Wilcoxon's p. None when the two columns share no class."""
+    the paper's method wins and Wilcoxon's p. `columns` are the two methods' column labels (their
+    default configurations unless given: another configuration's runs are never taken in). None
+    when the two columns share no class."""
     rows = table_rows(rows, paper)
-    last = paired(class_grid(cell_stats(rows, "auroc")))
+    last = paired(class_grid(cell_stats(rows, "auroc")), columns)
     if last.empty:
         return None
     curved = [row | {BEST_TEST_AUROC: s.best} for row in rows if (s := last_and_best(row))]
-    best = paired(class_grid(cell_stats(curved, BEST_TEST_AUROC))) if curved else last.iloc[:0]
+    best = paired(class_grid(cell_stats(curved, BEST_TEST_AUROC)), columns)
     protocols = [("last epoch (honest)", last)]
     if not best.empty:
         protocols.append(("best test epoch (chosen on the test set)", best))
@@ -98,7 +107,7 @@ def claim_markdown(rows: Iterable[dict], paper: PaperTable) -> str | None:
     verdicts = "; ".join(_verdict(label, pairs) for label, pairs in protocols)
     return "\n".join(
         [
-            f"## The paper's claim: {PROPOSED} against {BASELINE}",
+            f"{heading} The paper's claim: {columns[0]} against {columns[1]}",
             "",
             "On the classes both columns have (each cell its seeds' mean), under the honest "
             "protocol and under the best-test-epoch one (classes where both runs have a "

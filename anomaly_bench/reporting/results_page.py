@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from anomaly_bench import CONF_DIR
-from anomaly_bench.reporting.claim import claim_markdown
+from anomaly_bench.reporting.claim import BASELINE, PROPOSED, claim_markdown
 from anomaly_bench.reporting.comparison import (
     SEEDS_NOTE,
     Cell,
@@ -236,6 +236,12 @@ def fewer_batches_sections(rows: list[dict], table: PaperTable, stem: Path) -> l
         )
         lines += ["", significance_text]
         lines += ["", *(f"![critical-difference diagram]({d.name})" for d in diagrams)]
+        pair = [
+            next((c for c in comparison.columns if comparison.method_of[c] == method), None)
+            for method in (PROPOSED, BASELINE)
+        ]
+        claim = None if None in pair else claim_markdown(members, table, tuple(pair), "###")
+        lines += ["", claim] if claim else []
     return lines
 
 
