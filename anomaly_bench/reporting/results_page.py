@@ -176,7 +176,7 @@ def table_page(rows: list[dict], table: PaperTable, stem: Path) -> str:
     title = f"# Reference results: {table.title} ({table.dataset}, {table.protocol} protocol)"
     earlier = fewer_batches_sections(table_rows(rows, table), table, stem)
     if not kept:
-        return "\n".join([HEADER, "", title, "", pending_note(table), *earlier])
+        return "\n".join([HEADER, "", title, "", pending_note(table), *earlier]) + "\n"
     comparison = per_class_comparison(kept, table, "auroc")
     significance_text, figures = per_class_outputs(kept, table, comparison, stem)
     lines = [HEADER, "", title, "", f"{len(kept)} runs, each at its method's full budget (the "
