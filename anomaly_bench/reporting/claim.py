@@ -47,11 +47,10 @@ def _classes(index: Iterable[int]) -> str:
     return ", ".join(str(c) for c in index)
 
 
-def _line(label: str, pairs: pd.DataFrame, paper: PaperTable) -> list[str]:
+def _line(label: str, pairs: pd.DataFrame, p: float | None, paper: PaperTable) -> list[str]:
     published = paper.values.get("auroc", {})
     proposed, baseline = pairs[PROPOSED].mean(), pairs[BASELINE].mean()
     wins = int((pairs[PROPOSED] > pairs[BASELINE]).sum())
-    p = wilcoxon_p(pairs)
     paper_margin = (
         sum(published[PROPOSED][c] - published[BASELINE][c] for c in pairs.index) / len(pairs)
         if {PROPOSED, BASELINE} <= set(published)
@@ -69,8 +68,7 @@ def _line(label: str, pairs: pd.DataFrame, paper: PaperTable) -> list[str]:
     ]
 
 
-def _verdict(label: str, pairs: pd.DataFrame) -> str:
-    p = wilcoxon_p(pairs)
+def _verdict(label: str, pairs: pd.DataFrame, p: float | None) -> str:
     if p is None:
         return f"{label}: too few classes that differ to test"
     if p >= SIGNIFICANT:
@@ -103,8 +101,9 @@ def claim_markdown(
         "protocol", "classes", PROPOSED, BASELINE, "difference", "paper's difference",
         f"{PROPOSED} higher on", "Wilcoxon p",
     ]  # fmt: skip
-    body = [_line(label, pairs, paper) for label, pairs in protocols]
-    verdicts = "; ".join(_verdict(label, pairs) for label, pairs in protocols)
+    tested = [(label, pairs, wilcoxon_p(pairs)) for label, pairs in protocols]
+    body = [_line(label, pairs, p, paper) for label, pairs, p in tested]
+    verdicts = "; ".join(_verdict(label, pairs, p) for label, pairs, p in tested)
     return "\n".join(
         [
             f"{heading} The paper's claim: {columns[0]} against {columns[1]}",

@@ -36,7 +36,8 @@ def test_the_claim_pairs_classes_and_tests_both_protocols_with_wilcoxon():
     rows = [curved_row("mem_ganomaly", c, proposed[c], 0.95) for c in range(10)]
     rows += [curved_row("ganomaly", c, baseline[c], 0.96 + 0.001 * c) for c in range(10)]
     rows.append(reference_row("ganomaly", 0, 0.1, seed=1))  # two seeds: the cell is their mean
-    lines = claim_lines(claim_markdown(rows, TABLE1))
+    text = claim_markdown(rows, TABLE1)
+    lines = claim_lines(text)
     proposed_cells, baseline_cells = proposed, [(baseline[0] + 0.1) / 2, *baseline[1:]]
     honest = lines["last epoch (honest)"]
     assert honest[0] == ", ".join(str(c) for c in range(10))
@@ -48,7 +49,6 @@ def test_the_claim_pairs_classes_and_tests_both_protocols_with_wilcoxon():
     chosen = lines["best test epoch (chosen on the test set)"]
     assert chosen[1:3] == ["0.9500", f"{sum(0.96 + 0.001 * c for c in range(10)) / 10:.4f}"]
     assert chosen[5] == "0 of 10"
-    text = claim_markdown(rows, TABLE1)
     assert "last epoch (honest): mem_ganomaly better (p = 0.00195)" in text
     assert "best test epoch (chosen on the test set): ganomaly better" in text
 
