@@ -12,6 +12,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
+def _saved(fig: plt.Figure, path: Path) -> Path:
+    """Written and closed: pyplot keeps each figure alive until closed, and one process may
+    draw them for every run of a grid."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def save_roc_curve(fpr: np.ndarray, tpr: np.ndarray, auroc: float, path: Path) -> Path:
     """ROC curve with anomalies as positives, the chance diagonal for reference."""
     fig, ax = plt.subplots(figsize=(4, 4))
@@ -24,10 +33,7 @@ def save_roc_curve(fpr: np.ndarray, tpr: np.ndarray, auroc: float, path: Path) -
         ylim=(0, 1),
     )
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _saved(fig, path)
 
 
 def save_score_histogram(
@@ -43,10 +49,7 @@ def save_score_histogram(
     ax.set(xlabel="anomaly score", ylabel="density")
     # A fixed place: matplotlib's "best" searches every bar and warns that it is slow.
     ax.legend(loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _saved(fig, path)
 
 
 def save_per_class_comparison(
@@ -79,10 +82,7 @@ def save_per_class_comparison(
     ax.set_xticks(x, class_labels, rotation=30, ha="right")
     ax.set(ylabel=metric, xlabel="normal class")
     ax.legend(fontsize=7, ncol=2, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _saved(fig, path)
 
 
 class CurveBand(NamedTuple):
@@ -115,7 +115,4 @@ def save_learning_curves(
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=6)
     fig.suptitle(f"{title}: test AUROC during training (mean over seeds, min-max band)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _saved(fig, path)
