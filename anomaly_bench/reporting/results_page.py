@@ -42,6 +42,7 @@ from anomaly_bench.reporting.configurations import column_of, columns, describe
 from anomaly_bench.reporting.curves import curve_markdown, fit_seconds, save_curve_figures
 from anomaly_bench.reporting.example_pictures import pictures_markdown
 from anomaly_bench.reporting.frame import cell_stats, class_grid
+from anomaly_bench.reporting.late_spread import late_spread_markdown
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.tables import per_class_outputs, significance_outputs
 from anomaly_bench.settings.method_facts import first_stage_key
@@ -191,6 +192,8 @@ def table_page(rows: list[dict], table: PaperTable, stem: Path) -> str:
     if curves:
         drawn = save_curve_figures(kept, table, stem)
         lines += ["", curves, "", *(f"![learning curves]({path.name})" for path in drawn)]
+        spread = late_spread_markdown(kept, table)
+        lines += ["", spread] if spread else []
     claim = claim_markdown(kept, table)
     if claim:
         lines += ["", claim]

@@ -39,6 +39,7 @@ from anomaly_bench.reporting.configurations import where
 from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
 from anomaly_bench.reporting.example_pictures import pictures_markdown
 from anomaly_bench.reporting.frame import cell_stats, class_grid
+from anomaly_bench.reporting.late_spread import late_spread_markdown
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.significance import (
     SIGNIFICANT,
@@ -230,6 +231,7 @@ def paper_report(
     if number != 4:
         extras = (
             curve_markdown(rows, table),
+            late_spread_markdown(rows, table),
             claim_markdown(rows, table),
             pictures_markdown(
                 table_rows(rows, table), table, ResultsStore(results_dir), stem.with_suffix(".md")
