@@ -1,7 +1,7 @@
 """How far a cell's test AUROC moves late in training: what one last epoch is a draw from.
 
 A cell's headline is its last epoch's AUROC. Where a method's curve swings from epoch to epoch
-(DAGMM's moves by up to 0.3 between points four epochs apart), that figure is one draw from a wide
+(DAGMM's moves by up to 0.35 between points four epochs apart), that figure is one draw from a wide
 range, and a paper's figure that differs from it by 0.2 can still be what a run of the method
 gives at its last epoch. This section puts the range beside the paper: per cell, the curve's
 points in the second half of the run's epochs (median, lowest, highest) and whether the paper's
@@ -29,7 +29,6 @@ class LateRange:
     median: float
     low: float
     high: float
-    points: int
 
     def holds(self, value: float) -> bool:
         return self.low <= value <= self.high
@@ -49,7 +48,7 @@ def late_range(rows: Iterable[Mapping]) -> LateRange | None:
     values = [value for row in rows for value in late_points(row)]
     if not values:
         return None
-    return LateRange(statistics.median(values), min(values), max(values), len(values))
+    return LateRange(statistics.median(values), min(values), max(values))
 
 
 def _cell(spread: LateRange | None, paper: float | None) -> str:
