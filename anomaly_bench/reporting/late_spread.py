@@ -1,7 +1,7 @@
 """How far a cell's test AUROC moves late in training: what one last epoch is a draw from.
 
 A cell's headline is its last epoch's AUROC. Where a method's curve swings from epoch to epoch
-(DAGMM's moves by up to 0.35 between points four epochs apart), that figure is one draw from a wide
+(DAGMM's moves by up to 0.47 between points four epochs apart), that figure is one draw from a wide
 range, and a paper's figure that differs from it by 0.2 can still be what a run of the method
 gives at its last epoch. This section puts the range beside the paper: per cell, the curve's
 points in the second half of the run's epochs (median, lowest, highest) and whether the paper's
