@@ -9,6 +9,7 @@ from anomaly_bench.reporting.results_page import (
     PAGE_DIR,
     budget,
     leave_one_out_page,
+    rates_page,
     table_page,
     write_pages,
 )
@@ -70,6 +71,20 @@ def test_a_cell_with_several_seeds_shows_mean_std_and_their_number(tmp_path: Pat
     assert f"| 0 | 0.9300 ± {std:.4f} n=3 (0.8816, +0.0484) |" in page
     assert "| 1 | 0.9700 (0.9622, +0.0078) |" in page  # one seed: no std, no n
     assert filled_cells(page, "*seeds per cell*") == ["1-3"]
+
+
+def test_the_rates_page_states_each_columns_budget_and_compute_and_which_epoch():
+    rows = [
+        reference_row("ganomaly", c, 0.9, max_epochs=15, gmean=g, false_alarm_rate=0.1,
+                      miss_rate=0.2, train_seconds=1800.0, test_seconds=180.0)
+        for c, g in enumerate((0.80, 0.90))
+    ]  # fmt: skip
+    page = rates_page(rows)
+    assert "0.8500 (0.9013, -0.0513)" in filled_cells(page, "gmean")
+    assert "pending (0.8432)" in filled_cells(page, "gmean")  # f-AnoGAN: not run
+    assert filled_cells(page, "*budget*") == ["15 epochs"]
+    assert filled_cells(page, "*run hours (train + test)*") == ["1.10"]
+    assert "Every rate is the last epoch's" in page
 
 
 def test_only_full_budget_rows_reach_a_page(tmp_path: Path):
