@@ -260,7 +260,7 @@ RATES_EPOCH_NOTE = (
     "Every rate is the last epoch's (the honest protocol, as the AUROC headline of "
     "[table1.md](table1.md)); a run records its best test epoch's AUROC only, so the rates a "
     "best-test-epoch protocol would report are not here: that epoch's AUROC per class is in "
-    "table1.md's section \"Last epoch vs best test epoch\"."
+    "table1.md, in its section 'Last epoch vs best test epoch'."
 )
 
 
