@@ -95,7 +95,8 @@ def profiles(methods: list[str], settings: BenchSettings, channels: int) -> list
 
 def profile_markdown(found: list[dict[str, Any]]) -> str:
     """Counts per step, then each method's top operators by self time."""
-    counts = [e | {"kernels_per_step": e["kernels_per_step"] or "-"} for e in found]
+    device_only = ("kernels_per_step", "syncs_per_step")
+    counts = [e | {k: "-" if e[k] is None else e[k] for k in device_only} for e in found]
     text = markdown_table(counts, PROFILE_COLUMNS)
     for entry in found:
         text += f"\n\n{entry['method']}, self time on the {entry['self_time_on']} per step:\n\n"
@@ -133,6 +134,7 @@ PROFILE_COLUMNS = {
     "method": "method",
     "operators_per_step": "operators per step",
     "kernels_per_step": "device kernels per step",
+    "scalar_reads_per_step": "values read back as numbers per step",
     "syncs_per_step": "host-device syncs per step",
 }
 OPERATOR_COLUMNS = {

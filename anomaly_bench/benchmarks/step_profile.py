@@ -26,16 +26,12 @@ from anomaly_bench.benchmarks.method_speed import (
 from anomaly_bench.benchmarks.timing import no_batch_after_warmup, synchronize
 from anomaly_bench.engine.runtime import device_name
 
-# Events where the host waits for the device: a tensor read as a Python number (`.item()`,
-# `bool(tensor)`), and the CUDA runtime's explicit waits.
-SYNC_EVENTS = frozenset(
-    {
-        "aten::_local_scalar_dense",
-        "cudaStreamSynchronize",
-        "cudaDeviceSynchronize",
-        "cudaEventSynchronize",
-    }
-)
+# A tensor read back as a Python number (`.item()`, `bool(tensor)`): a wait for the device when
+# the tensor lives there, none when it is on the host (the optimisers' step counts always are).
+SCALAR_READ = "aten::_local_scalar_dense"
+# The CUDA runtime's waits: each blocks the host until the device's queue drains, which is what
+# a read of a device tensor costs; counting them, not the reads, counts real syncs.
+SYNC_EVENTS = frozenset({"cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize"})
 TOP_OPERATORS = 8
 
 
@@ -88,7 +84,7 @@ def _self_time_us(average: Any, on_device: bool) -> float:
 def summarise(profiler: profile, steps: int, on_device: bool) -> dict[str, Any]:
     """Counts per step and the top operators by self time (the device's where it has one)."""
     events = profiler.events()
-    kernels = None
+    kernels = None  # nor syncs: a CPU runs its operators as they are called
     if on_device:
         kernels = sum(1 for e in events if e.device_type == torch.autograd.DeviceType.CUDA)
     averages = sorted(
@@ -100,7 +96,10 @@ def summarise(profiler: profile, steps: int, on_device: bool) -> dict[str, Any]:
         "steps": steps,
         "operators_per_step": round(sum(map(_is_leaf_operator, events)) / steps, 1),
         "kernels_per_step": None if kernels is None else round(kernels / steps, 1),
-        "syncs_per_step": round(sum(e.name in SYNC_EVENTS for e in events) / steps, 1),
+        "scalar_reads_per_step": round(sum(e.name == SCALAR_READ for e in events) / steps, 1),
+        "syncs_per_step": None
+        if not on_device
+        else round(sum(e.name in SYNC_EVENTS for e in events) / steps, 1),
         "self_time_on": "device" if on_device else "cpu",
         "top_operators": [
             {

@@ -40,6 +40,16 @@ class AnomalyModule(LightningModule):
         forward pass (a latent search per image, a forest, a hypersphere)."""
         return None
 
+    def log_training(self, values: dict[str, Tensor]) -> None:
+        """A training step's losses, to the logger, and to the progress bar only where one is
+        shown: Lightning reads each progress-bar value back as a Python number after every step,
+        which on a GPU waits for the step's kernels to finish before the next step can be
+        queued, for a bar that a grid run (`trainer.enable_progress_bar=false`) never draws."""
+        trainer = self._trainer
+        self.log_dict(
+            values, prog_bar=trainer is not None and trainer.progress_bar_callback is not None
+        )
+
     def export_refusal(self) -> str | None:
         """Why the score is not one graph of tensor operations that ONNX can hold; None when it
         is (the default: `anomaly_score` is a forward pass)."""

@@ -98,14 +98,13 @@ class Dagmm(AnomalyModule):
         penalty = inverse_diagonal_penalty(mixture.covariances)
         hp = self.hparams
         loss = reconstruction_loss + hp.w_energy * energy + hp.w_covariance * penalty
-        self.log_dict(
+        self.log_training(
             {
                 "train/loss": loss,
                 "train/reconstruction": reconstruction_loss,
                 "train/energy": energy,
                 "train/covariance_penalty": penalty,
-            },
-            prog_bar=True,
+            }
         )
         return loss
 

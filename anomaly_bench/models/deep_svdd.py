@@ -133,7 +133,7 @@ class DeepSvdd(AnomalyModule):
         optimizer.zero_grad()
         self.manual_backward(loss)
         optimizer.step()
-        self.log("train/ae_loss" if stage == 0 else "train/svdd_loss", loss, prog_bar=True)
+        self.log_training({"train/ae_loss" if stage == 0 else "train/svdd_loss": loss})
 
     def on_train_epoch_end(self) -> None:
         self.lr_schedulers()[0 if self.pretraining else 1].step()

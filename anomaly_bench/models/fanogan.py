@@ -117,7 +117,7 @@ class FAnogan(WganGp):
         opt_e.zero_grad()
         self.manual_backward(losses["loss"])
         opt_e.step()
-        self.log_dict({f"train/encoder_{k}": v for k, v in losses.items()}, prog_bar=True)
+        self.log_training({f"train/encoder_{k}": v for k, v in losses.items()})
 
     def encoder_score(self, images: Tensor) -> Tensor:
         reconstruction = self.reconstruct(images)

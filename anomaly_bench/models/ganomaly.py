@@ -111,15 +111,14 @@ class Ganomaly(AnomalyModule):
         opt_g.step()
         d_loss = self.discriminator_step(opt_d, real_logits, fake)
 
-        self.log_dict(
+        self.log_training(
             {
                 "train/g_loss": g_loss,
                 "train/d_loss": d_loss,
                 "train/adv": adv,
                 "train/con": con,
                 "train/enc": enc,
-            },
-            prog_bar=True,
+            }
         )
 
     def reconstruction(self, images: Tensor) -> Tensor:

@@ -109,7 +109,7 @@ class LatentGan(AnomalyModule):
         self.manual_backward(d_loss)
         opt_d.step()
         loss.after_critic_step(self.discriminator)
-        self.log_dict({"train/d_loss": d_loss, **logs}, prog_bar=True)
+        self.log_training({"train/d_loss": d_loss, **logs})
         if not train_generator:
             return
         if not loss.reuses_generated:
@@ -118,7 +118,7 @@ class LatentGan(AnomalyModule):
         opt_g.zero_grad()
         self.manual_backward(g_loss)
         opt_g.step()
-        self.log("train/g_loss", g_loss, prog_bar=True)
+        self.log_training({"train/g_loss": g_loss})
 
     def latent_search_score(self, images: Tensor) -> Tensor:
         return latent_search(

@@ -171,7 +171,7 @@ class MemGanomaly(MemoryDiagnostics, Ganomaly):
         self.manual_backward(e_loss)
         opt_e.step()
 
-        self.log_dict(
+        self.log_training(
             {
                 "train/g_loss": g_loss,
                 "train/d_loss": d_loss,
@@ -183,8 +183,7 @@ class MemGanomaly(MemoryDiagnostics, Ganomaly):
                 # Collapse shows here first: one slot per image, |z| in the thousands.
                 "train/nonzero_slots": nonzero_weights(readout).mean(),
                 "train/latent_norm": latent.detach().norm(dim=1).mean(),
-            },
-            prog_bar=True,
+            }
         )
 
     def _reencoder_loss(self, images: Tensor) -> Tensor:

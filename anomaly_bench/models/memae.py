@@ -78,14 +78,13 @@ class Memae(MemoryDiagnostics, AnomalyModule):
         reconstruction, readout = self.reconstruct(batch.images)
         mse = F.mse_loss(reconstruction, batch.images)
         loss = mse + self.hparams.w_entropy * readout.entropy
-        self.log_dict(
+        self.log_training(
             {
                 "train/loss": loss,
                 "train/mse": mse,
                 "train/entropy": readout.entropy,
                 "train/nonzero_slots": nonzero_weights(readout).mean(),
-            },
-            prog_bar=True,
+            }
         )
         return loss
 

@@ -8,6 +8,7 @@ yaml's `method.first_stage`) trains one epoch a stage; never from the model's na
 
 import copy
 
+import lightning as L
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -78,6 +79,28 @@ def test_training_changes_every_trainable_parameter(model_id):
     quiet_trainer(max_epochs=2, limit_val_batches=0).fit(model, datamodule=small_batches())
     unchanged = [n for n, p in model.named_parameters() if torch.equal(p, before[n])]
     assert unchanged == []
+
+
+@pytest.mark.parametrize("model_id", MODEL_IDS)
+def test_training_losses_reach_the_progress_bar_only_when_one_is_shown(model_id):
+    """Lightning reads every progress-bar value back as a number after each step (on a GPU, a
+    wait for the device); a run without a bar must not pay it, and must still log its losses."""
+    shown = {}
+    for bar in (True, False):
+        torch.manual_seed(0)
+        trainer = L.Trainer(
+            max_epochs=2,  # a two-stage method's second stage included
+            limit_val_batches=0,
+            logger=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            enable_progress_bar=bar,
+        )
+        trainer.fit(build(model_id), datamodule=small_batches())
+        logged = {key for key in trainer.callback_metrics if key.startswith("train/")}
+        shown[bar] = set(trainer.progress_bar_metrics)
+        assert shown[bar] == (logged if bar else set())
+    assert shown[True] or model_id == "iforest"  # every gradient-trained method logs a loss
 
 
 @pytest.mark.parametrize("model_id", MODEL_IDS)
