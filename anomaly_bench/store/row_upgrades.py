@@ -51,19 +51,29 @@ MIN_POINTS_FOR_REPAIR = 3
 
 
 def curve_today(points: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-    """A curve's points (in epoch order) with a resumed epoch's clock fault undone: that epoch's
-    training seconds are taken as the run's median epoch (the seconds before the kill were not
-    recorded), the later points shifted by as much. Also how many epochs were repaired."""
+    """A curve's points (in epoch order) with a resumed epoch's clock fault undone: that step's
+    training seconds are taken as the run's median epoch times the epochs it spans (the seconds
+    before the kill were not recorded), the later points shifted by as much. Also how many steps
+    were repaired.
+
+    Steps are compared per epoch: a curve that starts late (Deep SVDD's after its 150
+    pretraining epochs, f-AnoGAN's after its GAN stage) has a first step of many epochs, which is
+    long but no fault."""
     seconds = [p.get("train_seconds") for p in points]
     if len(points) < MIN_POINTS_FOR_REPAIR or any(s is None for s in seconds):
         return points, 0
+    epochs = [p["epoch"] for p in points]
+    spans = [b - a for a, b in zip([0, *epochs[:-1]], epochs, strict=True)]
     steps = [b - a for a, b in zip([0.0, *seconds[:-1]], seconds, strict=True)]
-    typical = sorted(steps)[len(steps) // 2]
-    faults = [i for i, step in enumerate(steps) if step > CLOCK_FAULT_FACTOR * max(typical, 1.0)]
+    per_epoch = [step / max(span, 1) for step, span in zip(steps, spans, strict=True)]
+    typical = sorted(per_epoch)[len(per_epoch) // 2]
+    faults = [
+        i for i, rate in enumerate(per_epoch) if rate > CLOCK_FAULT_FACTOR * max(typical, 1.0)
+    ]
     if not faults:
         return points, 0
     for i in faults:
-        steps[i] = typical
+        steps[i] = typical * max(spans[i], 1)
     clock, repaired = 0.0, []
     for point, step in zip(points, steps, strict=True):
         clock += step

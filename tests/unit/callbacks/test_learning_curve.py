@@ -277,3 +277,17 @@ def test_a_resumed_epochs_clock_fault_in_an_old_row_is_taken_as_a_median_epoch()
     assert clock_repaired(row) and fit_seconds(row) == 302.0
     steady = {**row, "learning_curve": row["learning_curve"][:2]}  # too short to judge: as is
     assert not clock_repaired(steady) and curve_points(steady)[-1]["train_seconds"] == 121.0
+
+
+def test_a_curve_that_starts_after_a_first_stage_is_not_taken_for_a_clock_fault():
+    """Deep SVDD's curve starts after 150 pretraining epochs: its first step spans 151 epochs
+    (here 450 s, three times a later epoch's rate), long but no fault; a fault in a later epoch
+    is still found and taken at the median rate."""
+    from anomaly_bench.reporting.curves import clock_repaired, curve_points
+
+    late = [{"epoch": 150 + e, "auroc": 0.8, "train_seconds": 450.0 + e} for e in range(1, 6)]
+    row = {"auroc": 0.9, "train_seconds": 455.0, "learning_curve": late}
+    assert not clock_repaired(row) and curve_points(row) == late
+    faulty = [*late[:3], *({**p, "train_seconds": p["train_seconds"] + 40_000} for p in late[3:])]
+    repaired = curve_points({**row, "learning_curve": faulty})
+    assert [p["train_seconds"] for p in repaired] == [451.0, 452.0, 453.0, 454.0, 455.0]
