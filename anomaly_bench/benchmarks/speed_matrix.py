@@ -136,6 +136,8 @@ PROFILE_COLUMNS = {
     "kernels_per_step": "device kernels per step",
     "scalar_reads_per_step": "values read back as numbers per step",
     "syncs_per_step": "host-device syncs per step",
+    "wall_ms_per_step": "ms per step",
+    "host_ms_outside_operators_per_step": "host ms outside operators per step",
 }
 OPERATOR_COLUMNS = {
     "name": "operator",

@@ -10,10 +10,11 @@ launches and syncs more than on arithmetic, which only such counts show. The spe
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import lightning as L
-import torch
+from torch.autograd import DeviceType
 from torch.autograd.profiler_util import FunctionEvent
 from torch.profiler import ProfilerActivity, profile
 
@@ -42,6 +43,7 @@ class StepProfiler(L.Callback):
         super().__init__()
         self.warmup, self.steps = warmup, 0
         self.profiler: profile | None = None
+        self.started = self.wall_seconds = 0.0
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if batch_idx == self.warmup:
@@ -51,6 +53,7 @@ class StepProfiler(L.Callback):
                 activities.append(ProfilerActivity.CUDA)
             self.profiler = profile(activities=activities)
             self.profiler.__enter__()
+            self.started = time.perf_counter()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if batch_idx >= self.warmup:
@@ -63,6 +66,7 @@ class StepProfiler(L.Callback):
         if self.profiler is None:
             raise no_batch_after_warmup(self.warmup, "profiled")
         synchronize(pl_module.device)
+        self.wall_seconds = time.perf_counter() - self.started
         self.profiler.__exit__(None, None, None)
 
 
@@ -81,12 +85,22 @@ def _self_time_us(average: Any, on_device: bool) -> float:
     return average.self_cpu_time_total
 
 
-def summarise(profiler: profile, steps: int, on_device: bool) -> dict[str, Any]:
+def _host_ms_outside_events(events: list[FunctionEvent], wall_seconds: float) -> float:
+    """The host's time in none of the profile's events: Python (the model's code, Lightning's
+    hooks and logging) between operators. On a GPU whose small kernels finish sooner than the
+    host queues them, that time is the step's."""
+    recorded_us = sum(e.self_cpu_time_total for e in events if e.device_type == DeviceType.CPU)
+    return wall_seconds * 1000 - recorded_us / 1000
+
+
+def summarise(
+    profiler: profile, steps: int, on_device: bool, wall_seconds: float
+) -> dict[str, Any]:
     """Counts per step and the top operators by self time (the device's where it has one)."""
     events = profiler.events()
     kernels = None  # nor syncs: a CPU runs its operators as they are called
     if on_device:
-        kernels = sum(1 for e in events if e.device_type == torch.autograd.DeviceType.CUDA)
+        kernels = sum(1 for e in events if e.device_type == DeviceType.CUDA)
     averages = sorted(
         (a for a in profiler.key_averages() if _self_time_us(a, on_device) > 0),
         key=lambda a: _self_time_us(a, on_device),
@@ -100,6 +114,10 @@ def summarise(profiler: profile, steps: int, on_device: bool) -> dict[str, Any]:
         "syncs_per_step": None
         if not on_device
         else round(sum(e.name in SYNC_EVENTS for e in events) / steps, 1),
+        "wall_ms_per_step": round(wall_seconds * 1000 / steps, 1),
+        "host_ms_outside_operators_per_step": round(
+            _host_ms_outside_events(events, wall_seconds) / steps, 1
+        ),
         "self_time_on": "device" if on_device else "cpu",
         "top_operators": [
             {
@@ -121,5 +139,7 @@ def profile_case(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
     return {
         "method": case.method,
         "device": device_name(device),
-        **summarise(profiler.profiler, profiler.steps, device.type == "cuda"),
+        **summarise(
+            profiler.profiler, profiler.steps, device.type == "cuda", profiler.wall_seconds
+        ),
     }

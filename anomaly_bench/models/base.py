@@ -41,14 +41,24 @@ class AnomalyModule(LightningModule):
         return None
 
     def log_training(self, values: dict[str, Tensor]) -> None:
-        """A training step's losses, to the logger, and to the progress bar only where one is
-        shown: Lightning reads each progress-bar value back as a Python number after every step,
-        which on a GPU waits for the step's kernels to finish before the next step can be
-        queued, for a bar that a grid run (`trainer.enable_progress_bar=false`) never draws."""
+        """A training step's losses, handed to Lightning only on the steps where something reads
+        them: every step while a progress bar is shown, else the steps the loggers write
+        (`trainer.log_every_n_steps`, as before) and an epoch's last batch (what callbacks see at
+        its end). Lightning spends about ten tensor operations and a millisecond of Python on each
+        logged value (Mem_GANomaly logs nine a step), and reads every progress-bar value back as
+        a number after the step, bar drawn or not: on a GPU, whose small-network steps take
+        13-29 ms, both hold up the queueing of the next step's kernels (docs/speed.md)."""
         trainer = self._trainer
-        self.log_dict(
-            values, prog_bar=trainer is not None and trainer.progress_bar_callback is not None
+        if trainer is None:
+            return
+        shown = trainer.progress_bar_callback is not None
+        read = (
+            trainer._logger_connector.should_update_logs
+            or trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+            or bool(trainer.fast_dev_run)
         )
+        if shown or read:
+            self.log_dict(values, prog_bar=shown)
 
     def export_refusal(self) -> str | None:
         """Why the score is not one graph of tensor operations that ONNX can hold; None when it

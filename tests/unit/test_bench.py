@@ -187,6 +187,8 @@ def test_a_step_profile_counts_what_mem_ganomalys_step_adds_to_ganomalys():
     assert ganomaly["kernels_per_step"] is None and ganomaly["syncs_per_step"] is None
     # Adam reads each parameter's step count (a host tensor) as a number: one per tensor.
     assert ganomaly["scalar_reads_per_step"] >= 10
+    # Python between the operators is part of a step, and not all of it.
+    assert 0 < ganomaly["host_ms_outside_operators_per_step"] < ganomaly["wall_ms_per_step"]
     top = [o["name"] for o in mem_ganomaly["top_operators"]]
     assert "aten::convolution_backward" in top
     text = profile_markdown(found)

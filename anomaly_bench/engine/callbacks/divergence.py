@@ -20,8 +20,10 @@ class DivergenceGuard(L.Callback):
     model's own tensors) keeps the guard the same for all of them. Reading a logged value back
     waits for the device, so the guard looks every `check_every_n_steps` training batches
     (default: the trainer's `log_every_n_steps`, when the loggers read them anyway) and at every
-    epoch end, never inside the steps between. A diverged GAN stays diverged, so a later look
-    still catches it. Steps count training batches from 0 across epochs.
+    epoch end, never inside the steps between. Models hand their losses over on the loggers'
+    steps and an epoch's last batch only (`AnomalyModule.log_training`), so a look at another
+    step sees the latest of those; a diverged GAN stays diverged, so a later look still catches
+    it. Steps count training batches from 0 across epochs.
     """
 
     def __init__(self, check_every_n_steps: int | None = None) -> None:

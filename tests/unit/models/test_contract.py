@@ -13,6 +13,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import get_class
+from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, open_dict
 
 from anomaly_bench.data import OneClassDataModule
@@ -101,6 +102,55 @@ def test_training_losses_reach_the_progress_bar_only_when_one_is_shown(model_id)
         shown[bar] = set(trainer.progress_bar_metrics)
         assert shown[bar] == (logged if bar else set())
     assert shown[True] or model_id == "iforest"  # every gradient-trained method logs a loss
+
+
+class StepsLogged(Logger):
+    """Records the steps at which Lightning wrote `train/` values to the loggers."""
+
+    name, version = "steps", 0
+    steps: list[int]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = []
+
+    def log_metrics(self, metrics, step=None) -> None:
+        if any(key.startswith("train/") for key in metrics):
+            self.steps.append(step)
+
+    def log_hyperparams(self, *args, **kwargs) -> None:
+        pass
+
+
+@pytest.mark.parametrize("model_id", MODEL_IDS)
+def test_losses_are_handed_to_lightning_only_on_the_steps_the_loggers_write(model_id):
+    """Each logged value costs host time; without a bar, a model logs on the loggers' steps and
+    an epoch's last batch, and the loggers still get a value on each of their steps."""
+    torch.manual_seed(0)
+    model, logger = build(model_id), StepsLogged()
+    handed: list[int] = []
+    log_dict = model.log_dict
+
+    def counted(values, **kwargs):
+        handed.append(model.trainer.fit_loop.epoch_loop._batches_that_stepped)
+        log_dict(values, **kwargs)
+
+    model.log_dict = counted
+    trainer = L.Trainer(
+        max_epochs=2,  # a two-stage method's second stage included
+        limit_val_batches=0,
+        logger=logger,
+        log_every_n_steps=4,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=False,
+    )
+    trainer.fit(model, datamodule=small_batches())  # 6 batches an epoch: steps 0-11
+    if model_id == "iforest":  # no gradient steps, nothing to log
+        assert handed == logger.steps == []
+        return
+    assert logger.steps == [3, 7, 11]
+    assert sorted(set(handed)) == [3, 5, 7, 11]  # the loggers' steps and each epoch's last
 
 
 @pytest.mark.parametrize("model_id", MODEL_IDS)
