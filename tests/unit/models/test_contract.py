@@ -8,7 +8,6 @@ yaml's `method.first_stage`) trains one epoch a stage; never from the model's na
 
 import copy
 
-import lightning as L
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -89,12 +88,9 @@ def test_training_losses_reach_the_progress_bar_only_when_one_is_shown(model_id)
     shown = {}
     for bar in (True, False):
         torch.manual_seed(0)
-        trainer = L.Trainer(
+        trainer = quiet_trainer(
             max_epochs=2,  # a two-stage method's second stage included
             limit_val_batches=0,
-            logger=False,
-            enable_checkpointing=False,
-            enable_model_summary=False,
             enable_progress_bar=bar,
         )
         trainer.fit(build(model_id), datamodule=small_batches())
@@ -136,14 +132,11 @@ def test_losses_are_handed_to_lightning_only_on_the_steps_the_loggers_write(mode
         log_dict(values, **kwargs)
 
     model.log_dict = counted
-    trainer = L.Trainer(
+    trainer = quiet_trainer(
         max_epochs=2,  # a two-stage method's second stage included
         limit_val_batches=0,
         logger=logger,
         log_every_n_steps=4,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=False,
     )
     trainer.fit(model, datamodule=small_batches())  # 6 batches an epoch: steps 0-11
     if model_id == "iforest":  # no gradient steps, nothing to log
