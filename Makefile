@@ -38,6 +38,10 @@ DEMO_RESULTS ?= results/demo
 # The GPU queue (docs/gpu_session.md): minutes of runs one device call may start, jobs sharing the GPU.
 GPU_MINUTES ?= 7
 GPU_JOBS ?= 14
+# The speed matrix's seconds (a device command may run 10 minutes, less install and start-up),
+# and options narrowing it (e.g. GPU_SPEED_ARGS="--variants cuda_graphs --jobs 14").
+GPU_SPEED_SECONDS ?= 480
+GPU_SPEED_ARGS ?=
 
 .PHONY: help install lock data test test-full lint format demo report bench \
 	reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-leave-one-out \
@@ -130,8 +134,9 @@ gpu-session:  ## ON the lent GPU: install .whl, run the GPU queue to its deadlin
 gpu-speed:  ## ON the lent GPU: the speed matrix (float32, TF32, bf16, channels_last, CUDA graphs; 1 and 14 jobs) into OUT=
 	@if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps --no-compile \
 		--no-cache-dir --upgrade --target /tmp/site .whl/*.whl; fi
-	PYTHONPATH=/tmp/site python3 -m anomaly_bench.benchmarks.speed_matrix \
-		--profile --output $(OUT)/speed_matrix.json trainer=gpu cpu_threads=1
+	PYTHONPATH=/tmp/site python3 -m anomaly_bench.benchmarks.speed_matrix --profile \
+		--seconds $(GPU_SPEED_SECONDS) --output $(OUT)/speed_matrix.json $(GPU_SPEED_ARGS) \
+		trainer=gpu cpu_threads=1
 
 results-page:  ## regenerate docs/results/ (the reference results) from its committed rows; trains nothing
 	$(BIN)/python -m anomaly_bench.reporting.results_page

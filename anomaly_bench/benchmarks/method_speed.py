@@ -10,7 +10,6 @@ import logging
 import multiprocessing
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -176,16 +175,32 @@ def measure(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
     }
 
 
+def in_fresh_processes(
+    work: Callable[[BenchCase, BenchSettings], dict[str, Any]],
+    case: BenchCase,
+    settings: BenchSettings,
+    processes: int = 1,
+    timeout_s: float | None = None,
+) -> list[dict[str, Any]]:
+    """`work` (the timing, or another look at the case such as a step profile) in `processes`
+    fresh processes at once, one call each; their results.
+
+    Past `timeout_s` the processes are killed and `multiprocessing.TimeoutError` is raised: a
+    process that hangs or dies without a word (a crashed CUDA context) would otherwise hold the
+    caller for ever. The first error in any process is raised here, and the others are killed.
+    """
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes, maxtasksperchild=1) as pool:  # leaving the block kills them
+        return pool.starmap_async(work, [(case, settings)] * processes, chunksize=1).get(timeout_s)
+
+
 def measure_in_subprocess(
     case: BenchCase,
     settings: BenchSettings,
     work: Callable[[BenchCase, BenchSettings], dict[str, Any]] = measure,
 ) -> dict[str, Any]:
-    """`work` (the timing, or another look at the case such as a step profile) in a fresh
-    process."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(work, case, settings).result()
+    """`work` in one fresh process."""
+    return in_fresh_processes(work, case, settings)[0]
 
 
 def method_cases(methods: list[str], channels: list[int]) -> list[BenchCase]:

@@ -9,6 +9,8 @@ Each cell starts `jobs` processes at once, each timing the method's training and
 aggregate is the sum of their rates, what a grid of that many jobs gets from the device.
 `--profile` adds, per method in float32 and one process, where a training step's time goes
 (`step_profile`: operators, kernels and syncs per step, the operators with most self time).
+`--seconds` bounds the whole: each cell is written as soon as it is measured, a cell that fails
+says why in the table, and the exit status says whether any failed or was cut off.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +30,8 @@ import torch
 from anomaly_bench.benchmarks.method_speed import (
     BenchCase,
     BenchSettings,
+    in_fresh_processes,
     measure,
-    measure_in_subprocess,
 )
 from anomaly_bench.benchmarks.step_profile import profile_case
 from anomaly_bench.benchmarks.suite import ALL_METHODS, check_list, markdown_table
@@ -46,17 +50,40 @@ VARIANTS = {
 }
 
 
-def measure_together(case: BenchCase, settings: BenchSettings, jobs: int) -> dict[str, Any]:
+class Deadline:
+    """The seconds a matrix may take (None: no limit), so that a device call that ends at a hard
+    limit still hands back every cell it measured (each is written as soon as it is known)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.end = None if seconds is None else time.monotonic() + seconds
+
+    def left_s(self) -> float | None:
+        return None if self.end is None else max(self.end - time.monotonic(), 0.0)
+
+
+def attempt(work: Callable[..., dict[str, Any]], deadline: Deadline, *args: Any) -> dict[str, Any]:
+    """`work`'s result, or why there is none: a setting this device cannot run (CUDA graphs
+    that fail to capture, say) is one of the matrix's findings, not the end of it."""
+    left = deadline.left_s()
+    if left == 0:
+        return {"error": "not run: the matrix's --seconds were spent"}
+    try:
+        return work(*args, timeout_s=left)
+    except multiprocessing.TimeoutError:
+        return {"error": "stopped: the matrix's --seconds ran out while it ran"}
+    except Exception as error:  # any failure of a cell is that cell's result
+        first_line = (str(error).strip().splitlines() or [""])[0][:300]
+        return {"error": f"{type(error).__name__}: {first_line}"}
+
+
+def measure_together(
+    case: BenchCase, settings: BenchSettings, jobs: int, timeout_s: float | None = None
+) -> dict[str, Any]:
     """`jobs` processes timing the same case at once: their summed and their mean rates."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        rows = list(pool.map(measure, [case] * jobs, [settings] * jobs))
+    rows = in_fresh_processes(measure, case, settings, jobs, timeout_s)
     train = [row["train_images_per_second"] for row in rows]
     score = [row["score_images_per_second"] for row in rows]
     return {
-        "method": case.method,
-        "channels": case.channels,
-        "jobs": jobs,
         "device": rows[0]["device"],
         "precision": rows[0]["precision"],
         "train_images_per_second_per_job": round(sum(train) / jobs, 1),
@@ -72,51 +99,88 @@ def matrix(
     jobs: list[int],
     settings: BenchSettings,
     channels: int,
-) -> list[dict[str, Any]]:
-    cells = []
-    for method in methods:
-        for variant in variants:
-            case = BenchCase(method, method, channels, VARIANTS[variant])
-            for n in jobs:
+    deadline: Deadline,
+) -> Iterator[dict[str, Any]]:
+    """Each cell as soon as it is measured (or has failed, or the deadline has passed); every
+    setting in one process before any in several, so a matrix cut short by its deadline still
+    has each setting against float32."""
+    for n in jobs:
+        for method in methods:
+            for variant in variants:
+                case = BenchCase(method, method, channels, VARIANTS[variant])
                 print(f"{method}, {variant}, {n} job(s)", file=sys.stderr, flush=True)
-                cells.append({"variant": variant, **measure_together(case, settings, n)})
-    return cells
+                found = attempt(measure_together, deadline, case, settings, n)
+                yield {"method": method, "variant": variant, "jobs": n, **found}
 
 
-def profiles(methods: list[str], settings: BenchSettings, channels: int) -> list[dict[str, Any]]:
+def profile_once(
+    case: BenchCase, settings: BenchSettings, timeout_s: float | None = None
+) -> dict[str, Any]:
+    return in_fresh_processes(profile_case, case, settings, timeout_s=timeout_s)[0]
+
+
+def profiles(
+    methods: list[str], settings: BenchSettings, channels: int, deadline: Deadline
+) -> Iterator[dict[str, Any]]:
     """One step profile per method, float32, each in a fresh process."""
-    found = []
     for method in methods:
         print(f"{method}, step profile", file=sys.stderr, flush=True)
         case = BenchCase(method, method, channels, VARIANTS["float32"])
-        found.append(measure_in_subprocess(case, settings, profile_case))
-    return found
+        yield {"method": method, **attempt(profile_once, deadline, case, settings)}
+
+
+def table(rows: list[dict[str, Any]], columns: dict[str, str]) -> str:
+    """A markdown table with "-" where a row has no figure (a device-only count on a CPU, a cell
+    that failed), and each failed row's reason last."""
+    shown = {**columns, "error": "not measured because"}
+    return markdown_table(
+        [{key: "-" if row.get(key) is None else row[key] for key in shown} for row in rows], shown
+    )
 
 
 def profile_markdown(found: list[dict[str, Any]]) -> str:
     """Counts per step, then each method's top operators by self time."""
-    device_only = ("kernels_per_step", "syncs_per_step")
-    counts = [e | {k: "-" if e[k] is None else e[k] for k in device_only} for e in found]
-    text = markdown_table(counts, PROFILE_COLUMNS)
+    text = table(found, PROFILE_COLUMNS)
     for entry in found:
-        text += f"\n\n{entry['method']}, self time on the {entry['self_time_on']} per step:\n\n"
-        text += markdown_table(entry["top_operators"], OPERATOR_COLUMNS)
+        if "error" not in entry:
+            text += f"\n\n{entry['method']}, self time on the {entry['self_time_on']} per step:\n\n"
+            text += markdown_table(entry["top_operators"], OPERATOR_COLUMNS)
     return text
 
 
 def with_ratios(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each cell's total training rate against float32's at the same method and jobs."""
+    """Each measured cell's total training rate against float32's at the same method and jobs."""
     base = {
         (c["method"], c["jobs"]): c["train_images_per_second_total"]
         for c in cells
-        if c["variant"] == "float32"
+        if c["variant"] == "float32" and "error" not in c
     }
     return [
         {**c, "vs_float32": round(c["train_images_per_second_total"] / base[key], 2)}
-        if (key := (c["method"], c["jobs"])) in base
+        if (key := (c["method"], c["jobs"])) in base and "error" not in c
         else c
         for c in cells
     ]
+
+
+def markdown(results: dict[str, Any]) -> str:
+    text = table(with_ratios(results["cells"]), COLUMNS)
+    if "step_profiles" in results:
+        text += "\n\n" + profile_markdown(results["step_profiles"])
+    return text
+
+
+def write(results: dict[str, Any], output: Path) -> None:
+    """The JSON and its markdown, each replaced whole: a call killed while writing keeps the
+    previous cell's file rather than half of this one's."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    for path, text in (
+        (output, json.dumps({**results, "cells": with_ratios(results["cells"])}, indent=2) + "\n"),
+        (output.with_suffix(".md"), markdown(results) + "\n"),
+    ):
+        partial = path.with_name(f".{path.name}.tmp")
+        partial.write_text(text)
+        os.replace(partial, path)
 
 
 COLUMNS = {
@@ -157,6 +221,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", action="store_true", help="also profile a training step of each method"
     )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="stop at this many seconds (the device call's limit, less its start): a cell still "
+        "running is stopped, the rest are listed as not run; every cell measured is written",
+    )
     parser.add_argument("--output", type=Path, default=Path("results/speed_matrix.json"))
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every cell")
     args = parser.parse_args(argv)
@@ -167,35 +238,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    deadline = Deadline(args.seconds)
     settings = BenchSettings(
         train_steps=args.train_steps,
         score_batches=args.score_batches,
         overrides=tuple(args.overrides),
     )
-    cells = with_ratios(
-        matrix(
-            args.methods.split(","),
-            args.variants.split(","),
-            [int(n) for n in args.jobs.split(",")],
-            settings,
-            args.channels,
-        )
-    )
+    methods = args.methods.split(",")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    results = {
+    results: dict[str, Any] = {
         "device": device_name(device),
         "torch": torch.__version__,
         "settings": {**vars(args), "output": str(args.output)},
-        "cells": cells,
+        "cells": [],
     }
-    text = markdown_table(cells, COLUMNS)
-    if args.profile:
-        results["step_profiles"] = profiles(args.methods.split(","), settings, args.channels)
-        text += "\n\n" + profile_markdown(results["step_profiles"])
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    args.output.with_suffix(".md").write_text(text + "\n")
+    if args.profile:  # first: a few seconds a method, and it says where a step's time goes
+        results["step_profiles"] = []
+        for entry in profiles(methods, settings, args.channels, deadline):
+            results["step_profiles"].append(entry)
+            write(results, args.output)
+    jobs = [int(n) for n in args.jobs.split(",")]
+    for cell in matrix(methods, args.variants.split(","), jobs, settings, args.channels, deadline):
+        results["cells"].append(cell)
+        write(results, args.output)
+    print(markdown(results))
+    failed = [e for e in results["cells"] + results.get("step_profiles", []) if "error" in e]
+    if failed:
+        sys.exit(f"{len(failed)} measurements failed or were not run (the table says why)")
 
 
 if __name__ == "__main__":

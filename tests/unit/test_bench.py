@@ -1,6 +1,8 @@
 """The benchmark's arithmetic and plumbing; its timings are never asserted (DESIGN: make bench)."""
 
 import json
+import multiprocessing
+import time
 
 import pytest
 import torch
@@ -10,9 +12,21 @@ from anomaly_bench.benchmarks.grid_estimate import (
     estimate_table,
     run_seconds,
 )
-from anomaly_bench.benchmarks.method_speed import BenchCase, BenchSettings, method_cases
+from anomaly_bench.benchmarks.method_speed import (
+    BenchCase,
+    BenchSettings,
+    in_fresh_processes,
+    method_cases,
+)
+from anomaly_bench.benchmarks.speed_matrix import (
+    Deadline,
+    attempt,
+    markdown,
+    profile_markdown,
+    with_ratios,
+)
+from anomaly_bench.benchmarks.speed_matrix import main as speed_matrix
 from anomaly_bench.benchmarks.speed_matrix import parse_args as speed_matrix_args
-from anomaly_bench.benchmarks.speed_matrix import profile_markdown, with_ratios
 from anomaly_bench.benchmarks.step_profile import profile_case
 from anomaly_bench.benchmarks.suite import main, report, scoring_against_reference
 from anomaly_bench.benchmarks.timing import PhaseClock
@@ -161,6 +175,57 @@ def test_the_speed_matrix_sets_each_setting_against_float32_at_the_same_jobs():
     assert [c["vs_float32"] for c in with_ratios(cells)] == [1.0, 2.5, 1.0, 1.25]
     with pytest.raises(SystemExit):
         speed_matrix_args(["--variants", "float32,fp8"])
+
+
+def never_ends(case: BenchCase, settings: BenchSettings) -> dict:
+    """A measurement that hangs, as one whose CUDA context died without a word would."""
+    time.sleep(600)
+    return {}
+
+
+def test_a_process_past_its_seconds_is_killed_and_the_caller_told():
+    case, settings = BenchCase("ganomaly", "ganomaly", 1), BenchSettings()
+    with pytest.raises(multiprocessing.TimeoutError):
+        in_fresh_processes(never_ends, case, settings, processes=2, timeout_s=1)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_cell_that_fails_or_finds_no_time_left_says_why_and_the_matrix_goes_on():
+    def fails(timeout_s: float | None) -> dict:
+        raise RuntimeError("CUDA graphs: captured tensor overwritten\nTraceback ...")
+
+    def succeeds(timeout_s: float | None) -> dict:
+        return {"train_images_per_second_total": 100.0, "timeout_s": timeout_s}
+
+    assert attempt(fails, Deadline(None)) == {
+        "error": "RuntimeError: CUDA graphs: captured tensor overwritten"
+    }
+    assert attempt(succeeds, Deadline(None))["timeout_s"] is None
+    assert 0 < attempt(succeeds, Deadline(60))["timeout_s"] <= 60
+    assert attempt(succeeds, Deadline(0)) == {"error": "not run: the matrix's --seconds were spent"}
+    cells = [
+        {"method": "m", "variant": "float32", "jobs": 1, "train_images_per_second_total": 100.0},
+        {"method": "m", "variant": "cuda_graphs", "jobs": 1, "error": "RuntimeError: overwritten"},
+        {"method": "m", "variant": "float32", "jobs": 14, "error": "not run: out of time"},
+        {"method": "m", "variant": "bf16", "jobs": 14, "train_images_per_second_total": 900.0},
+    ]
+    ratios = [c.get("vs_float32") for c in with_ratios(cells)]
+    assert ratios == [1.0, None, None, None]
+    page = markdown({"cells": cells})
+    assert "| m | cuda_graphs | 1 | - | - | - | - | RuntimeError: overwritten |" in page
+    assert "| m | bf16 | 14 | - | 900.0 | - | - | - |" in page
+
+
+@pytest.mark.slow
+def test_a_matrix_whose_cells_fail_writes_them_and_exits_failed(tmp_path):
+    output = tmp_path / "speed_matrix.json"
+    args = ["--methods", "memae", "--variants", "float32", "--jobs", "1", "--channels", "1"]
+    with pytest.raises(SystemExit, match="1 measurements failed"):
+        speed_matrix([*args, "--output", str(output), "callbacks.speedups.compile_mode=fast"])
+    [cell] = json.loads(output.read_text())["cells"]
+    assert cell["variant"] == "float32" and "compile_mode" in cell["error"]
+    assert "fast" in cell["error"] and "reduce-overhead" in cell["error"]
+    assert cell["error"] in output.with_suffix(".md").read_text()
 
 
 @pytest.mark.parametrize("tf32", [True, False])
