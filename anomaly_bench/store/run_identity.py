@@ -4,7 +4,9 @@ A run's *key* finds its checkpoint and its `ok` row: a rerun with the same metho
 budget resumes from the first one's `last.ckpt` (a killed run loses at most an epoch) and, with
 `skip_done=true`, is skipped once an `ok` row carries its key. Anything that changes what is
 trained changes the key: the whole model config, the data config (except where the files are),
-the seed, the epoch budget, any training-batch limit and test-set epoch selection. Logging,
+the seed, the epoch budget, any training-batch limit, test-set epoch selection and arithmetic
+other than the default (bf16, TF32 switched on or off: `numerics`), which a table must never
+average with the default's runs nor a grid take for done by their rows. Logging,
 progress bars and output folders do not, nor does how batches are delivered: where the files are,
 the input path and its workers (the same batches either way) and the scoring batch size (every
 method scores in eval mode, one image independently of the others in its batch).
@@ -39,6 +41,9 @@ UNSET_DATA_KEYS = (*CLASS_KEYS, "train_batches")
 # Trainer settings that cut a run short (a smoke test): part of the identity only when set, so a
 # smoke run never shares a full run's key (and rows written before keep theirs).
 SMOKE_KEYS = ("fast_dev_run", "limit_val_batches", "limit_test_batches")
+# Lightning's spellings of plain float32 training, the default (and every row written before
+# the precision was identity).
+FLOAT32_PRECISIONS = ("32-true", "32", "None")
 
 
 def _cut_short(key: str, value: Any) -> bool:
@@ -55,6 +60,20 @@ def smoke_settings(trainer: Mapping[str, Any]) -> dict[str, Any]:
     """The trainer's settings that make a run a smoke test (fast_dev_run, batch limits)."""
     limits = {key: trainer.get(key) for key in (*SMOKE_KEYS, "limit_train_batches")}
     return {key: value for key, value in limits.items() if _cut_short(key, value)}
+
+
+def numerics(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """The arithmetic a run trains with where it is not the default (float32, torch's TF32
+    defaults): `trainer.precision` (bf16-mixed, ...) and `callbacks.speedups.tf32` when set.
+    Empty by default, so the keys of rows written before stay as they were."""
+    found: dict[str, Any] = {}
+    precision = str(config["trainer"].get("precision"))
+    if precision not in FLOAT32_PRECISIONS:
+        found["precision"] = precision
+    speedups = (config.get("callbacks") or {}).get("speedups") or {}
+    if speedups.get("tf32") is not None:
+        found["tf32"] = speedups.get("tf32")
+    return found
 
 
 def method_id(cfg: DictConfig) -> str:
@@ -103,6 +122,7 @@ def run_identity(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
         "limit_train_batches": trainer.get("limit_train_batches"),
         "select_epoch_on_test": config.get("select_epoch_on_test", False),
         **{key: smoke[key] for key in SMOKE_KEYS if key in smoke},
+        **numerics(config),
     }
 
 

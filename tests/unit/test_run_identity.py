@@ -76,3 +76,43 @@ def test_a_row_stores_the_digest_the_tables_group_it_by(make_config):
     assert identity(cfg)["configuration_digest"] == column_of(row).digest
     other_seed = make_config("data=synthetic", "model=fanogan", "model.encoder=ziz", "seed=4")
     assert identity(other_seed)["configuration_digest"] == identity(cfg)["configuration_digest"]
+
+
+def test_a_run_in_other_arithmetic_never_shares_a_default_runs_key(make_config):
+    """A bf16 run, or one with TF32 switched on or off, is another experiment: `skip_done` must
+    not take a default row for it, nor a table average the two (the fp32-vs-default check runs
+    both). Plain float32 in any spelling keeps the keys rows have."""
+    base = run_key(make_config("data=synthetic"))
+    other = {
+        run_key(make_config("data=synthetic", override))
+        for override in (
+            "trainer.precision=bf16-mixed",
+            "trainer.precision=16-mixed",
+            "callbacks.speedups.tf32=true",
+            "callbacks.speedups.tf32=false",
+        )
+    }
+    assert len(other) == 4 and base not in other
+    for override in ("trainer.precision=32", "trainer.precision=32-true"):
+        assert run_key(make_config("data=synthetic", override)) == base, override
+    # Speedups that lay the same arithmetic out differently keep the key.
+    for override in ("callbacks.speedups.channels_last=true", "callbacks.speedups.compile=true"):
+        assert run_key(make_config("data=synthetic", override)) == base, override
+    earlier = make_config("data=synthetic")
+    del earlier.callbacks.speedups.tf32  # as a row saved before the switch existed
+    assert run_key(earlier) == base
+
+
+def test_a_bf16_run_is_a_column_of_its_own_that_says_so(make_config):
+    from anomaly_bench.engine.run import resolved_config
+    from anomaly_bench.reporting.configurations import column_of
+
+    def column(*overrides: str) -> str:
+        cfg = make_config("data=synthetic", *overrides)
+        return column_of(
+            {"method": "ganomaly", "dataset": "synthetic", "config": resolved_config(cfg)}
+        )
+
+    assert column().label == "ganomaly"
+    assert column("trainer.precision=bf16-mixed").label == "ganomaly (precision bf16-mixed)"
+    assert column("callbacks.speedups.tf32=false").label == "ganomaly (tf32 False)"
