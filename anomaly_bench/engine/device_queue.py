@@ -42,12 +42,14 @@ SAFETY = 1.25
 
 @dataclass(frozen=True)
 class QueueStep:
-    """One paper grid (`experiment`) at `seeds`, with `overrides` added to each of its runs."""
+    """One paper grid (`experiment`) at `seeds`, with `overrides` added to each of its runs;
+    `only` narrows the grid's sweep (`(("model", ("ganomaly",)),)`: its GANomaly runs alone)."""
 
     name: str
     experiment: str
     seeds: tuple[int, ...]
     overrides: tuple[str, ...] = ()
+    only: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,18 +75,45 @@ class QueueReport:
 def load_queue(path: Path = QUEUE_FILE) -> list[QueueStep]:
     steps = OmegaConf.to_container(OmegaConf.load(path))["steps"]
     return [
-        QueueStep(s["name"], s["experiment"], tuple(s["seeds"]), tuple(s.get("overrides", ())))
+        QueueStep(
+            s["name"],
+            s["experiment"],
+            tuple(s["seeds"]),
+            tuple(s.get("overrides", ())),
+            tuple(
+                (key, tuple(str(v) for v in values)) for key, values in s.get("only", {}).items()
+            ),
+        )
         for s in steps
     ]
+
+
+def narrowed_sweep(step: QueueStep, grid: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The grid's swept values (all but dataset and seed) that the step's `only` keeps, in the
+    grid's order; a key the grid does not sweep, or a value it does not hold, is refused."""
+    swept = {key: values for key, values in grid.items() if key not in ("dataset", "seed")}
+    for key, wanted in step.only:
+        if key not in swept:
+            raise ValueError(
+                f"queue step {step.name}: only.{key} is not allowed; allowed: the keys "
+                f"{step.experiment} sweeps ({', '.join(swept)})"
+            )
+        unknown = [value for value in wanted if value not in swept[key]]
+        if unknown:
+            raise ValueError(
+                f"queue step {step.name}: only.{key}={', '.join(unknown)} is not allowed; "
+                f"allowed: {', '.join(swept[key])}"
+            )
+        swept[key] = [value for value in swept[key] if value in wanted]
+    return swept
 
 
 def step_overrides(step: QueueStep) -> Iterator[tuple[str, ...]]:
     """Each run of the step as the overrides that make it: its grid's sweep, at the step's
     seeds, in the grid's order (methods, then classes)."""
-    grid = experiment_grid(CONF_DIR, step.experiment)
-    swept = [key for key in grid if key not in ("dataset", "seed")]
+    swept = narrowed_sweep(step, experiment_grid(CONF_DIR, step.experiment))
     for seed in step.seeds:
-        for values in product(*(grid[key] for key in swept)):
+        for values in product(*swept.values()):
             yield (
                 f"experiment={step.experiment}",
                 *(f"{key}={value}" for key, value in zip(swept, values, strict=True)),
@@ -176,14 +205,16 @@ def pending_runs(
     extra: tuple[str, ...] = (),
 ) -> list[QueuedRun]:
     """Every run of the queue without an `ok` row, in queue order, with its estimate (None
-    where no rate is known for its method)."""
-    runs, composed = [], {}
+    where no rate is known for its method). A run two steps share is queued once, at the first
+    (two processes of one key would write one checkpoint folder)."""
+    runs, composed, queued = [], {}, set(done)
     for step in steps:
         for overrides in step_overrides(step):
             cfg = compose_run((*overrides, *extra), composed)
             key = run_key(cfg)
-            if key in done:
+            if key in queued:
                 continue
+            queued.add(key)
             method = method_id(cfg)
             channels = dataset_spec(cfg.data.dataset).channels
             rates = measured.get((method, channels)) or benched.get(method)

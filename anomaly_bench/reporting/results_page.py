@@ -43,6 +43,7 @@ from anomaly_bench.reporting.curves import curve_markdown, fit_seconds, save_cur
 from anomaly_bench.reporting.example_pictures import pictures_markdown
 from anomaly_bench.reporting.frame import cell_stats, class_grid
 from anomaly_bench.reporting.late_spread import late_spread_markdown
+from anomaly_bench.reporting.numerics_check import markdown as numerics_markdown
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.tables import per_class_outputs, significance_outputs
 from anomaly_bench.settings.method_facts import first_stage_key
@@ -390,7 +391,9 @@ def write_pages(page_dir: Path = PAGE_DIR) -> list[Path]:
     rates.write_text(rates_page(rows))
     leave_one_out = page_dir / "leave_one_out.md"
     leave_one_out.write_text(leave_one_out_page(rows, page_dir))
-    return [*written, rates, leave_one_out]
+    arithmetic = page_dir / "numerics_check.md"
+    arithmetic.write_text(f"{HEADER}\n\n{numerics_markdown(rows)}")
+    return [*written, rates, leave_one_out, arithmetic]
 
 
 def main() -> None:

@@ -44,6 +44,9 @@ SMOKE_KEYS = ("fast_dev_run", "limit_val_batches", "limit_test_batches")
 # Lightning's spellings of plain float32 training, the default (and every row written before
 # the precision was identity).
 FLOAT32_PRECISIONS = ("32-true", "32", "None")
+# The identity's keys for the arithmetic (`numerics`): a configuration without them is the same
+# experiment in another arithmetic.
+NUMERICS_KEYS = ("precision", "tf32")
 
 
 def _cut_short(key: str, value: Any) -> bool:
@@ -66,14 +69,10 @@ def numerics(config: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     """The arithmetic a run trains with where it is not the default (float32, torch's TF32
     defaults): `trainer.precision` (bf16-mixed, ...) and `callbacks.speedups.tf32` when set.
     Empty by default, so the keys of rows written before stay as they were."""
-    found: dict[str, Any] = {}
     precision = str(config["trainer"].get("precision"))
-    if precision not in FLOAT32_PRECISIONS:
-        found["precision"] = precision
-    speedups = (config.get("callbacks") or {}).get("speedups") or {}
-    if speedups.get("tf32") is not None:
-        found["tf32"] = speedups.get("tf32")
-    return found
+    tf32 = ((config.get("callbacks") or {}).get("speedups") or {}).get("tf32")
+    values = {"precision": None if precision in FLOAT32_PRECISIONS else precision, "tf32": tf32}
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def method_id(cfg: DictConfig) -> str:

@@ -23,6 +23,7 @@ from anomaly_bench.engine.device_queue import (
     SimulatedRun,
     compose_run,
     estimate_seconds,
+    load_queue,
     pending_runs,
     run_queue,
     simulate_queue,
@@ -70,6 +71,39 @@ def test_pending_runs_keep_the_queue_order_skip_the_done_and_estimate_from_rates
     assert next(r for r in runs if r.method == "dagmm").estimate_s is None  # no rate: not guessed
     cfg = compose_run((*first[40], "data.train_batches=1"), {})
     assert estimate_seconds(cfg, Rates(1000.0, 5000.0)) == pytest.approx(15 + 11 + 30)
+
+
+def test_a_narrowed_step_queues_only_its_runs_and_a_run_two_steps_share_once():
+    """The fp32-vs-default check: GANomaly and Mem_GANomaly, classes 0 and 1, two seeds, in
+    strict float32 (their own keys), and the default's seed 1 runs, which Table 3's seeds 1-2
+    step also holds and must not start a second time."""
+    steps = {step.name: step for step in load_queue()}
+    check, seed1 = steps["float32_check"], steps["default_check_seed1"]
+    assert [o[1:4] for o in step_overrides(check)][:3] == [
+        ("model=ganomaly", "data.normal_class=0", "seed=0"),
+        ("model=ganomaly", "data.normal_class=1", "seed=0"),
+        ("model=mem_ganomaly", "data.normal_class=0", "seed=0"),
+    ]
+    runs = pending_runs([check, seed1, steps["table3_seeds12"]], set(), {}, {})
+    by_step = {name: [r for r in runs if r.step == name] for name in steps}
+    assert len(by_step["float32_check"]) == 8 and len(by_step["default_check_seed1"]) == 4
+    assert len(by_step["table3_seeds12"]) == 140 - 4
+    assert len({r.key for r in runs}) == len(runs)
+    strict = {r.key for r in by_step["float32_check"]}
+    assert not strict & {r.key for r in by_step["default_check_seed1"]}
+
+
+@pytest.mark.parametrize(
+    ("only", "refusal"),
+    [
+        ((("model", ("vae",)),), "only.model=vae is not allowed; allowed: iforest, dagmm"),
+        ((("data.anomalous_class", ("1",)),), "only.data.anomalous_class is not allowed"),
+    ],
+)
+def test_a_step_narrowed_to_what_its_grid_does_not_sweep_is_refused(only, refusal):
+    step = QueueStep("x", "table3_cifar10", (0,), only=only)
+    with pytest.raises(ValueError, match=refusal):
+        list(step_overrides(step))
 
 
 def queue_of(*estimates: float | None) -> list[QueuedRun]:
