@@ -7,7 +7,6 @@ no compiled graph or cuDNN plan carries over from the case before.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -19,6 +18,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from anomaly_bench import CONF_DIR
+from anomaly_bench.benchmarks.processes import in_fresh_processes
 from anomaly_bench.benchmarks.timing import StepClock, peak_memory_mb
 from anomaly_bench.data import ImageSplits, OneClassDataModule
 from anomaly_bench.engine.runtime import device_name, instantiate
@@ -173,25 +173,6 @@ def measure(case: BenchCase, settings: BenchSettings) -> dict[str, Any]:
         "score_search_steps_configured": None if search is None else search[0],
         **peak_memory_mb(device),
     }
-
-
-def in_fresh_processes(
-    work: Callable[[BenchCase, BenchSettings], dict[str, Any]],
-    case: BenchCase,
-    settings: BenchSettings,
-    processes: int = 1,
-    timeout_s: float | None = None,
-) -> list[dict[str, Any]]:
-    """`work` (the timing, or another look at the case such as a step profile) in `processes`
-    fresh processes at once, one call each; their results.
-
-    Past `timeout_s` the processes are killed and `multiprocessing.TimeoutError` is raised: a
-    process that hangs or dies without a word (a crashed CUDA context) would otherwise hold the
-    caller for ever. The first error in any process is raised here, and the others are killed.
-    """
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(processes, maxtasksperchild=1) as pool:  # leaving the block kills them
-        return pool.starmap_async(work, [(case, settings)] * processes, chunksize=1).get(timeout_s)
 
 
 def measure_in_subprocess(

@@ -30,9 +30,9 @@ import torch
 from anomaly_bench.benchmarks.method_speed import (
     BenchCase,
     BenchSettings,
-    in_fresh_processes,
     measure,
 )
+from anomaly_bench.benchmarks.processes import in_fresh_processes
 from anomaly_bench.benchmarks.step_profile import profile_case
 from anomaly_bench.benchmarks.suite import ALL_METHODS, check_list, markdown_table
 from anomaly_bench.engine.runtime import device_name

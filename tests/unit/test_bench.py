@@ -2,7 +2,6 @@
 
 import json
 import multiprocessing
-import time
 
 import pytest
 import torch
@@ -15,9 +14,9 @@ from anomaly_bench.benchmarks.grid_estimate import (
 from anomaly_bench.benchmarks.method_speed import (
     BenchCase,
     BenchSettings,
-    in_fresh_processes,
     method_cases,
 )
+from anomaly_bench.benchmarks.processes import in_fresh_processes
 from anomaly_bench.benchmarks.speed_matrix import (
     Deadline,
     attempt,
@@ -37,6 +36,7 @@ from anomaly_bench.settings.experiments import (
     protocol_sizes,
 )
 from tests.conftest import CONF_DIR
+from tests.processes import dies, may_have_children, never_ends
 
 
 def test_a_run_costs_each_stage_at_its_rate_plus_one_scoring_pass():
@@ -177,17 +177,17 @@ def test_the_speed_matrix_sets_each_setting_against_float32_at_the_same_jobs():
         speed_matrix_args(["--variants", "float32,fp8"])
 
 
-def never_ends(case: BenchCase, settings: BenchSettings) -> dict:
-    """A measurement that hangs, as one whose CUDA context died without a word would."""
-    time.sleep(600)
-    return {}
-
-
-def test_a_process_past_its_seconds_is_killed_and_the_caller_told():
-    case, settings = BenchCase("ganomaly", "ganomaly", 1), BenchSettings()
+def test_a_process_past_its_seconds_or_dead_is_killed_and_the_caller_told():
+    # The measurements take no case (their processes need not import torch to get one).
     with pytest.raises(multiprocessing.TimeoutError):
-        in_fresh_processes(never_ends, case, settings, processes=2, timeout_s=1)
+        in_fresh_processes(never_ends, None, None, processes=2, timeout_s=1)
     assert multiprocessing.active_children() == []
+    with pytest.raises(RuntimeError, match="ended with exit code 3 and no result"):
+        in_fresh_processes(dies, None, None)
+    assert in_fresh_processes(may_have_children, None, None, processes=2) == [
+        {"daemon": False},
+        {"daemon": False},
+    ]
 
 
 def test_a_cell_that_fails_or_finds_no_time_left_says_why_and_the_matrix_goes_on():
