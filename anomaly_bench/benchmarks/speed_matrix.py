@@ -43,8 +43,8 @@ VARIANTS = {
     "tf32": ("callbacks.speedups.tf32=true",),
     "bf16": ("trainer.precision=bf16-mixed",),
     "channels_last": ("callbacks.speedups.channels_last=true",),
-    # One kernel per parameter group for Adam's update instead of a dozen per optimiser step
-    # (torch's default on a GPU is the multi-tensor `foreach`): the same update, not bitwise.
+    # One operator per parameter group for Adam's update instead of the eight multi-tensor ones
+    # of torch's default on a GPU (`foreach`): the same update, not bitwise (docs/speed.md).
     "fused_adam": ("+model.optimizer.fused=true",),
     "cuda_graphs": (
         "callbacks.speedups.compile=true",
