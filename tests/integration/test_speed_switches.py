@@ -122,3 +122,28 @@ def test_both_input_paths_train_the_same_network_for_the_same_seed(make_config):
     key = "generator.encoder.features.0.weight"
     assert torch.equal(initial[0][key], initial[1][key])
     assert not torch.allclose(device[key], initial[0][key])
+
+
+@pytest.mark.parametrize("model_id", ["ganomaly", "mem_ganomaly"])
+def test_compiled_training_is_eager_training(make_config, model_id):
+    """compile keeps a run's key (it lays the arithmetic out, it does not change it), so a
+    compiled run must train the weights eager training trains, and only those: Mem_GANomaly
+    fixes E's and D's weights for part of each step (`weights_fixed`), which a compiled graph
+    traced once could miss. aot_eager runs the traced graphs as they are, so any difference
+    beyond rounding is the compile path's."""
+    trained, initial = [], None
+    for compile_nets in (False, True):
+        L.seed_everything(0)
+        model, data = build(make_config("data=synthetic", f"model={model_id}"))
+        initial = initial or {k: v.clone() for k, v in model.state_dict().items()}
+        speedups = Speedups(compile=compile_nets, compile_backend="aot_eager")
+        trainer = quiet_trainer(max_epochs=2, limit_val_batches=0, callbacks=[speedups])
+        trainer.fit(model, datamodule=data)
+        assert speedups.compiled is compile_nets
+        trained.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+    eager, compiled = trained
+    for key, value in eager.items():
+        assert torch.allclose(compiled[key].float(), value.float(), rtol=1e-4, atol=1e-6), key
+    moved = [k for k in eager if not torch.allclose(eager[k].float(), initial[k].float())]
+    assert any(k.startswith("generator.reencoder.") for k in moved)
+    assert any(k.startswith("discriminator.") for k in moved)
