@@ -34,6 +34,7 @@ from anomaly_bench.engine.carry_plan import carry_plan, tree_bytes
 from anomaly_bench.engine.device_queue import (
     QUEUE_FILE,
     QueuedRun,
+    QueueReport,
     bench_rates,
     done_keys,
     load_queue,
@@ -115,9 +116,12 @@ def run(args: argparse.Namespace) -> int:
         out = (logs / f"{queued.key}.log").open("w")
         return subprocess.Popen(train_command(queued), stdout=out, stderr=subprocess.STDOUT)
 
-    report = run_queue(startable, launch, args.jobs, args.minutes * 60)
-    report.not_started += held
-    write_outputs(args.out, store, committed, report, device)
+    report = QueueReport(not_started=held)
+    try:
+        report = run_queue(startable, launch, args.jobs, args.minutes * 60)
+        report.not_started += held
+    finally:  # whatever happens, the rows already written go back with the call
+        write_outputs(args.out, store, committed, report, device)
     failed = [f for f in report.finished if f["returncode"] != 0]
     return 1 if failed or report.terminated else 0
 

@@ -30,7 +30,7 @@ from anomaly_bench.engine.device_queue import (
     step_overrides,
 )
 from anomaly_bench.gpu_session import main
-from anomaly_bench.store.results import PICTURES_DIR
+from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
 from anomaly_bench.store.run_identity import run_key
 
 MiB = 2**20
@@ -248,3 +248,32 @@ def test_a_dry_run_simulates_the_window_with_the_estimates():
     plan = simulate_queue(queue_of(10, 100, 5, 20), jobs=1, seconds=50)
     assert [f["key"] for f in plan.finished] == ["run0", "run2", "run3"]
     assert [n["key"] for n in plan.not_started] == ["run1"]
+
+
+def test_a_queue_that_fails_midway_still_hands_back_the_rows_written(tmp_path, monkeypatch):
+    """The device keeps nothing after the call: rows finished before a failure must reach $OUT."""
+    import anomaly_bench.gpu_session as session
+
+    queue = tmp_path / "queue.yaml"
+    queue.write_text(
+        "steps:\n  - {name: s, experiment: table1_mnist, seeds: [0],"
+        " only: {model: [iforest], data.normal_class: [0]}}\n"
+    )
+    store = tmp_path / "store"
+
+    def fails_after_one_row(*args, **kwargs):
+        row = {"run_id": "r1", "run_key": "k1", "method": "m", "dataset": "d",
+               "status": "failed", "error": "diverged"}  # fmt: skip
+        ResultsStore(store).append(row)
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(session, "run_queue", fails_after_one_row)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="no space left"):
+        main(["run", "--out", str(out), "--queue", str(queue), "--results-dir", str(store),
+              "--committed", str(tmp_path / "committed"), "--data-dir", str(tmp_path),
+              "--manifest", str(tmp_path / "SHA256SUMS"), "--device", "X"])  # fmt: skip
+    rows = [json.loads(line) for line in (out / "new_rows.jsonl").read_text().splitlines()]
+    assert [row["run_id"] for row in rows] == ["r1"]
+    summary = json.loads((out / "queue_summary.json").read_text())
+    assert [left["why"] for left in summary["not_started"]] == ["data incomplete"]
