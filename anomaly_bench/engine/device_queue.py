@@ -29,6 +29,7 @@ from omegaconf import OmegaConf
 
 from anomaly_bench import CONF_DIR
 from anomaly_bench.data.sources import dataset_spec
+from anomaly_bench.settings.checks import check_choice
 from anomaly_bench.settings.experiments import experiment_grid, protocol_sizes
 from anomaly_bench.store.results import key_today, latest_ok_rows
 from anomaly_bench.store.run_identity import method_id, run_key
@@ -93,17 +94,9 @@ def narrowed_sweep(step: QueueStep, grid: dict[str, list[str]]) -> dict[str, lis
     grid's order; a key the grid does not sweep, or a value it does not hold, is refused."""
     swept = {key: values for key, values in grid.items() if key not in ("dataset", "seed")}
     for key, wanted in step.only:
-        if key not in swept:
-            raise ValueError(
-                f"queue step {step.name}: only.{key} is not allowed; allowed: the keys "
-                f"{step.experiment} sweeps ({', '.join(swept)})"
-            )
-        unknown = [value for value in wanted if value not in swept[key]]
-        if unknown:
-            raise ValueError(
-                f"queue step {step.name}: only.{key}={', '.join(unknown)} is not allowed; "
-                f"allowed: {', '.join(swept[key])}"
-            )
+        check_choice(f"queue step {step.name}: only", key, swept)
+        for value in wanted:
+            check_choice(f"queue step {step.name}: only.{key}", value, swept[key])
         swept[key] = [value for value in swept[key] if value in wanted]
     return swept
 

@@ -96,8 +96,11 @@ def test_a_narrowed_step_queues_only_its_runs_and_a_run_two_steps_share_once():
 @pytest.mark.parametrize(
     ("only", "refusal"),
     [
-        ((("model", ("vae",)),), "only.model=vae is not allowed; allowed: iforest, dagmm"),
-        ((("data.anomalous_class", ("1",)),), "only.data.anomalous_class is not allowed"),
+        ((("model", ("vae",)),), "only.model='vae' is not allowed; allowed: iforest, dagmm"),
+        (
+            (("data.anomalous_class", ("1",)),),
+            "only='data.anomalous_class' is not allowed; allowed: model, data.normal_class",
+        ),
     ],
 )
 def test_a_step_narrowed_to_what_its_grid_does_not_sweep_is_refused(only, refusal):
