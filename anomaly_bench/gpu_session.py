@@ -37,6 +37,7 @@ from anomaly_bench.engine.device_queue import (
     QueueReport,
     bench_rates,
     done_keys,
+    estimate_device,
     load_queue,
     measured_rates,
     pending_runs,
@@ -91,10 +92,13 @@ def run(args: argparse.Namespace) -> int:
     bench = json.loads(args.bench.read_text()) if args.bench and args.bench.is_file() else {}
     extra = (f"paths.results_dir={args.results_dir}", "trainer.enable_progress_bar=false")
     rows = store.read()
+    estimated_from = estimate_device(rows, device)
+    if estimated_from != device:
+        print(f"no rows of {device} yet: estimates from the rows of {estimated_from}")
     runs = pending_runs(
         load_queue(args.queue),
         done_keys(rows),
-        measured_rates(rows, device),
+        measured_rates(rows, estimated_from),
         bench_rates(bench, args.jobs),
         extra=(*extra, *args.overrides),
     )
@@ -121,14 +125,18 @@ def run(args: argparse.Namespace) -> int:
         report = run_queue(startable, launch, args.jobs, args.minutes * 60)
         report.not_started += held
     finally:  # whatever happens, the rows already written go back with the call
-        write_outputs(args.out, store, committed, report, device)
+        about = {"device": device, "estimates_from": estimated_from}
+        write_outputs(args.out, store, committed, report, about)
     failed = [f for f in report.finished if f["returncode"] != 0]
     return 1 if failed or report.terminated else 0
 
 
-def write_outputs(out: Path, store: ResultsStore, committed: ResultsStore, report, device) -> None:
+def write_outputs(
+    out: Path, store: ResultsStore, committed: ResultsStore, report: QueueReport, about: dict
+) -> None:
     """The new rows, their pictures (one tar: a device call hands back at most 8 files) and a
-    summary of what ran, what was left and why."""
+    summary: the device and whose rows estimated its runs (`about`), what ran, what was left and
+    why."""
     out.mkdir(parents=True, exist_ok=True)
     known = {row.get("run_id") for row in committed.read()}
     new = [row for row in store.read() if row.get("run_id") not in known]
@@ -139,7 +147,7 @@ def write_outputs(out: Path, store: ResultsStore, committed: ResultsStore, repor
             if picture.is_file():
                 tar.add(picture, arcname=picture.name)
     summary = {
-        "device": device,
+        **about,
         "new_rows": len(new),
         "finished": report.finished,
         "terminated": report.terminated,
@@ -208,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--bench", type=Path, default=COMMITTED / "bench_nvidia_h200.json")
     r.add_argument("--queue", type=Path, default=QUEUE_FILE, help="the steps, in order")
     r.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
-    r.add_argument("--device", help="estimate from this device's rows (default: this one's)")
+    r.add_argument("--device", help="plan for this device (default: this one)")
     r.add_argument("overrides", nargs="*", help="added to every run (trainer=gpu ...)")
     a = verbs.add_parser("add", help="append the rows a session or a CPU grid brought back")
     a.add_argument("--rows", type=Path, required=True)

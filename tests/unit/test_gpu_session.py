@@ -22,6 +22,7 @@ from anomaly_bench.engine.device_queue import (
     Rates,
     SimulatedRun,
     compose_run,
+    estimate_device,
     estimate_seconds,
     load_queue,
     pending_runs,
@@ -107,6 +108,22 @@ def test_a_step_narrowed_to_what_its_grid_does_not_sweep_is_refused(only, refusa
     step = QueueStep("x", "table3_cifar10", (0,), only=only)
     with pytest.raises(ValueError, match=refusal):
         list(step_overrides(step))
+
+
+def test_a_device_without_rows_is_estimated_from_the_gpu_that_wrote_the_most():
+    """An H100 lent where only an H200 has run: the H200's rows, not a benchmark divided by 14
+    jobs (four times too slow), until the H100 writes rows of its own."""
+    h100, h200 = "NVIDIA H100 80GB HBM3", "NVIDIA H200"
+    rows = [
+        *({"status": "ok", "device": h200} for _ in range(3)),
+        *({"status": "ok", "device": "cpu"} for _ in range(9)),
+        {"status": "ok", "device": "NVIDIA A100"},
+        {"status": "failed", "device": h100},
+    ]
+    assert estimate_device(rows, h100) == h200
+    assert estimate_device([*rows, {"status": "ok", "device": h100}], h100) == h100
+    assert estimate_device(rows, "cpu") == "cpu"
+    assert estimate_device(rows[3:12], h100) == h100  # no GPU's rows: its benchmark, or nothing
 
 
 def queue_of(*estimates: float | None) -> list[QueuedRun]:
