@@ -46,6 +46,7 @@ from anomaly_bench.reporting.late_spread import late_spread_markdown
 from anomaly_bench.reporting.numerics_check import markdown as numerics_markdown
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.tables import per_class_outputs, significance_outputs
+from anomaly_bench.reporting.wall_time import wall_time_line
 from anomaly_bench.settings.method_facts import first_stage_key
 from anomaly_bench.settings.protocols import LEAVE_ONE_OUT, row_class
 from anomaly_bench.store.results import ResultsStore
@@ -185,7 +186,7 @@ def table_page(rows: list[dict], table: PaperTable, stem: Path) -> str:
              "yaml defaults). Each cell: ours (paper, ours - paper); `pending` = not run yet; "
              f"{SEEDS_NOTE}. "
              + flags_line(comparison), ""]  # fmt: skip
-    lines += _grid(comparison, kept)
+    lines += [*_grid(comparison, kept), "", wall_time_line(kept)]
     lines += ["", significance_text, ""]
     lines += [f"![AUROC per class, ours solid and the paper's dashed]({figures[0].name})", ""]
     lines += [f"![critical-difference diagram]({f.name})" for f in figures[1:]]
@@ -233,7 +234,7 @@ def fewer_batches_sections(rows: list[dict], table: PaperTable, stem: Path) -> l
                   "images* row), kept out of the cells above. Each cell: ours (paper, ours - "
                   "paper). "
                   + flags_line(comparison), ""]  # fmt: skip
-        lines += _grid(comparison, members)
+        lines += [*_grid(comparison, members), "", wall_time_line(members)]
         grid_stem = stem.with_name(f"{stem.name}_batches{batches}")
         significance_text, diagrams = significance_outputs(
             members, table, comparison.columns, grid_stem

@@ -36,6 +36,7 @@ def run_row(model: str, normal_class: int, seed: int, auroc: float, *overrides: 
     return {
         "method": model, "dataset": "mnist", "protocol": "paper", "normal_class": normal_class,
         "seed": seed, "auroc": auroc, "status": "ok", "max_epochs": config["trainer"]["max_epochs"],
+        "timestamp": "2026-11-26T04:41:10+00:00",
         "select_epoch_on_test": config["select_epoch_on_test"], "config": config,
     }  # fmt: skip
 
