@@ -34,8 +34,8 @@ def reference_row(method: str, normal_class: int, auroc: float, **extra) -> dict
     return {
         "method": method, "dataset": "mnist", "protocol": "paper", "normal_class": normal_class,
         "seed": 0, "status": "ok", "auroc": auroc, "max_epochs": 300, "device": "cpu",
-        "timestamp": "2026-11-26T04:41:10+00:00", "git_commit": "0123456789abcdef", "n_train": 5923, "train_seconds": 3600.0,
-        "test_seconds": 0.0, "config": {}, **extra,
+        "timestamp": "2026-11-26T04:41:10+00:00", "git_commit": "0123456789abcdef",
+        "n_train": 5923, "train_seconds": 3600.0, "test_seconds": 0.0, "config": {}, **extra,
     }  # fmt: skip
 
 
