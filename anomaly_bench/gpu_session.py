@@ -39,8 +39,10 @@ from anomaly_bench.engine.device_queue import (
     done_keys,
     estimate_device,
     load_queue,
+    longest_first,
     measured_rates,
     pending_runs,
+    projected_seconds,
     run_queue,
     simulate_queue,
     train_command,
@@ -95,12 +97,14 @@ def run(args: argparse.Namespace) -> int:
     estimated_from = estimate_device(rows, device)
     if estimated_from != device:
         print(f"no rows of {device} yet: estimates from the rows of {estimated_from}")
-    runs = pending_runs(
-        load_queue(args.queue),
-        done_keys(rows),
-        measured_rates(rows, estimated_from),
-        bench_rates(bench, args.jobs),
-        extra=(*extra, *args.overrides),
+    runs = longest_first(
+        pending_runs(
+            load_queue(args.queue),
+            done_keys(rows),
+            measured_rates(rows, estimated_from),
+            bench_rates(bench, args.jobs),
+            extra=(*extra, *args.overrides),
+        )
     )
     ready = complete_datasets(args.data_dir, args.manifest)
     startable = [r for r in runs if r.dataset in ready]
@@ -112,6 +116,12 @@ def run(args: argparse.Namespace) -> int:
         for done in plan.finished:
             print(f"  {done['step']:22} {done['key']:60} ~{done['estimate_s']:.0f} s")
         print(f"would leave {len(plan.not_started) + len(held)} runs")
+        print(f"each step's pending runs in one stretch without a deadline, {args.jobs} jobs:")
+        for step in dict.fromkeys(r.step for r in runs):
+            mine = [r for r in runs if r.step == step]
+            seconds = projected_seconds(mine, args.jobs)
+            took = "some runs have no estimate" if seconds is None else f"~{seconds / 60:.1f} min"
+            print(f"  {step:22} {len(mine):4} runs  {took}")
         return 0
     logs = Path(args.results_dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)

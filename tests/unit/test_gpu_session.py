@@ -20,12 +20,15 @@ from anomaly_bench.engine.device_queue import (
     QueuedRun,
     QueueStep,
     Rates,
+    SimulatedClock,
     SimulatedRun,
     compose_run,
     estimate_device,
     estimate_seconds,
     load_queue,
+    longest_first,
     pending_runs,
+    projected_seconds,
     run_queue,
     simulate_queue,
     step_overrides,
@@ -131,18 +134,14 @@ def queue_of(*estimates: float | None) -> list[QueuedRun]:
 
 
 def fake_run(runs, took: dict[str, float], jobs: int, seconds: float):
-    clock = [0.0]
+    clock = SimulatedClock()
     processes = {}
 
     def launch(run):
         processes[run.key] = SimulatedRun(clock, took[run.key])
         return processes[run.key]
 
-    def tick() -> float:
-        clock[0] += 1.0
-        return clock[0]
-
-    report = run_queue(runs, launch, jobs, seconds, grace_s=10, clock=tick, poll_s=0)
+    report = run_queue(runs, launch, jobs, seconds, grace_s=10, clock=clock.now, sleep=clock.sleep)
     return report, processes
 
 
@@ -163,6 +162,30 @@ def test_jobs_share_the_device_and_a_run_past_the_hard_stop_is_terminated():
     assert len(started) == 3  # all at once
     assert report.terminated == ["run2"] and started["run2"].returncode == -15
     assert {f["key"] for f in report.finished} == {"run0", "run1"}
+
+
+def test_a_projection_is_the_makespan_of_the_runs_at_their_estimates():
+    """Two slots: two rounds of 10 s runs take about 20 s, and a 30 s run beside three 10 s ones
+    about 30 s (a freed slot is refilled at the next one-second poll, as on the device)."""
+    assert projected_seconds(queue_of(10, 10, 10, 10), jobs=2) == pytest.approx(20, abs=2)
+    assert projected_seconds(queue_of(30, 10, 10, 10), jobs=2) == pytest.approx(30, abs=3)
+    assert projected_seconds(queue_of(10, 10, 10, 10), jobs=4) == pytest.approx(10, abs=2)
+    assert projected_seconds(queue_of(10, None), jobs=2) is None
+
+
+def test_each_steps_runs_go_longest_first_and_the_steps_keep_their_order():
+    runs = [
+        QueuedRun("a", (), "a1", "m", "d", 10),
+        QueuedRun("a", (), "a2", "m", "d", None),
+        QueuedRun("a", (), "a3", "m", "d", 50),
+        QueuedRun("b", (), "b1", "m", "d", 500),
+        QueuedRun("a", (), "a4", "m", "d", 20),
+    ]
+    assert [r.key for r in longest_first(runs)] == ["a3", "a4", "a1", "a2", "b1"]
+    # Three slots for 80 s: the sweep's order leaves the 60 s run no room, longest first fits all.
+    sweep = queue_of(10, 10, 10, 60)
+    assert len(simulate_queue(sweep, jobs=3, seconds=80).finished) == 3
+    assert len(simulate_queue(longest_first(sweep), jobs=3, seconds=80).finished) == 4
 
 
 def write_manifest(folder: Path, files: dict[str, bytes]) -> Path:
