@@ -42,6 +42,7 @@ from anomaly_bench.reporting.configurations import column_of, columns, describe
 from anomaly_bench.reporting.curves import curve_markdown, fit_seconds, save_curve_figures
 from anomaly_bench.reporting.example_pictures import pictures_markdown
 from anomaly_bench.reporting.frame import cell_stats, class_grid
+from anomaly_bench.reporting.gpu_speed import markdown as gpu_speed_markdown
 from anomaly_bench.reporting.late_spread import late_spread_markdown
 from anomaly_bench.reporting.numerics_check import markdown as numerics_markdown
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
@@ -394,7 +395,19 @@ def write_pages(page_dir: Path = PAGE_DIR) -> list[Path]:
     leave_one_out.write_text(leave_one_out_page(rows, page_dir))
     arithmetic = page_dir / "numerics_check.md"
     arithmetic.write_text(f"{HEADER}\n\n{numerics_markdown(rows)}")
-    return [*written, rates, leave_one_out, arithmetic]
+    speed = page_dir / "gpu_speed.md"
+    speed.write_text(f"{HEADER}\n\n{gpu_speed_page(rows, page_dir)}")
+    return [*written, rates, leave_one_out, arithmetic, speed]
+
+
+def gpu_speed_page(rows: list[dict], page_dir: Path) -> str:
+    """The GPU speed page, with the Table 3 rows it holds against the grid's goal: the full-data
+    ones and, for scale, the one-fifth grid's."""
+    table = load_paper_table(3)
+    found = table_rows(rows, table)
+    runs_per_grid = len(table.paper_names) * len(table.class_labels)
+    one_fifth = on_fewer_training_batches(found).get(1, [])
+    return gpu_speed_markdown(page_dir, at_full_budget(found), one_fifth, runs_per_grid)
 
 
 def main() -> None:
