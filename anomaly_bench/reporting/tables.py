@@ -47,6 +47,7 @@ from anomaly_bench.reporting.significance import (
     significance_with_diagram,
     significant_pairs_text,
 )
+from anomaly_bench.reporting.wall_time import wall_time_line
 from anomaly_bench.settings.environment import wandb_offline_by_default
 from anomaly_bench.settings.protocols import class_heading, class_words
 from anomaly_bench.store.results import ResultsStore
@@ -217,6 +218,9 @@ def paper_report(
     else:
         comparison = per_class_comparison(rows, table, "auroc")
     text = to_markdown(comparison)
+    ran = [r for r in table_rows(rows, table) if r.get("status") == "ok"]
+    if wall_time := wall_time_line(ran):
+        text += "\n\n" + wall_time
     failures = failed_runs(
         [
             r

@@ -41,13 +41,17 @@ def duration(seconds: float) -> str:
 
 
 def wall_time_line(rows: list[Mapping]) -> str:
-    """One sentence: per device, the grid's busy wall time and its runs (resumed ones named)."""
+    """One sentence: per device, the grid's busy wall time and its runs (resumed ones named);
+    empty when no row says when it started."""
+    timed = [row for row in rows if row.get("timestamp")]
     parts = []
-    for device in sorted({str(row.get("device")) for row in rows}):
-        mine = [row for row in rows if str(row.get("device")) == device]
+    for device in sorted({str(row.get("device")) for row in timed}):
+        mine = [row for row in timed if str(row.get("device")) == device]
         resumed = sum(1 for row in mine if row.get("resumed_from"))
         note = f", {resumed} of them resumed" if resumed else ""
         parts.append(f"{device} {duration(busy_seconds(mine))} ({len(mine)} runs{note})")
+    if not parts:
+        return ""
     return (
         "Wall time (while at least one run was training or scoring; start-up, gaps between "
         "sessions and resumed runs' earlier processes not counted): " + "; ".join(parts) + "."

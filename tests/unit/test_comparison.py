@@ -119,6 +119,20 @@ def test_paper_report_writes_markdown_csv_latex_and_png(tmp_path):
     assert r"\begin{tabular}" in (tmp_path / "report" / "table1.tex").read_text()
 
 
+def test_the_report_says_how_long_the_grid_kept_each_device_busy(tmp_path):
+    """Five `ok` MNIST runs started together, each training and scoring for 120 s: the grid
+    took 2 minutes of wall time, not the 10 its runs add up to; the failed and the Fashion-MNIST
+    runs are not the table's."""
+    store = ResultsStore(tmp_path / "results")
+    for r in ROWS:
+        store.append({**r, "timestamp": "2026-12-01T10:00:00+00:00", "train_seconds": 90.0,
+                      "test_seconds": 30.0, "device": "NVIDIA A100"})  # fmt: skip
+    text = paper_report(tmp_path / "results", 1, tmp_path / "report")
+    assert "NVIDIA A100 2.0 min (5 runs)." in text
+    assert "Wall time" in (tmp_path / "report" / "table1.md").read_text()
+    assert "Wall time" not in paper_report(tmp_path / "untimed", 1, tmp_path / "r2")
+
+
 def test_the_comparison_goes_to_an_offline_wandb_report_run(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
