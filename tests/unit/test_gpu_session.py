@@ -320,3 +320,57 @@ def test_a_queue_that_fails_midway_still_hands_back_the_rows_written(tmp_path, m
     assert [row["run_id"] for row in rows] == ["r1"]
     summary = json.loads((out / "queue_summary.json").read_text())
     assert [left["why"] for left in summary["not_started"]] == ["data incomplete"]
+
+
+@pytest.mark.slow
+def test_a_session_trains_its_queued_run_in_a_process_of_its_own_and_hands_back_its_row(
+    tmp_path, monkeypatch
+):
+    """The device call's path end to end on a CPU, before a GPU's minutes are spent on it: the
+    data checked against its manifest, the run estimated from the committed rows, started as
+    `anomaly_bench.train` in a process of its own, and its row and the summary written to --out
+    (a tiny MNIST: 30 training and 20 test images)."""
+    from tests.unit.data.test_sources import write_mnist
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    data = tmp_path / "data"
+    raw = write_mnist(data)
+    manifest = data / "SHA256SUMS"
+    manifest.write_text(
+        "".join(
+            f"{hashlib.sha256(path.read_bytes()).hexdigest()}  MNIST/raw/{path.name}\n"
+            for path in sorted(raw.iterdir())
+        )
+    )
+    queue = tmp_path / "queue.yaml"
+    queue.write_text(
+        "steps:\n  - {name: s, experiment: table1_mnist, seeds: [0],"
+        " only: {model: [iforest], data.normal_class: [0]}}\n"
+    )
+    ResultsStore(tmp_path / "committed").append(
+        {
+            "run_id": "earlier",
+            "run_key": "another_run",
+            "method": "iforest",
+            "dataset": "mnist",
+            "status": "ok",
+            "device": "cpu",
+            "train_images_per_second": 1000.0,
+            "test_images_per_second": 1000.0,
+        }  # fmt: skip
+    )
+    out = tmp_path / "out"
+    code = main(["run", "--out", str(out), "--queue", str(queue), "--results-dir",
+                 str(tmp_path / "store"), "--committed", str(tmp_path / "committed"),
+                 "--data-dir", str(data), "--manifest", str(manifest), "--minutes", "4",
+                 "--jobs", "1", "--device", "cpu", f"paths.data_dir={data}",
+                 f"paths.log_dir={tmp_path / 'logs'}"])  # fmt: skip
+    summary = json.loads((out / "queue_summary.json").read_text())
+    assert code == 0, summary
+    [finished] = summary["finished"]
+    assert finished["returncode"] == 0 and summary["estimates_from"] == "cpu"
+    [row] = [json.loads(line) for line in (out / "new_rows.jsonl").read_text().splitlines()]
+    assert row["status"] == "ok" and row["run_key"] == finished["key"]
+    assert (row["method"], row["normal_class"], row["n_train"]) == ("iforest", 0, 3)
+    assert tarfile.is_tarfile(out / "pictures.tar")
