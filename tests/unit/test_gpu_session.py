@@ -348,18 +348,10 @@ def test_a_session_trains_its_queued_run_in_a_process_of_its_own_and_hands_back_
         "steps:\n  - {name: s, experiment: table1_mnist, seeds: [0],"
         " only: {model: [iforest], data.normal_class: [0]}}\n"
     )
-    ResultsStore(tmp_path / "committed").append(
-        {
-            "run_id": "earlier",
-            "run_key": "another_run",
-            "method": "iforest",
-            "dataset": "mnist",
-            "status": "ok",
-            "device": "cpu",
-            "train_images_per_second": 1000.0,
-            "test_images_per_second": 1000.0,
-        }  # fmt: skip
-    )
+    earlier = {"run_id": "earlier", "run_key": "another_run", "method": "iforest",
+               "dataset": "mnist", "status": "ok", "device": "cpu",
+               "train_images_per_second": 1000.0, "test_images_per_second": 1000.0}  # fmt: skip
+    ResultsStore(tmp_path / "committed").append(earlier)
     out = tmp_path / "out"
     code = main(["run", "--out", str(out), "--queue", str(queue), "--results-dir",
                  str(tmp_path / "store"), "--committed", str(tmp_path / "committed"),
