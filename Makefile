@@ -38,6 +38,8 @@ DEMO_RESULTS ?= results/demo
 # The GPU queue (docs/gpu_session.md): minutes of runs one device call may start, jobs sharing the GPU.
 GPU_MINUTES ?= 7
 GPU_JOBS ?= 14
+# More options of the queue's run, e.g. GPU_QUEUE_ARGS=--mps (CUDA's MPS daemon for the stretch).
+GPU_QUEUE_ARGS ?=
 # The speed matrix's seconds (a device command may run 10 minutes, less install and start-up),
 # and options narrowing it (e.g. GPU_SPEED_ARGS="--variants cuda_graphs --jobs 14").
 GPU_SPEED_SECONDS ?= 480
@@ -128,8 +130,8 @@ gpu-session:  ## ON the lent GPU: install .whl, run the GPU queue to its deadlin
 	@if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps --no-compile \
 		--no-cache-dir --upgrade --target /tmp/site .whl/*.whl; fi
 	PYTHONPATH=/tmp/site python3 -m anomaly_bench.gpu_session run --out $(OUT) \
-		--minutes $(GPU_MINUTES) --jobs $(GPU_JOBS) trainer=gpu cpu_threads=1 \
-		data.eval_batch_size=1024
+		--minutes $(GPU_MINUTES) --jobs $(GPU_JOBS) $(GPU_QUEUE_ARGS) trainer=gpu \
+		cpu_threads=1 data.eval_batch_size=1024
 
 gpu-speed:  ## ON the lent GPU: the speed matrix (float32, TF32, bf16, channels_last, CUDA graphs; 1 and 14 jobs) into OUT=
 	@if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps --no-compile \

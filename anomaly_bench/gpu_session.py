@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tarfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import torch
@@ -47,6 +48,7 @@ from anomaly_bench.engine.device_queue import (
     simulate_queue,
     train_command,
 )
+from anomaly_bench.engine.gpu_sharing import MpsUnavailableError, mps_daemon
 from anomaly_bench.engine.runtime import device_name
 from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
 from anomaly_bench.store.row_schema import interrupted
@@ -131,11 +133,19 @@ def run(args: argparse.Namespace) -> int:
         return subprocess.Popen(train_command(queued), stdout=out, stderr=subprocess.STDOUT)
 
     report = QueueReport(not_started=held)
+    sharing = "time-slicing"
     try:
-        report = run_queue(startable, launch, args.jobs, args.minutes * 60)
+        with ExitStack() as stack:
+            if args.mps:
+                try:
+                    stack.enter_context(mps_daemon())
+                    sharing = "MPS"
+                except MpsUnavailableError as err:
+                    print(f"{err}; the runs share the GPU by time-slicing")
+            report = run_queue(startable, launch, args.jobs, args.minutes * 60)
         report.not_started += held
     finally:  # whatever happens, the rows already written go back with the call
-        about = {"device": device, "estimates_from": estimated_from}
+        about = {"device": device, "estimates_from": estimated_from, "sharing": sharing}
         write_outputs(args.out, store, committed, report, about)
     failed = [f for f in report.finished if f["returncode"] != 0]
     return 1 if failed or report.terminated else 0
@@ -227,6 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--queue", type=Path, default=QUEUE_FILE, help="the steps, in order")
     r.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
     r.add_argument("--device", help="plan for this device (default: this one)")
+    r.add_argument(
+        "--mps",
+        action="store_true",
+        help="run CUDA's MPS daemon so the jobs' kernels share the GPU (time-slicing without it, "
+        "or where it cannot start)",
+    )
     r.add_argument("overrides", nargs="*", help="added to every run (trainer=gpu ...)")
     a = verbs.add_parser("add", help="append the rows a session or a CPU grid brought back")
     a.add_argument("--rows", type=Path, required=True)

@@ -2,7 +2,7 @@
 device: the figures the GPU defaults are chosen from (docs/gpu_session.md).
 
     python -m anomaly_bench.benchmarks.speed_matrix --methods ganomaly,mem_ganomaly \
-        --variants float32,tf32,bf16,channels_last,cuda_graphs --jobs 1,14 --profile trainer=gpu
+        --variants float32,tf32,bf16,channels_last,cuda_graphs,mps --jobs 1,14 --profile trainer=gpu
 
 Each cell starts `jobs` processes at once, each timing the method's training and scoring as
 `make bench` does (`method_speed.measure`, random images of CIFAR-10's shape by default); the
@@ -35,11 +35,16 @@ from anomaly_bench.benchmarks.method_speed import (
 from anomaly_bench.benchmarks.processes import in_fresh_processes
 from anomaly_bench.benchmarks.step_profile import profile_case
 from anomaly_bench.benchmarks.suite import ALL_METHODS, check_list, markdown_table
+from anomaly_bench.engine.gpu_sharing import mps_daemon
 from anomaly_bench.engine.runtime import device_name
 
 # Each speed setting as the overrides that switch it on; float32 is torch's strict float32.
 VARIANTS = {
     "float32": ("callbacks.speedups.tf32=false",),
+    # float32 with CUDA's Multi-Process Service running, so the jobs' kernels share the chip
+    # instead of taking turns (engine/gpu_sharing.py): second, as a grid of 14 jobs may gain
+    # most from it.
+    "mps": ("callbacks.speedups.tf32=false",),
     "tf32": ("callbacks.speedups.tf32=true",),
     "bf16": ("trainer.precision=bf16-mixed",),
     "channels_last": ("callbacks.speedups.channels_last=true",),
@@ -51,6 +56,8 @@ VARIANTS = {
         "callbacks.speedups.compile_mode=reduce-overhead",
     ),
 }
+# Settings measured under the MPS daemon, only where several jobs share the GPU.
+UNDER_MPS = frozenset({"mps"})
 
 
 class Deadline:
@@ -96,6 +103,14 @@ def measure_together(
     }
 
 
+def measure_under_mps(
+    case: BenchCase, settings: BenchSettings, jobs: int, timeout_s: float | None = None
+) -> dict[str, Any]:
+    """`measure_together` with the MPS daemon running for the cell's length."""
+    with mps_daemon():
+        return measure_together(case, settings, jobs, timeout_s)
+
+
 def matrix(
     methods: list[str],
     variants: list[str],
@@ -110,9 +125,12 @@ def matrix(
     for n in jobs:
         for method in methods:
             for variant in variants:
+                if variant in UNDER_MPS and n == 1:
+                    continue
                 case = BenchCase(method, method, channels, VARIANTS[variant])
                 print(f"{method}, {variant}, {n} job(s)", file=sys.stderr, flush=True)
-                found = attempt(measure_together, deadline, case, settings, n)
+                measure_cell = measure_under_mps if variant in UNDER_MPS else measure_together
+                found = attempt(measure_cell, deadline, case, settings, n)
                 yield {"method": method, "variant": variant, "jobs": n, **found}
 
 
