@@ -113,17 +113,7 @@ def run(args: argparse.Namespace) -> int:
     held = [{"key": r.key, "why": "data incomplete"} for r in runs if r.dataset not in ready]
     print(f"{len(runs)} runs pending on {device}; data complete for: {sorted(ready) or 'none'}")
     if args.dry_run:
-        plan = simulate_queue(startable, args.jobs, args.minutes * 60)
-        print(f"would finish {len(plan.finished)} runs in {args.minutes:g} minutes:")
-        for done in plan.finished:
-            print(f"  {done['step']:22} {done['key']:60} ~{done['estimate_s']:.0f} s")
-        print(f"would leave {len(plan.not_started) + len(held)} runs")
-        print(f"each step's pending runs in one stretch without a deadline, {args.jobs} jobs:")
-        for step in dict.fromkeys(r.step for r in runs):
-            mine = [r for r in runs if r.step == step]
-            seconds = projected_seconds(mine, args.jobs)
-            took = "some runs have no estimate" if seconds is None else f"~{seconds / 60:.1f} min"
-            print(f"  {step:22} {len(mine):4} runs  {took}")
+        print_plan(runs, startable, len(held), args.jobs, args.minutes)
         return 0
     logs = Path(args.results_dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -136,12 +126,7 @@ def run(args: argparse.Namespace) -> int:
     sharing = "time-slicing"
     try:
         with ExitStack() as stack:
-            if args.mps:
-                try:
-                    stack.enter_context(mps_daemon())
-                    sharing = "MPS"
-                except MpsUnavailableError as err:
-                    print(f"{err}; the runs share the GPU by time-slicing")
+            sharing = gpu_sharing(stack, args.mps)
             report = run_queue(startable, launch, args.jobs, args.minutes * 60)
         report.not_started += held
     finally:  # whatever happens, the rows already written go back with the call
@@ -149,6 +134,37 @@ def run(args: argparse.Namespace) -> int:
         write_outputs(args.out, store, committed, report, about)
     failed = [f for f in report.finished if f["returncode"] != 0]
     return 1 if failed or report.terminated else 0
+
+
+def print_plan(
+    runs: list[QueuedRun], startable: list[QueuedRun], held: int, jobs: int, minutes: float
+) -> None:
+    """The window simulated with the estimates, then each step in one stretch without a
+    deadline (what a goal such as "Table 3 in five minutes" is held against)."""
+    plan = simulate_queue(startable, jobs, minutes * 60)
+    print(f"would finish {len(plan.finished)} runs in {minutes:g} minutes:")
+    for done in plan.finished:
+        print(f"  {done['step']:22} {done['key']:60} ~{done['estimate_s']:.0f} s")
+    print(f"would leave {len(plan.not_started) + held} runs")
+    print(f"each step's pending runs in one stretch without a deadline, {jobs} jobs:")
+    for step in dict.fromkeys(run.step for run in runs):
+        mine = [run for run in runs if run.step == step]
+        seconds = projected_seconds(mine, jobs)
+        took = "some runs have no estimate" if seconds is None else f"~{seconds / 60:.1f} min"
+        print(f"  {step:22} {len(mine):4} runs  {took}")
+
+
+def gpu_sharing(stack: ExitStack, mps: bool) -> str:
+    """How the queue's jobs share the GPU: under the MPS daemon (entered into `stack`) when
+    asked and it starts, else by time-slicing, with the reason printed."""
+    if not mps:
+        return "time-slicing"
+    try:
+        stack.enter_context(mps_daemon())
+    except MpsUnavailableError as err:
+        print(f"{err}; the runs share the GPU by time-slicing")
+        return "time-slicing"
+    return "MPS"
 
 
 def write_outputs(
