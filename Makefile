@@ -46,7 +46,7 @@ GPU_SPEED_SECONDS ?= 480
 GPU_SPEED_ARGS ?=
 
 .PHONY: help install lock data test test-full lint format demo report bench \
-	reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-leave-one-out \
+	test-oldest reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-leave-one-out \
 	wandb-sync gpu-wheels gpu-plan gpu-session gpu-speed
 
 help:  ## list the targets
@@ -77,6 +77,14 @@ test: data  ## the test suite (CPU, minutes); slow end-to-end tests are in test-
 
 test-full: data  ## every test, the slow ones included
 	WANDB_MODE=disabled $(BIN)/pytest
+
+# The oldest torch the code must run on: the lent GPUs' image has torch 2.11 / torchvision 0.26.
+OLDEST_VENV ?= .venv-torch211
+test-oldest: data  ## the fast suite on torch 2.11 (the GPUs' torch) in OLDEST_VENV beside .venv
+	$(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/pip install --quiet -c constraints.txt -e '.[test]'
+	$(OLDEST_VENV)/bin/pip install --quiet --no-deps torch==2.11.0 torchvision==0.26.0
+	WANDB_MODE=disabled $(OLDEST_VENV)/bin/pytest -m "not slow"
 
 lint:  ## ruff lint and format check
 	$(BIN)/ruff check anomaly_bench tests
