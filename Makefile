@@ -40,6 +40,8 @@ GPU_MINUTES ?= 7
 GPU_JOBS ?= 14
 # More options of the queue's run, e.g. GPU_QUEUE_ARGS=--mps (CUDA's MPS daemon for the stretch).
 GPU_QUEUE_ARGS ?=
+# The datasets `make gpu-pack` packs for the device calls (cifar10; mnist fmnist for Tables 1-2).
+DATASETS ?= cifar10
 # The speed matrix's seconds (a device command may run 10 minutes, less install and start-up),
 # and options narrowing it (e.g. GPU_SPEED_ARGS="--variants cuda_graphs --jobs 14").
 GPU_SPEED_SECONDS ?= 480
@@ -47,7 +49,7 @@ GPU_SPEED_ARGS ?=
 
 .PHONY: help install lock data test test-full lint format demo report bench \
 	test-oldest reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-leave-one-out \
-	wandb-sync gpu-wheels gpu-plan gpu-session gpu-speed
+	wandb-sync gpu-wheels gpu-pack gpu-session gpu-speed
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -131,12 +133,13 @@ gpu-wheels:  ## download the wheels a lent GPU lacks (hydra-core, omegaconf, ant
 		-d .whl hydra-core==1.3.8 omegaconf==2.3.0
 	$(BIN)/python -m pip wheel -q --no-deps antlr4-python3-runtime==4.9.3 -w .whl
 
-gpu-plan:  ## which files each device call carries to bring the data to a fresh GPU machine
-	$(BIN)/python -m anomaly_bench.gpu_session plan
+gpu-pack:  ## pack the data a GPU machine needs into .carry/, a part per device call (DATASETS=cifar10)
+	$(BIN)/python -m anomaly_bench.gpu_session pack --datasets $(DATASETS)
 
-gpu-session:  ## ON the lent GPU: install .whl, run the GPU queue to its deadline, rows into OUT=
+gpu-session:  ## ON the lent GPU: install .whl, unpack .carry/, run the GPU queue to its deadline, rows into OUT=
 	@if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps --no-compile \
 		--no-cache-dir --upgrade --target /tmp/site .whl/*.whl; fi
+	-PYTHONPATH=/tmp/site python3 -m anomaly_bench.gpu_session unpack
 	PYTHONPATH=/tmp/site python3 -m anomaly_bench.gpu_session run --out $(OUT) \
 		--minutes $(GPU_MINUTES) --jobs $(GPU_JOBS) $(GPU_QUEUE_ARGS) trainer=gpu \
 		cpu_threads=1 data.eval_batch_size=1024

@@ -1,6 +1,7 @@
 """One session's turn of the GPU queue, and the steps around it (docs/gpu_session.md).
 
-    python -m anomaly_bench.gpu_session plan              which files each device call carries
+    python -m anomaly_bench.gpu_session pack              the data in parts, one per device call
+    python -m anomaly_bench.gpu_session unpack            (on the device) the parts joined, unpacked
     python -m anomaly_bench.gpu_session check             the data here against its SHA256SUMS
     python -m anomaly_bench.gpu_session run --out DIR     the queue's next runs, until the deadline
     python -m anomaly_bench.gpu_session add --rows FILE   the rows a session brought back, committed
@@ -31,7 +32,8 @@ from anomaly_bench.data.checksums import (
     complete_datasets,
     read_manifest,
 )
-from anomaly_bench.engine.carry_plan import carry_plan, tree_bytes
+from anomaly_bench.engine import data_pack
+from anomaly_bench.engine.carry_plan import call_room, carry_plan, tree_bytes
 from anomaly_bench.engine.device_queue import (
     QUEUE_FILE,
     QueuedRun,
@@ -60,15 +62,30 @@ PICTURES_TAR = "pictures.tar"
 SUMMARY = "queue_summary.json"
 
 
-def plan(args: argparse.Namespace) -> None:
-    """The device calls that bring the datasets' files to a fresh machine (which has none of
-    them), with the manifest, in the first call."""
+def pack(args: argparse.Namespace) -> None:
+    """The datasets' files and their manifest packed into parts that each fill a device call
+    beside the working tree (`engine/data_pack.py`), and the calls that carry them."""
     manifest = read_manifest(args.manifest)
     folders = tuple(DATA_FOLDERS[name] for name in args.datasets)
-    paths = [args.manifest, *(args.data_dir / p for p in manifest if p.startswith(folders))]
-    files = [(str(path), path.stat().st_size) for path in paths]
+    names = [
+        str(args.manifest.relative_to(args.data_dir)),
+        *(p for p in manifest if p.startswith(folders)),
+    ]
     tree = tree_bytes(REPO)
+    parts = data_pack.pack(args.data_dir, names, args.out, call_room(tree))
+    files = [(str(part), part.stat().st_size) for part in parts]
     print(json.dumps({"tree_bytes": tree, "calls": carry_plan(files, tree)}, indent=2))
+
+
+def unpack(args: argparse.Namespace) -> int:
+    """On the device: the parts carried so far joined and unpacked into the data folder."""
+    try:
+        names = data_pack.unpack(args.parts, args.data_dir)
+    except ValueError as err:
+        print(err)
+        return 1
+    print(f"{len(names)} files unpacked into {args.data_dir}")
+    return 0
 
 
 def check(args: argparse.Namespace) -> int:
@@ -240,8 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     data = argparse.ArgumentParser(add_help=False)
     data.add_argument("--data-dir", type=Path, default=Path("data"))
     data.add_argument("--manifest", type=Path, default=Path("data/SHA256SUMS"))
-    p = verbs.add_parser("plan", parents=[data], help="the files each device call carries")
+    p = verbs.add_parser("pack", parents=[data], help="the data in parts, one per device call")
     p.add_argument("--datasets", nargs="+", default=["cifar10"], choices=sorted(DATA_FOLDERS))
+    p.add_argument("--out", type=Path, default=data_pack.PACK_DIR)
+    u = verbs.add_parser("unpack", parents=[data], help="on the device: the parts unpacked")
+    u.add_argument("--parts", type=Path, default=data_pack.PACK_DIR)
     verbs.add_parser("check", parents=[data], help="the data here against its manifest")
     r = verbs.add_parser("run", parents=[data], help="the queue's next runs, to a deadline")
     r.add_argument("--out", type=Path, required=True)
@@ -266,8 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--results-dir", type=Path, default=COMMITTED)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.verb == "plan":
-        plan(args)
+    if args.verb == "pack":
+        pack(args)
+    elif args.verb == "unpack":
+        return unpack(args)
     elif args.verb == "check":
         return check(args)
     elif args.verb == "run":

@@ -26,12 +26,17 @@ def tree_bytes(repo: Path) -> int:
     return sum((repo / name.decode()).stat().st_size for name in listed if name)
 
 
+def call_room(tree: int, limit: int = CALL_LIMIT_BYTES) -> int:
+    """The bytes a call can carry beside the working tree, less the margin."""
+    return limit - tree - MARGIN_BYTES
+
+
 def carry_plan(
     files: list[tuple[str, int]], tree: int, limit: int = CALL_LIMIT_BYTES
 ) -> list[list[str]]:
     """The calls, each a list of the files it carries (at most MAX_CARRY_PATHS), filled in
     order; a file that fits no call beside the tree is refused naming the room there is."""
-    room = limit - tree - MARGIN_BYTES
+    room = call_room(tree, limit)
     calls: list[list[str]] = []
     used = 0
     for path, size in files:

@@ -366,3 +366,26 @@ def test_a_session_trains_its_queued_run_in_a_process_of_its_own_and_hands_back_
     assert row["status"] == "ok" and row["run_key"] == finished["key"]
     assert (row["method"], row["normal_class"], row["n_train"]) == ("iforest", 0, 3)
     assert tarfile.is_tarfile(out / "pictures.tar")
+
+
+def test_the_data_packed_here_unpacks_there_and_passes_the_manifest_check(tmp_path, capsys):
+    """`pack` (here) and `unpack` (on the device) through the command, then `check`: the
+    manifest travels in the pack, and every file arrives as it left."""
+    from tests.unit.data.test_sources import write_mnist
+
+    here, there = tmp_path / "here", tmp_path / "there"
+    raw = write_mnist(here)
+    (here / "SHA256SUMS").write_text(
+        "".join(
+            f"{hashlib.sha256(path.read_bytes()).hexdigest()}  MNIST/raw/{path.name}\n"
+            for path in sorted(raw.iterdir())
+        )
+    )
+    common = ["--manifest", str(here / "SHA256SUMS")]
+    assert main(["pack", "--datasets", "mnist", "--data-dir", str(here), "--out",
+                 str(tmp_path / "carry"), *common]) == 0  # fmt: skip
+    [call] = json.loads(capsys.readouterr().out)["calls"]
+    assert call == [str(tmp_path / "carry" / "data.tar.xz.part00")]
+    assert main(["unpack", "--parts", str(tmp_path / "carry"), "--data-dir", str(there)]) == 0
+    assert main(["check", "--data-dir", str(there), "--manifest", str(there / "SHA256SUMS")]) == 0
+    assert "5 files unpacked" in capsys.readouterr().out
