@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from anomaly_bench import CONF_DIR
@@ -36,45 +37,45 @@ INTRO = (
 )
 
 
-def measured(cells: list[dict[str, Any]]) -> dict[tuple[str, str, int], float]:
-    """{(method, setting, jobs): training images per second over all jobs} of the cells that
+def measured(cells: list[dict[str, Any]]) -> pd.DataFrame:
+    """Method, setting, jobs and training images per second over all jobs of the cells that
     ran (a failed or cut-off cell has an `error` instead)."""
-    return {
-        (c["method"], c["variant"], c["jobs"]): c["train_images_per_second_total"]
-        for c in cells
-        if "error" not in c
-    }
+    ran = [cell for cell in cells if "error" not in cell]
+    frame = pd.DataFrame(
+        ran, columns=["method", "variant", "jobs", "train_images_per_second_total"]
+    )
+    return frame.set_axis(["method", "setting", "jobs", "rate"], axis=1)
 
 
 def fastest_rows(cells: list[dict[str, Any]]) -> list[list[str]]:
     """Per method and job count, the setting with the most training images per second and its
     gain over float32 at the same jobs."""
     rates = measured(cells)
-    best: dict[tuple[str, int], tuple[float, str]] = {}
-    for (method, setting, jobs), rate in rates.items():
-        best[(method, jobs)] = max(best.get((method, jobs), (0.0, "")), (rate, setting))
+    if rates.empty:
+        return []
+    best = rates.loc[rates.groupby(["method", "jobs"])["rate"].idxmax()]
+    float32 = rates[rates.setting == "float32"].set_index(["method", "jobs"])["rate"]
     lines = []
-    for (method, jobs), (rate, setting) in sorted(best.items()):
-        base = rates.get((method, "float32", jobs))
-        gain = f"{rate / base:.2f}x" if base else "-"
-        lines.append([method, str(jobs), setting, f"{rate:,.0f}", gain])
+    for row in best.sort_values(["method", "jobs"]).itertuples():
+        base = float32.get((row.method, row.jobs))
+        gain = f"{row.rate / base:.2f}x" if base else "-"
+        lines.append([row.method, str(row.jobs), row.setting, f"{row.rate:,.0f}", gain])
     return lines
 
 
 def ratio_rows(cells: list[dict[str, Any]]) -> list[list[str]]:
     """Per setting and job count where both ran: Mem_GANomaly's training rate over GANomaly's."""
-    rates = measured(cells)
-    lines = []
-    for (method, setting, jobs), rate in sorted(rates.items()):
-        baseline = rates.get((BASELINE, setting, jobs))
-        if method != PROPOSED or not baseline:
-            continue
-        ratio = rate / baseline
-        meets = "yes" if ratio >= RATIO_GOAL else "no"
-        lines.append(
-            [setting, str(jobs), f"{baseline:,.0f}", f"{rate:,.0f}", f"{ratio:.2f}", meets]
+    wide = measured(cells).pivot_table(index=["setting", "jobs"], columns="method", values="rate")
+    if not {BASELINE, PROPOSED} <= set(wide.columns):
+        return []
+    both = wide[[BASELINE, PROPOSED]].dropna()
+    return [
+        [setting, str(jobs), f"{baseline:,.0f}", f"{rate:,.0f}", f"{rate / baseline:.2f}",
+         "yes" if rate / baseline >= RATIO_GOAL else "no"]
+        for (setting, jobs), baseline, rate in zip(
+            both.index, both[BASELINE], both[PROPOSED], strict=True
         )
-    return lines
+    ]  # fmt: skip
 
 
 def matrix_section(path: Path) -> list[str]:
