@@ -218,8 +218,8 @@ def paper_report(
     else:
         comparison = per_class_comparison(rows, table, "auroc")
     text = to_markdown(comparison)
-    ran = [r for r in table_rows(rows, table) if r.get("status") == "ok"]
-    if wall_time := wall_time_line(ran):
+    kept = table_rows(rows, table)  # the latest `ok` row of each run
+    if wall_time := wall_time_line(kept):
         text += "\n\n" + wall_time
     failures = failed_runs(
         [
@@ -237,9 +237,7 @@ def paper_report(
             curve_markdown(rows, table),
             late_spread_markdown(rows, table),
             claim_markdown(rows, table),
-            pictures_markdown(
-                table_rows(rows, table), table, ResultsStore(results_dir), stem.with_suffix(".md")
-            ),
+            pictures_markdown(kept, table, ResultsStore(results_dir), stem.with_suffix(".md")),
         )
         text += "".join("\n\n" + extra for extra in extras if extra)
     stem.with_suffix(".md").write_text(text + "\n")
