@@ -41,7 +41,7 @@ COMMANDS = {
     ),
     "gpu-session": (
         "anomaly_bench.gpu_session",
-        "the GPU queue: plan the device calls, check the data, run to a deadline",
+        "the GPU queue: pack the data for the device calls, check it, run to a deadline",
     ),
     "memory-sparsity": (
         "anomaly_bench.memory_sparsity",
