@@ -63,6 +63,15 @@ def curve_points(row: Mapping) -> list[dict]:
     return _points_and_repairs(row)[0]
 
 
+def offers_a_choice(row: Mapping) -> bool:
+    """Whether the row's curve has an epoch besides the last to choose. A curve of one point at
+    the run's last epoch (iForest's single fit, in rows written before the callback stopped
+    reading such runs) is the final test read twice: its "best epoch" is no choice, and its cost
+    is a scoring pass set against seconds of training."""
+    points = curve_points(row)
+    return bool(points) and not (len(points) == 1 and points[0]["epoch"] == row.get("epochs"))
+
+
 def clock_repaired(row: Mapping) -> bool:
     """Whether the row's curve clock had a resumed epoch's fault, taken as a median epoch."""
     return _points_and_repairs(row)[1] > 0
@@ -90,10 +99,10 @@ def _best_point(row: Mapping, points: list[dict]) -> tuple[float, int]:
 
 
 def last_and_best(row: Mapping) -> LastAndBest | None:
-    """None for a row without a curve."""
-    points = curve_points(row)
-    if not points or row.get("auroc") is None:
+    """None for a row without a curve that offers a choice."""
+    if not offers_a_choice(row) or row.get("auroc") is None:
         return None
+    points = curve_points(row)
     chosen = (row.get("epoch_choices") or {}).get("best_test_epoch")
     best, epoch = (chosen["auroc"], chosen["epoch"]) if chosen else _best_point(row, points)
     point_seconds = sum(p.get("score_seconds") or 0.0 for p in points)
@@ -298,7 +307,7 @@ def _band(curves: list[list[dict]], x_key: str) -> CurveBand | None:
 def save_curve_figures(rows: Iterable[dict], table: PaperTable, stem: Path) -> list[Path]:
     """AUROC against epoch and against training seconds, one panel per class with a curve plus
     a mean panel, one line (mean over seeds, min-max band) per configuration."""
-    by_column = columns(r for r in table_rows(rows, table) if curve_points(r))
+    by_column = columns(r for r in table_rows(rows, table) if offers_a_choice(r))
     if not by_column:
         return []
     written = []

@@ -205,13 +205,31 @@ def test_the_columns_with_curves_are_ranked_at_the_last_and_the_best_test_epoch(
         "mem_ganomaly 1.00, ganomaly 2.00, fanogan 3.00;"
     ) in text
     assert "Not ranked yet" not in text
-    one_more = curve_markdown([*rows, curve_row(0, 0.5, [0.5]) | {"method": "memae"}], table)
+    one_more = curve_markdown([*rows, curve_row(0, 0.5, [0.6, 0.5]) | {"method": "memae"}], table)
     assert "mem_ganomaly 1.00" in one_more
     assert "Not ranked yet (too few classes with a curve): memae." in one_more
     few = curve_markdown(rows[:6], load_paper_table(1))
     assert "needs 3 of them with curves on the same 3 classes or more; not yet." in few
     two = curve_markdown([r for r in rows if r["method"] != "fanogan"], load_paper_table(1))
     assert "ranked" not in two and "Ranking" not in two
+
+
+def test_a_single_point_at_the_last_epoch_is_no_curve_and_gets_no_column(tmp_path: Path):
+    """iForest's one fit, recorded with a point before the callback stopped reading such runs:
+    the page showed a column with its final test read twice and a cost of '0 of 0 min (310 %)'.
+    A single point before the last epoch (an old sparse curve) is still a choice."""
+    single_fit = curve_row(1, 0.65, [0.65]) | {"method": "iforest", "train_seconds": 2.0}
+    curved = curve_row(1, 0.73, [0.80, 0.73])
+    text = curve_markdown([single_fit, curved], load_paper_table(1))
+    assert "iforest" not in text and "| 1 | 0.7300 / 0.8000 (+0.0700, epoch 1) |" in text
+    assert last_and_best(single_fit) is None
+    assert curve_markdown([single_fit], load_paper_table(1)) is None
+    sparse = curve_row(1, 0.70, [0.90]) | {"epochs": 8}
+    assert (last_and_best(sparse).best, last_and_best(sparse).best_epoch) == (0.90, 1)
+    store = ResultsStore(tmp_path / "results")
+    store.append(single_fit)
+    paper_report(tmp_path / "results", 1, tmp_path / "report", curves=True)
+    assert not list((tmp_path / "report").glob("*curves*"))
 
 
 def test_a_rerun_counts_once_not_as_a_second_seed():
