@@ -47,6 +47,7 @@ from anomaly_bench.reporting.late_spread import late_spread_markdown
 from anomaly_bench.reporting.numerics_check import markdown as numerics_markdown
 from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.tables import per_class_outputs, significance_outputs
+from anomaly_bench.reporting.training_share import share_markdown
 from anomaly_bench.reporting.wall_time import wall_time_line
 from anomaly_bench.settings.method_facts import first_stage_key
 from anomaly_bench.settings.protocols import LEAVE_ONE_OUT, row_class
@@ -178,10 +179,10 @@ def table_page(rows: list[dict], table: PaperTable, stem: Path) -> str:
     the example pictures kept beside the rows (`stem`'s folder is the store)."""
     kept = at_full_budget(table_rows(rows, table))
     title = f"# Reference results: {table.title} ({table.dataset}, {table.protocol} protocol)"
-    earlier = fewer_batches_sections(table_rows(rows, table), table, stem)
-    if not kept:
+    comparison = per_class_comparison(kept, table, "auroc") if kept else None
+    earlier = fewer_batches_sections(table_rows(rows, table), table, stem, comparison)
+    if comparison is None:
         return "\n".join([HEADER, "", title, "", pending_note(table), *earlier]) + "\n"
-    comparison = per_class_comparison(kept, table, "auroc")
     significance_text, figures = per_class_outputs(kept, table, comparison, stem)
     lines = [HEADER, "", title, "", f"{len(kept)} runs, each at its method's full budget (the "
              "yaml defaults). Each cell: ours (paper, ours - paper); `pending` = not run yet; "
@@ -222,10 +223,13 @@ def files_read(batches: int) -> str:
     return "data_batch_1" if batches == 1 else f"data_batch_1 to data_batch_{batches}"
 
 
-def fewer_batches_sections(rows: list[dict], table: PaperTable, stem: Path) -> list[str]:
+def fewer_batches_sections(
+    rows: list[dict], table: PaperTable, stem: Path, full: Comparison | None
+) -> list[str]:
     """A section per earlier grid that read fewer CIFAR-10 training batches: its own grid,
-    labelled, beside the paper, never averaged with full-data runs, and its own significance
-    tests (the diagram beside the page, `<stem>_batches<N>_cd.png`)."""
+    labelled, beside the paper, never averaged with full-data runs, its own significance
+    tests (the diagram beside the page, `<stem>_batches<N>_cd.png`), and, once full-data cells
+    are in (`full`), what the full data changed per method."""
     lines = []
     for batches, members in sorted(on_fewer_training_batches(rows).items()):
         comparison = per_class_comparison(members, table, "auroc")
@@ -248,6 +252,9 @@ def fewer_batches_sections(rows: list[dict], table: PaperTable, stem: Path) -> l
         ]
         claim = None if None in pair else claim_markdown(members, table, tuple(pair), "###")
         lines += ["", claim] if claim else []
+        if full is not None:
+            share = share_markdown(full, comparison, table, f"{files_read(batches)} only")
+            lines += ["", share] if share else []
     return lines
 
 
