@@ -39,6 +39,7 @@ from anomaly_bench.engine.device_queue import (
     QueuedRun,
     QueueReport,
     bench_rates,
+    beyond_window,
     done_keys,
     estimate_device,
     load_queue,
@@ -163,6 +164,14 @@ def print_plan(
     for done in plan.finished:
         print(f"  {done['step']:22} {done['key']:60} ~{done['estimate_s']:.0f} s")
     print(f"would leave {len(plan.not_started) + held} runs")
+    too_long = beyond_window(startable, minutes * 60)
+    if too_long:
+        print(f"never started in a {minutes:g}-minute window at {jobs} jobs (each needs more):")
+        for (step, method), estimates in too_long.items():
+            print(
+                f"  {step:22} {method:14} {len(estimates):4} runs  "
+                f"~{min(estimates):.0f}-{max(estimates):.0f} s each"
+            )
     print(f"each step's pending runs in one stretch without a deadline, {jobs} jobs:")
     for step in dict.fromkeys(run.step for run in runs):
         mine = [run for run in runs if run.step == step]

@@ -305,10 +305,25 @@ def run_queue(
     left = deadline - clock()
     for run in waiting:
         needs = SAFETY * run.estimate_s
-        report.not_started.append(
-            {"key": run.key, "why": f"needs ~{needs:.0f} s, {max(left, 0):.0f} s were left"}
+        why = (
+            f"needs ~{needs:.0f} s, more than the whole {seconds:.0f} s window"
+            if needs > seconds
+            else f"needs ~{needs:.0f} s, {max(left, 0):.0f} s were left"
         )
+        report.not_started.append({"key": run.key, "why": why})
     return report
+
+
+def beyond_window(runs: list[QueuedRun], seconds: float) -> dict[tuple[str, str], list[float]]:
+    """{(step, method): estimates} of the runs that no window of `seconds` can start, however
+    empty: at today's rates and job count they wait for faster settings or fewer jobs sharing
+    the device, not for a later session, so a plan must say so rather than leave them pending
+    session after session."""
+    found: dict[tuple[str, str], list[float]] = {}
+    for run in runs:
+        if run.estimate_s is not None and SAFETY * run.estimate_s > seconds:
+            found.setdefault((run.step, run.method), []).append(run.estimate_s)
+    return found
 
 
 class SimulatedClock:

@@ -22,6 +22,7 @@ from anomaly_bench.engine.device_queue import (
     Rates,
     SimulatedClock,
     SimulatedRun,
+    beyond_window,
     compose_run,
     estimate_device,
     estimate_seconds,
@@ -152,8 +153,29 @@ def test_a_run_that_cannot_finish_before_the_deadline_is_never_started():
     assert [f["key"] for f in report.finished] == ["run0", "run2"]
     why = {n["key"]: n["why"] for n in report.not_started}
     assert why["run3"] == "no rate known"
-    assert why["run1"].startswith(f"needs ~{SAFETY * 100:.0f} s")
+    assert why["run1"] == f"needs ~{SAFETY * 100:.0f} s, more than the whole 50 s window"
     assert report.terminated == []
+    # A run that fits an empty window but not what was left of this one waits for the next.
+    runs = queue_of(30, 30)
+    report, _ = fake_run(runs, {"run0": 30, "run1": 30}, jobs=1, seconds=50)
+    assert [n["why"] for n in report.not_started] == [f"needs ~{SAFETY * 30:.0f} s, 19 s were left"]
+
+
+def test_runs_no_window_can_start_are_named_by_step_and_method():
+    """At today's rates a run whose estimate (with the margin) exceeds the whole window waits
+    for faster settings or fewer jobs, not for a later session: the plan names them."""
+    runs = [
+        QueuedRun("table3_seed0", (), "m0", "mem_ganomaly", "cifar10", 654.0),
+        QueuedRun("table3_seed0", (), "m1", "mem_ganomaly", "cifar10", 654.0),
+        QueuedRun("table3_seed0", (), "g0", "ganomaly", "cifar10", 78.0),
+        QueuedRun("table3_seed0", (), "d0", "dagmm", "cifar10", 336.0),  # 420 s: just fits
+        QueuedRun("table3_seeds12", (), "m2", "mem_ganomaly", "cifar10", 700.0),
+        QueuedRun("table3_seeds12", (), "x", "memae", "cifar10", None),
+    ]
+    assert beyond_window(runs, 420) == {
+        ("table3_seed0", "mem_ganomaly"): [654.0, 654.0],
+        ("table3_seeds12", "mem_ganomaly"): [700.0],
+    }
 
 
 def test_jobs_share_the_device_and_a_run_past_the_hard_stop_is_terminated():
