@@ -61,6 +61,15 @@ def test_the_grid_is_held_against_five_minutes_only_when_all_its_runs_are_in_on_
     assert "not all in yet" in grid_lines(rows(69, 100), [], 70)[0]
     h100 = grid_lines(rows(70, 100, device="NVIDIA H100 80GB HBM3"), [], 70)[0]
     assert "another device than the goal's NVIDIA H200" in h100
+    # Cells a CPU lane ran are skipped by the GPU queue: the seed is whole but split, and says so.
+    split = grid_lines([*rows(40, 200), *rows(30, 3000, device="cpu")], [], 70)
+    assert split == [
+        "- NVIDIA H200, seed 0: 40 of 70 runs, 3.3 min (30 more on cpu: no one-device time to "
+        "hold to the goal)",
+        "- cpu, seed 0: 30 of 70 runs, 50.0 min (40 more on NVIDIA H200: no one-device time to "
+        "hold to the goal)",
+    ]
+    assert "not all in yet" in grid_lines([*rows(40, 200), *rows(29, 9, "cpu")], [], 70)[0]
     assert grid_lines([], rows(70, 282), 70) == [
         "- no full-data run yet (the GPU queue's first step, `table3_seed0`)",
         "- for scale, the grid on one fifth of the training images: 70 runs, 4.7 min on "
