@@ -30,6 +30,7 @@ from anomaly_bench.engine.device_queue import (
     longest_first,
     pending_runs,
     projected_seconds,
+    rates_for,
     run_queue,
     simulate_queue,
     step_overrides,
@@ -159,6 +160,21 @@ def test_a_run_that_cannot_finish_before_the_deadline_is_never_started():
     runs = queue_of(30, 30)
     report, _ = fake_run(runs, {"run0": 30, "run1": 30}, jobs=1, seconds=50)
     assert [n["why"] for n in report.not_started] == [f"needs ~{SAFETY * 30:.0f} s, 19 s were left"]
+
+
+def test_a_run_without_rows_at_its_channels_borrows_a_wider_images_never_a_narrower_one():
+    """The GPU has written CIFAR-10 rows (3 channels) only: an MNIST run of the same method is
+    estimated from them, not from the benchmark over 14 jobs; a CIFAR-10 run never takes an
+    MNIST rate, which would be too fast."""
+    measured = {("ganomaly", 3): Rates(1600.0, 9000.0), ("memae", 1): Rates(5000.0, 9000.0)}
+    assert rates_for(measured, "ganomaly", 1) == Rates(1600.0, 9000.0)
+    assert rates_for(measured, "ganomaly", 3) == Rates(1600.0, 9000.0)
+    assert rates_for(measured, "memae", 3) is None
+    assert rates_for(measured, "dagmm", 1) is None
+    only = (("model", ("ganomaly",)), ("data.normal_class", ("0",)))
+    steps = [QueueStep("t1", "table1_mnist", (0,), only=only)]
+    [run] = pending_runs(steps, set(), measured, {"ganomaly": Rates(1.0, 1.0)})
+    assert run.estimate_s < 1000  # 15 epochs of about 6,000 images at 1,600/s, not at 1/s
 
 
 def test_runs_no_window_can_start_are_named_by_step_and_method():
