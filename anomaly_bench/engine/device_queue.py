@@ -34,6 +34,7 @@ from anomaly_bench import CONF_DIR
 from anomaly_bench.data.sources import dataset_spec
 from anomaly_bench.settings.checks import check_choice
 from anomaly_bench.settings.experiments import experiment_grid, protocol_sizes
+from anomaly_bench.settings.method_facts import first_stage_key
 from anomaly_bench.store.results import key_today, latest_ok_rows
 from anomaly_bench.store.run_identity import method_id, run_key
 
@@ -147,22 +148,45 @@ class Rates:
     score: float
 
 
+def curve_seconds(row: dict) -> float:
+    """Seconds of a row's fit spent on its learning curve: the points' scoring passes and the
+    chosen epochs' whole-split scoring."""
+    points = sum(p.get("score_seconds") or 0.0 for p in row.get("learning_curve") or [])
+    choices = (row.get("epoch_choices") or {}).values()
+    return points + sum(c.get("score_seconds") or 0.0 for c in choices)
+
+
+def training_rate(row: dict) -> float | None:
+    """Images a second of training alone. A row's own rate divides by the whole fit, which
+    holds its learning curve's scoring too: rows with a curve and rows without one (the H200's
+    first grid) would give one method two rates, and a run's curve is estimated on its own
+    (`estimate_seconds`)."""
+    seconds = row["train_seconds"]
+    training = seconds - curve_seconds(row)
+    return row["train_images_per_second"] * seconds / training if training > 0 else None
+
+
 def measured_rates(rows: Iterable[dict], device: str) -> dict[tuple[str, int], Rates]:
-    """{(method, channels): median rates} over the `ok` rows this device wrote."""
-    found: dict[tuple[str, int], list[dict]] = {}
+    """{(method, channels): median rates} over the `ok` rows this device wrote, but for resumed
+    ones (their seconds are the last process's, their curve every process's)."""
+    found: dict[tuple[str, int], list[tuple[float, float]]] = {}
     for row in rows:
-        if row.get("status") != "ok" or row.get("device") != device:
+        if row.get("status") != "ok" or row.get("device") != device or row.get("resumed_from"):
             continue
         if not row.get("train_images_per_second") or not row.get("test_images_per_second"):
             continue
-        channels = dataset_spec(row["dataset"]).channels
-        found.setdefault((row["method"], channels), []).append(row)
+        train = training_rate(row)
+        if train:
+            channels = dataset_spec(row["dataset"]).channels
+            found.setdefault((row["method"], channels), []).append(
+                (train, row["test_images_per_second"])
+            )
     return {
         key: Rates(
-            statistics.median(r["train_images_per_second"] for r in rows),
-            statistics.median(r["test_images_per_second"] for r in rows),
+            statistics.median(train for train, _ in pairs),
+            statistics.median(score for _, score in pairs),
         )
-        for key, rows in found.items()
+        for key, pairs in found.items()
     }
 
 
@@ -208,13 +232,33 @@ def bench_rates(bench: dict[str, Any], jobs: int) -> dict[str, Rates]:
     }
 
 
+def curve_points(cfg: Any) -> int:
+    """How many learning-curve points the run reads: one every `every_n_epochs` past a
+    two-stage method's first stage, none for a run with a single epoch to read (as
+    `callbacks.learning_curve` decides)."""
+    every = (cfg.get("callbacks") or {}).get("learning_curve", {}).get("every_n_epochs") or 0
+    key = first_stage_key(method_id(cfg))
+    first = (cfg.model.get(key) or 0) if key else 0
+    epochs = cfg.trainer.max_epochs
+    if not every or epochs - first <= 1:
+        return 0
+    return epochs // every - first // every
+
+
 def estimate_seconds(cfg: Any, rates: Rates) -> float:
-    """A run's seconds: its epochs over its training images, one scoring pass, the overhead."""
+    """A run's seconds: its epochs over its training images, its learning curve (each point
+    scores the subsample, the best epoch the whole split once more), one scoring pass, the
+    overhead."""
     n_train, n_test = protocol_sizes(cfg.data.dataset, cfg.data.protocol)
     if cfg.data.get("train_batches"):
         n_train = n_train * cfg.data.train_batches // dataset_spec(cfg.data.dataset).train_files
     epochs = cfg.trainer.max_epochs
-    return epochs * n_train / rates.train + n_test / rates.score + RUN_OVERHEAD_S
+    points = curve_points(cfg)
+    curve = 0.0
+    if points:
+        subsample = cfg.callbacks.learning_curve.get("subsample") or n_test
+        curve = (points * min(subsample, n_test) + n_test) / rates.score
+    return epochs * n_train / rates.train + curve + n_test / rates.score + RUN_OVERHEAD_S
 
 
 def done_keys(rows: Iterable[dict]) -> set[str]:

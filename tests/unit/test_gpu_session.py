@@ -24,16 +24,19 @@ from anomaly_bench.engine.device_queue import (
     SimulatedRun,
     beyond_window,
     compose_run,
+    curve_points,
     estimate_device,
     estimate_seconds,
     load_queue,
     longest_first,
+    measured_rates,
     pending_runs,
     projected_seconds,
     rates_for,
     run_queue,
     simulate_queue,
     step_overrides,
+    training_rate,
 )
 from anomaly_bench.gpu_session import main
 from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
@@ -72,11 +75,39 @@ def test_pending_runs_keep_the_queue_order_skip_the_done_and_estimate_from_rates
     assert len(runs) == 139 and runs[0].key.startswith("iforest_cifar10_class1_paper_seed0_")
     assert runs[-1].key.startswith("mem_ganomaly_cifar10_class9_paper_seed1_")
     ganomaly = next(r for r in runs if r.method == "ganomaly")
-    # 15 epochs of one class's 5,000 images, then 55,000 test images, plus the overhead.
-    assert ganomaly.estimate_s == pytest.approx(15 * 5000 / 1000 + 55000 / 5000 + 30)
+    # 15 epochs of one class's 5,000 images; a curve point after each on the 4,000-image
+    # subsample and the best epoch's 55,000 test images again; the final 55,000; the overhead.
+    curve = (15 * 4000 + 55000) / 5000
+    assert ganomaly.estimate_s == pytest.approx(15 * 5000 / 1000 + curve + 55000 / 5000 + 30)
     assert next(r for r in runs if r.method == "dagmm").estimate_s is None  # no rate: not guessed
     cfg = compose_run((*first[40], "data.train_batches=1"), {})
-    assert estimate_seconds(cfg, Rates(1000.0, 5000.0)) == pytest.approx(15 + 11 + 30)
+    assert estimate_seconds(cfg, Rates(1000.0, 5000.0)) == pytest.approx(15 + curve + 11 + 30)
+
+
+@pytest.mark.parametrize(
+    ("method", "points"),
+    [("ganomaly", 15), ("fanogan", 25), ("deep_svdd", 150), ("dagmm", 50), ("iforest", 0)],
+)
+def test_a_runs_curve_points_are_counted_as_the_callback_reads_them(method, points):
+    """A point an epoch past a two-stage method's first stage (f-AnoGAN's 25 GAN epochs, Deep
+    SVDD's 150 of pretraining), every 4th for DAGMM, none for iForest's single fit."""
+    cfg = compose_run(
+        ("experiment=table3_cifar10", f"model={method}", "data.normal_class=0", "seed=0"), {}
+    )
+    assert curve_points(cfg) == points
+
+
+def test_measured_rates_leave_the_curve_out_of_training_and_resumed_rows_out():
+    """A row that trained 10,000 images in 100 s of fit, 20 of them scoring its curve, trained
+    at 125 images a second; a resumed row's seconds are its last process's only."""
+    row = {"status": "ok", "device": "gpu", "dataset": "cifar10", "method": "ganomaly",
+           "train_seconds": 100.0, "train_images_per_second": 100.0,
+           "test_images_per_second": 5000.0,
+           "learning_curve": [{"score_seconds": 6.0}, {"score_seconds": 6.0}],
+           "epoch_choices": {"best_test_epoch": {"score_seconds": 8.0}}}  # fmt: skip
+    assert training_rate(row) == pytest.approx(125.0)
+    resumed = row | {"train_images_per_second": 1.0, "resumed_from": "last.ckpt"}
+    assert measured_rates([row, resumed], "gpu") == {("ganomaly", 3): Rates(125.0, 5000.0)}
 
 
 def test_a_narrowed_step_queues_only_its_runs_and_a_run_two_steps_share_once():
