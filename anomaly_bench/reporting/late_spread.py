@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from anomaly_bench.reporting.comparison import class_label, markdown_grid, table_rows
 from anomaly_bench.reporting.configurations import columns
-from anomaly_bench.reporting.curves import curve_points
+from anomaly_bench.reporting.curves import curve_points, offers_a_choice
 from anomaly_bench.reporting.paper_tables import PaperTable
 from anomaly_bench.settings.protocols import row_class
 
@@ -36,9 +36,9 @@ class LateRange:
 
 def late_points(row: Mapping) -> list[float]:
     """AUROC of the row's curve points whose epoch is past half of the run's epochs."""
-    points = curve_points(row)
-    if not points:
+    if not offers_a_choice(row):  # a single fit's one point is its final test, not a range
         return []
+    points = curve_points(row)
     half = (row.get("epochs") or points[-1]["epoch"]) / 2
     return [p["auroc"] for p in points if p["epoch"] > half]
 

@@ -41,3 +41,8 @@ def test_the_page_marks_where_the_paper_lies_inside_and_counts_it():
 
 def test_no_section_without_a_curve():
     assert late_spread_markdown([reference_row("ganomaly", 0, 0.9)], TABLE1) is None
+    # iForest's single fit, recorded with one point at its only epoch: no range to show.
+    single_fit = reference_row(
+        "iforest", 0, 0.9, epochs=1, learning_curve=[{"epoch": 1, "auroc": 0.9}]
+    )
+    assert late_spread_markdown([single_fit], TABLE1) is None
