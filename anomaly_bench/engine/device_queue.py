@@ -32,6 +32,7 @@ from omegaconf import OmegaConf
 
 from anomaly_bench import CONF_DIR
 from anomaly_bench.data.sources import dataset_spec
+from anomaly_bench.engine.callbacks.learning_curve import reads_point
 from anomaly_bench.settings.checks import check_choice
 from anomaly_bench.settings.experiments import experiment_grid, protocol_sizes
 from anomaly_bench.settings.method_facts import first_stage_key
@@ -233,16 +234,12 @@ def bench_rates(bench: dict[str, Any], jobs: int) -> dict[str, Rates]:
 
 
 def curve_points(cfg: Any) -> int:
-    """How many learning-curve points the run reads: one every `every_n_epochs` past a
-    two-stage method's first stage, none for a run with a single epoch to read (as
-    `callbacks.learning_curve` decides)."""
+    """How many learning-curve points the run reads, by the callback's own rule."""
     every = (cfg.get("callbacks") or {}).get("learning_curve", {}).get("every_n_epochs") or 0
     key = first_stage_key(method_id(cfg))
     first = (cfg.model.get(key) or 0) if key else 0
     epochs = cfg.trainer.max_epochs
-    if not every or epochs - first <= 1:
-        return 0
-    return epochs // every - first // every
+    return sum(reads_point(e, epochs, first, every) for e in range(1, epochs + 1))
 
 
 def estimate_seconds(cfg: Any, rates: Rates) -> float:

@@ -39,13 +39,15 @@ EPOCH_RULES: dict[str, tuple[str, Callable[[float, float], bool]]] = {
 }
 
 
-def has_epochs_to_choose(trainer: L.Trainer, pl_module: AnomalyModule) -> bool:
-    """Whether the run trains its score for more than one epoch: a run of one epoch past its
-    first stage (iForest's single fit, a one-epoch demo) would only read its final test twice, at
-    the price of a scoring pass, and show a "best epoch" that is no choice at all."""
-    max_epochs = trainer.max_epochs
+def reads_point(epoch: int, max_epochs: int | None, first_stage: int, every: int) -> bool:
+    """Whether the curve reads a point after `epoch` (counted from 1): every `every`-th epoch
+    past a two-stage method's first stage, in a run that trains its score for more than one
+    epoch. A run of one epoch past its first stage (iForest's single fit, a one-epoch demo)
+    would only read its final test twice, at the price of a scoring pass, and show a "best
+    epoch" that is no choice at all. The GPU queue counts a run's points with the same rule."""
     unbounded = max_epochs is None or max_epochs < 0
-    return unbounded or max_epochs - pl_module.first_stage_epochs > 1
+    choosable = unbounded or max_epochs - first_stage > 1
+    return every > 0 and choosable and epoch % every == 0 and epoch > first_stage
 
 
 class LearningCurve(L.Callback):
@@ -108,9 +110,9 @@ class LearningCurve(L.Callback):
         if (
             not self.enabled
             or trainer.fast_dev_run
-            or not has_epochs_to_choose(trainer, pl_module)
-            or epochs_done % self.every_n_epochs
-            or epochs_done <= pl_module.first_stage_epochs
+            or not reads_point(
+                epochs_done, trainer.max_epochs, pl_module.first_stage_epochs, self.every_n_epochs
+            )
         ):
             return
         started = time.perf_counter()
