@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             load_queue(args.queue),
             done_keys(rows),
             measured_rates(rows, estimated_from),
-            bench_rates(bench, args.jobs),
+            bench_rates(bench, args.jobs, estimated_from),
             extra=(*extra, *args.overrides),
         )
     )

@@ -221,9 +221,13 @@ def estimate_device(rows: Iterable[dict], device: str) -> str:
     return max(gpus)[1] if gpus else device
 
 
-def bench_rates(bench: dict[str, Any], jobs: int) -> dict[str, Rates]:
+def bench_rates(bench: dict[str, Any], jobs: int, device: str) -> dict[str, Rates]:
     """{method: rates} of one process in the device's benchmark (`make bench` JSON), divided
-    by the jobs that will share the device: no gain from sharing is assumed."""
+    by the jobs that will share the device: no gain from sharing is assumed. None from a
+    benchmark of another device (the committed one is the H200's: a CPU plan took its GPU rates
+    and put a 300-epoch Deep SVDD run at 106 s)."""
+    if bench.get("device") != device:
+        return {}
     return {
         row["label"]: Rates(
             row["train_images_per_second"] / jobs, row["score_images_per_second"] / jobs

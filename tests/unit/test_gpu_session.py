@@ -22,6 +22,7 @@ from anomaly_bench.engine.device_queue import (
     Rates,
     SimulatedClock,
     SimulatedRun,
+    bench_rates,
     beyond_window,
     compose_run,
     curve_points,
@@ -160,6 +161,11 @@ def test_a_device_without_rows_is_estimated_from_the_gpu_that_wrote_the_most():
     assert estimate_device([*rows, {"status": "ok", "device": h100}], h100) == h100
     assert estimate_device(rows, "cpu") == "cpu"
     assert estimate_device(rows[3:12], h100) == h100  # no GPU's rows: its benchmark, or nothing
+    bench = {"device": h200, "methods": [
+        {"label": "ganomaly", "train_images_per_second": 1400.0, "score_images_per_second": 700.0}
+    ]}  # fmt: skip
+    assert bench_rates(bench, 14, h200) == {"ganomaly": Rates(100.0, 50.0)}
+    assert bench_rates(bench, 2, "cpu") == {}  # another device's benchmark estimates nothing
 
 
 def queue_of(*estimates: float | None) -> list[QueuedRun]:
@@ -417,8 +423,11 @@ def test_a_session_trains_its_queued_run_in_a_process_of_its_own_and_hands_back_
         "steps:\n  - {name: s, experiment: table1_mnist, seeds: [0],"
         " only: {model: [iforest], data.normal_class: [0]}}\n"
     )
+    # A committed CPU row of the method (another class) estimates the run; the H200's benchmark
+    # does not: it is another device's.
     earlier = {"run_id": "earlier", "run_key": "another_run", "method": "iforest",
-               "dataset": "mnist", "status": "ok", "device": "cpu",
+               "dataset": "mnist", "protocol": "paper", "normal_class": 5, "seed": 0,
+               "auroc": 0.9, "status": "ok", "device": "cpu", "train_seconds": 6.0,
                "train_images_per_second": 1000.0, "test_images_per_second": 1000.0}  # fmt: skip
     ResultsStore(tmp_path / "committed").append(earlier)
     out = tmp_path / "out"
