@@ -37,6 +37,7 @@ from anomaly_bench.settings.checks import check_choice
 from anomaly_bench.settings.experiments import experiment_grid, protocol_sizes
 from anomaly_bench.settings.method_facts import first_stage_key
 from anomaly_bench.store.results import key_today, latest_ok_rows
+from anomaly_bench.store.row_schema import curve_scoring_seconds
 from anomaly_bench.store.run_identity import method_id, run_key
 
 QUEUE_FILE = CONF_DIR / "queue" / "gpu.yaml"
@@ -149,21 +150,13 @@ class Rates:
     score: float
 
 
-def curve_seconds(row: dict) -> float:
-    """Seconds of a row's fit spent on its learning curve: the points' scoring passes and the
-    chosen epochs' whole-split scoring."""
-    points = sum(p.get("score_seconds") or 0.0 for p in row.get("learning_curve") or [])
-    choices = (row.get("epoch_choices") or {}).values()
-    return points + sum(c.get("score_seconds") or 0.0 for c in choices)
-
-
 def training_rate(row: dict) -> float | None:
     """Images a second of training alone. A row's own rate divides by the whole fit, which
     holds its learning curve's scoring too: rows with a curve and rows without one (the H200's
     first grid) would give one method two rates, and a run's curve is estimated on its own
     (`estimate_seconds`)."""
     seconds = row["train_seconds"]
-    training = seconds - curve_seconds(row)
+    training = seconds - sum(curve_scoring_seconds(row))
     return row["train_images_per_second"] * seconds / training if training > 0 else None
 
 

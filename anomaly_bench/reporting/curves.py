@@ -30,6 +30,7 @@ from anomaly_bench.reporting.significance import (
     tested_grid,
 )
 from anomaly_bench.settings.protocols import row_class
+from anomaly_bench.store.row_schema import curve_scoring_seconds
 from anomaly_bench.store.row_upgrades import curve_today
 
 
@@ -105,10 +106,7 @@ def last_and_best(row: Mapping) -> LastAndBest | None:
     points = curve_points(row)
     chosen = (row.get("epoch_choices") or {}).get("best_test_epoch")
     best, epoch = (chosen["auroc"], chosen["epoch"]) if chosen else _best_point(row, points)
-    point_seconds = sum(p.get("score_seconds") or 0.0 for p in points)
-    choice_seconds = sum(
-        c.get("score_seconds") or 0.0 for c in (row.get("epoch_choices") or {}).values()
-    )
+    point_seconds, choice_seconds = curve_scoring_seconds(row)
     # The curve's own clock (training only, carried across a resume); a row's train_seconds
     # covers only the process that finished the run, and its scoring passes too.
     train_seconds = points[-1].get("train_seconds")

@@ -102,3 +102,12 @@ def interrupted(row: Mapping[str, Any]) -> bool:
     """A run stopped by a signal (preempted, or killed when a session ended): it resumes from its
     checkpoint, so its row records the attempt, not a result, and a reference store keeps it out."""
     return row.get("status") == "failed" and str(row.get("error", "")).startswith(INTERRUPTED)
+
+
+def curve_scoring_seconds(row: Mapping[str, Any]) -> tuple[float, float]:
+    """Seconds a row's fit spent on its learning curve, apart from training: the points' scoring
+    passes and the chosen epochs' second pass over the whole test split. The GPU queue takes them
+    out of a row's training rate, the curve pages set them against the training they watched."""
+    points = sum(p.get("score_seconds") or 0.0 for p in row.get("learning_curve") or [])
+    choices = (row.get("epoch_choices") or {}).values()
+    return points, sum(c.get("score_seconds") or 0.0 for c in choices)
