@@ -38,6 +38,7 @@ from anomaly_bench.engine.device_queue import (
     QUEUE_FILE,
     QueuedRun,
     QueueReport,
+    Sharing,
     bench_rates,
     beyond_window,
     done_keys,
@@ -51,7 +52,11 @@ from anomaly_bench.engine.device_queue import (
     simulate_queue,
     train_command,
 )
-from anomaly_bench.engine.gpu_sharing import MpsUnavailableError, mps_daemon
+from anomaly_bench.engine.gpu_sharing import (
+    MpsUnavailableError,
+    mps_daemon,
+    sharing_environment,
+)
 from anomaly_bench.engine.runtime import device_name
 from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
 from anomaly_bench.store.row_schema import interrupted
@@ -111,47 +116,65 @@ def run(args: argparse.Namespace) -> int:
     device = args.device or device_name(
         torch.device("cuda" if torch.cuda.is_available() else "cpu")
     )
-    bench = json.loads(args.bench.read_text()) if args.bench and args.bench.is_file() else {}
-    extra = (f"paths.results_dir={args.results_dir}", "trainer.enable_progress_bar=false")
     rows = store.read()
     estimated_from = estimate_device(rows, device)
     if estimated_from != device:
         print(f"no rows of {device} yet: estimates from the rows of {estimated_from}")
-    runs = longest_first(
-        pending_runs(
-            load_queue(args.queue),
-            done_keys(rows),
-            measured_rates(rows, estimated_from),
-            bench_rates(bench, args.jobs, estimated_from),
-            extra=(*extra, *args.overrides),
-        )
-    )
-    ready = complete_datasets(args.data_dir, args.manifest)
-    startable = [r for r in runs if r.dataset in ready]
-    held = [{"key": r.key, "why": "data incomplete"} for r in runs if r.dataset not in ready]
-    print(f"{len(runs)} runs pending on {device}; data complete for: {sorted(ready) or 'none'}")
     if args.dry_run:
-        print_plan(runs, startable, len(held), args.jobs, args.minutes)
+        runs, held = queued_runs(args, rows, estimated_from, Sharing(args.jobs, args.mps))
+        print_plan(runs, [r for r in runs if r.key not in held], len(held), args.jobs, args.minutes)
         return 0
     logs = Path(args.results_dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
 
     def launch(queued: QueuedRun) -> subprocess.Popen:
         out = (logs / f"{queued.key}.log").open("w")
-        return subprocess.Popen(train_command(queued), stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            train_command(queued),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=sharing_environment(args.jobs),
+        )
 
-    report = QueueReport(not_started=held)
-    sharing = "time-slicing"
+    report, sharing = QueueReport(), "time-slicing"
     try:
         with ExitStack() as stack:
             sharing = gpu_sharing(stack, args.mps)
+            runs, held = queued_runs(
+                args, rows, estimated_from, Sharing(args.jobs, sharing == "MPS")
+            )
+            incomplete = [{"key": key, "why": "data incomplete"} for key in held]
+            report = QueueReport(not_started=incomplete)
+            startable = [run for run in runs if run.key not in held]
             report = run_queue(startable, launch, args.jobs, args.minutes * 60)
-        report.not_started += held
+        report.not_started += incomplete
     finally:  # whatever happens, the rows already written go back with the call
         about = {"device": device, "estimates_from": estimated_from, "sharing": sharing}
         write_outputs(args.out, store, committed, report, about)
     failed = [f for f in report.finished if f["returncode"] != 0]
     return 1 if failed or report.terminated else 0
+
+
+def queued_runs(
+    args: argparse.Namespace, rows: list[dict], estimated_from: str, sharing: Sharing
+) -> tuple[list[QueuedRun], set[str]]:
+    """The queue's pending runs, longest first in each step, estimated for the way the device
+    will be shared, and the keys of those whose dataset is incomplete here (held)."""
+    bench = json.loads(args.bench.read_text()) if args.bench and args.bench.is_file() else {}
+    extra = (f"paths.results_dir={args.results_dir}", "trainer.enable_progress_bar=false")
+    runs = longest_first(
+        pending_runs(
+            load_queue(args.queue),
+            done_keys(rows),
+            measured_rates(rows, estimated_from),
+            bench_rates(bench, args.jobs, estimated_from),
+            sharing,
+            extra=(*extra, *args.overrides),
+        )
+    )
+    ready = complete_datasets(args.data_dir, args.manifest)
+    print(f"{len(runs)} runs pending under {sharing}; data complete for: {sorted(ready) or 'none'}")
+    return runs, {run.key for run in runs if run.dataset not in ready}
 
 
 def print_plan(

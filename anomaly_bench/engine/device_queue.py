@@ -38,7 +38,7 @@ from anomaly_bench.settings.experiments import experiment_grid, protocol_sizes
 from anomaly_bench.settings.method_facts import first_stage_key
 from anomaly_bench.store.results import key_today, latest_ok_rows
 from anomaly_bench.store.row_schema import curve_scoring_seconds
-from anomaly_bench.store.run_identity import method_id, run_key
+from anomaly_bench.store.run_identity import method_id, numerics, run_key
 
 QUEUE_FILE = CONF_DIR / "queue" / "gpu.yaml"
 # Seconds a run spends besides its epochs and its scoring pass (start-up, data, checkpoints).
@@ -160,21 +160,64 @@ def training_rate(row: dict) -> float | None:
     return row["train_images_per_second"] * seconds / training if training > 0 else None
 
 
-def measured_rates(rows: Iterable[dict], device: str) -> dict[tuple[str, int], Rates]:
-    """{(method, channels): median rates} over the `ok` rows this device wrote, but for resumed
-    ones (their seconds are the last process's, their curve every process's)."""
-    found: dict[tuple[str, int], list[tuple[float, float]]] = {}
+@dataclass(frozen=True)
+class Sharing:
+    """How a device is shared: runs at once, and whether their kernels run together (MPS)."""
+
+    jobs: int
+    mps: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.jobs} jobs {'under MPS' if self.mps else 'by time-slicing'}"
+
+
+# The committed GPU rows written before rows recorded their sharing: the H200's one-fifth Table 3
+# grid, 14 jobs by time-slicing (docs/gpu_session.md).
+EARLIER_GPU_SHARING = Sharing(14)
+
+
+def row_sharing(row: dict) -> Sharing | None:
+    """As the row recorded it (None: its launcher could not tell), else as rows were shared
+    before they recorded it."""
+    if "device_jobs" in row:
+        jobs = row["device_jobs"]
+        return None if jobs is None else Sharing(jobs, bool(row.get("device_mps")))
+    return Sharing(1) if row.get("device") == "cpu" else EARLIER_GPU_SHARING
+
+
+def speed_setting(config: Any) -> tuple:
+    """What a run's training rate depends on besides its device and how it is shared: its
+    arithmetic (`numerics`), channels_last, compilation and its mode, fused Adam."""
+    speedups = (config.get("callbacks") or {}).get("speedups") or {}
+    optimizer = (config.get("model") or {}).get("optimizer") or {}
+    compiled = (speedups.get("compile_mode") or "default") if speedups.get("compile") else None
+    return (
+        tuple(sorted(numerics(config).items())),
+        bool(speedups.get("channels_last")),
+        compiled,
+        bool(optimizer.get("fused")),
+    )
+
+
+RateKey = tuple[str, int, tuple, Sharing]  # method, channels, speed setting, sharing
+
+
+def measured_rates(rows: Iterable[dict], device: str) -> dict[RateKey, Rates]:
+    """{(method, channels, setting, sharing): median rates} over the `ok` rows this device
+    wrote, but for resumed ones (their seconds are the last process's, their curve every
+    process's). Kept apart by setting and sharing: once a faster default has rows, the 70 rows
+    of the first grid must not outvote them in a median."""
+    found: dict[RateKey, list[tuple[float, float]]] = {}
     for row in rows:
         if row.get("status") != "ok" or row.get("device") != device or row.get("resumed_from"):
             continue
         if not row.get("train_images_per_second") or not row.get("test_images_per_second"):
             continue
-        train = training_rate(row)
-        if train:
+        train, sharing = training_rate(row), row_sharing(row)
+        if train and sharing:
             channels = dataset_spec(row["dataset"]).channels
-            found.setdefault((row["method"], channels), []).append(
-                (train, row["test_images_per_second"])
-            )
+            key = (row["method"], channels, speed_setting(row["config"]), sharing)
+            found.setdefault(key, []).append((train, row["test_images_per_second"]))
     return {
         key: Rates(
             statistics.median(train for train, _ in pairs),
@@ -184,18 +227,42 @@ def measured_rates(rows: Iterable[dict], device: str) -> dict[tuple[str, int], R
     }
 
 
-def rates_for(measured: dict[tuple[str, int], Rates], method: str, channels: int) -> Rates | None:
+def shared_by(rates: Rates, measured: Sharing, planned: Sharing) -> Rates:
+    """Rates measured under one sharing, for runs under another: with more jobs at once each
+    gets at most the share the same total gives; with fewer, no faster (sharing the chip can
+    raise the total: 14 GANomaly jobs on the H200 gave 4.5 times one process's)."""
+    share = min(1.0, measured.jobs / planned.jobs)
+    return Rates(rates.train * share, rates.score * share)
+
+
+def rates_for(
+    measured: dict[RateKey, Rates],
+    method: str,
+    channels: int,
+    setting: tuple,
+    sharing: Sharing,
+) -> Rates | None:
     """The device's rates for the method at these channels, else at the fewest channels above
-    them. The GPU's rows so far are CIFAR-10's (3 channels), and without this a 1-channel MNIST
-    run fell back to the one-process benchmark divided by the jobs, four times too slow, so that
-    Table 1's Mem_GANomaly and DAGMM runs looked longer than any window and would never start,
-    and never write the rows that would correct it. A wider image of the same network (and
-    CIFAR-10's larger memory and LeNet) is never faster: the estimate errs long, not short; a
-    narrower one is never borrowed."""
-    if (method, channels) in measured:
-        return measured[(method, channels)]
-    wider = [c for m, c in measured if m == method and c > channels]
-    return measured[(method, min(wider))] if wider else None
+    them: those of rows with the run's setting and sharing, else the slowest of the others
+    (`shared_by`). The GPU's rows so far are CIFAR-10's (3 channels), and without a wider
+    image's rates a 1-channel MNIST run fell back to the one-process benchmark divided by the
+    jobs, four times too slow, so that Table 1's Mem_GANomaly and DAGMM runs looked longer than
+    any window and would never start, and never write the rows that would correct it. A wider
+    image of the same network (and CIFAR-10's larger memory and LeNet) is never faster, nor
+    are another setting's rows taken for a faster one's: the estimate errs long, not short, and
+    the first runs under a new default write the rows that estimate the rest."""
+    widths = [c for m, c, _, _ in measured if m == method and c >= channels]
+    if not widths:
+        return None
+    groups = {
+        (s, shared): rates
+        for (m, c, s, shared), rates in measured.items()
+        if m == method and c == min(widths)
+    }
+    if (setting, sharing) in groups:
+        return groups[(setting, sharing)]
+    others = (shared_by(rates, shared, sharing) for (_, shared), rates in groups.items())
+    return min(others, key=lambda rates: rates.train)
 
 
 def estimate_device(rows: Iterable[dict], device: str) -> str:
@@ -264,8 +331,9 @@ def done_keys(rows: Iterable[dict]) -> set[str]:
 def pending_runs(
     steps: list[QueueStep],
     done: set[str],
-    measured: dict[tuple[str, int], Rates],
+    measured: dict[RateKey, Rates],
     benched: dict[str, Rates],
+    sharing: Sharing,
     extra: tuple[str, ...] = (),
 ) -> list[QueuedRun]:
     """Every run of the queue without an `ok` row, in queue order, with its estimate (None
@@ -281,7 +349,8 @@ def pending_runs(
             queued.add(key)
             method = method_id(cfg)
             channels = dataset_spec(cfg.data.dataset).channels
-            rates = rates_for(measured, method, channels) or benched.get(method)
+            setting = speed_setting(cfg)
+            rates = rates_for(measured, method, channels, setting, sharing) or benched.get(method)
             estimate = estimate_seconds(cfg, rates) if rates else None
             runs.append(
                 QueuedRun(step.name, (*overrides, *extra), key, method, cfg.data.dataset, estimate)

@@ -31,6 +31,7 @@ from anomaly_bench.engine.callbacks import (
     TrainingImageCounter,
 )
 from anomaly_bench.engine.callbacks.last_checkpoint import TerminatedError
+from anomaly_bench.engine.gpu_sharing import device_sharing
 from anomaly_bench.engine.loggers import finish_wandb
 from anomaly_bench.engine.runtime import (
     apply_thread_budget,
@@ -230,6 +231,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         "n_test": datamodule.n_test,
         "n_test_normal": datamodule.n_test_normal,
         "device": device_name(trainer.strategy.root_device),
+        **device_sharing(launcher_config()),
         "torch_threads": threads,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "scores_path": str(metrics.scores_path),

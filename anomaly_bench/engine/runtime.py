@@ -116,12 +116,24 @@ def thread_budget(
         return requested
     target = str((launcher or {}).get("_target_", ""))
     if "joblib" in target.lower():
-        jobs = launcher.get("n_jobs") or -1
-        jobs = cores if jobs < 0 else jobs  # joblib's -1: as many jobs as cores
-        return max(1, cores // min(jobs, cores))
+        return max(1, cores // min(launcher_jobs(launcher, cores), cores))
     if "submitit" in target.lower() and launcher.get("cpus_per_task"):
         return int(launcher["cpus_per_task"])
     return None
+
+
+def launcher_jobs(launcher: Mapping[str, Any] | None, cores: int) -> int | None:
+    """How many runs the launcher starts at once on this machine, at most (a sweep shorter
+    than that starts fewer): joblib's n_jobs (-1: one per core); under submitit's local
+    launcher every run of the sweep, a number no run is told (None); 1 under any other (one at
+    a time, or each in its own Slurm allocation)."""
+    target = str((launcher or {}).get("_target_", "")).lower()
+    if "joblib" in target:
+        jobs = launcher.get("n_jobs") or -1
+        return cores if jobs < 0 else jobs
+    if "submitit" in target and "local" in target:
+        return None
+    return 1
 
 
 def apply_thread_budget(requested: int | None, launcher: Mapping[str, Any] | None) -> int:

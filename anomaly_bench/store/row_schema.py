@@ -77,6 +77,12 @@ class ResultRow(TypedDict, total=False):
     n_test: int
     n_test_normal: int
     device: str  # the GPU's name, or cpu
+    # How the device was shared (`engine/gpu_sharing.device_sharing`): the runs at once (the GPU
+    # queue's, else the launcher's at most; None under submitit's local launcher, which starts
+    # the whole sweep) and whether under CUDA's MPS. Rows written before lack both (the H200's
+    # one-fifth Table 3 grid: 14 jobs by time-slicing).
+    device_jobs: int | None
+    device_mps: bool
     torch_threads: int
     # The instruction set of torch's CPU kernels (AVX512, AVX2, ...). Training is bitwise
     # repeatable on one machine, but kernels of another set round differently, and a GAN's

@@ -179,6 +179,8 @@ def test_the_shared_device_launcher_runs_jobs_at_once_and_every_row_lands(tmp_pa
     assert all(row["status"] == "ok" for row in found)
     cores = len(os.sched_getaffinity(0))
     assert {row["torch_threads"] for row in found} == {max(1, cores // min(2, cores))}
+    # How the device was shared, which the GPU queue's estimates keep apart.
+    assert {(row["device_jobs"], row["device_mps"]) for row in found} == {(2, False)}
     # Which CPU kernels rounded the run: a rerun elsewhere may train a different model.
     assert {row["cpu_capability"] for row in found} == {torch.backends.cpu.get_cpu_capability()}
 

@@ -20,6 +20,7 @@ from anomaly_bench.engine.device_queue import (
     QueuedRun,
     QueueStep,
     Rates,
+    Sharing,
     SimulatedClock,
     SimulatedRun,
     bench_rates,
@@ -36,6 +37,7 @@ from anomaly_bench.engine.device_queue import (
     rates_for,
     run_queue,
     simulate_queue,
+    speed_setting,
     step_overrides,
     training_rate,
 )
@@ -44,6 +46,9 @@ from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
 from anomaly_bench.store.run_identity import run_key
 
 MiB = 2**20
+# The default's speed setting: float32 at torch's TF32 defaults, eager, foreach Adam.
+DEFAULT = ((), False, None, False)
+BF16 = ((("precision", "bf16-mixed"),), False, None, False)
 
 
 @pytest.mark.parametrize(
@@ -71,8 +76,8 @@ def test_pending_runs_keep_the_queue_order_skip_the_done_and_estimate_from_rates
     first = list(step_overrides(steps[0]))
     assert len(first) == 70 and first[0][1:] == ("model=iforest", "data.normal_class=0", "seed=0")
     done = {run_key(compose_run(first[0], {}))}
-    rates = {("ganomaly", 3): Rates(train=1000.0, score=5000.0)}
-    runs = pending_runs(steps, done, rates, {})
+    rates = {("ganomaly", 3, DEFAULT, Sharing(14)): Rates(train=1000.0, score=5000.0)}
+    runs = pending_runs(steps, done, rates, {}, Sharing(14))
     assert len(runs) == 139 and runs[0].key.startswith("iforest_cifar10_class1_paper_seed0_")
     assert runs[-1].key.startswith("mem_ganomaly_cifar10_class9_paper_seed1_")
     ganomaly = next(r for r in runs if r.method == "ganomaly")
@@ -103,12 +108,13 @@ def test_measured_rates_leave_the_curve_out_of_training_and_resumed_rows_out():
     at 125 images a second; a resumed row's seconds are its last process's only."""
     row = {"status": "ok", "device": "gpu", "dataset": "cifar10", "method": "ganomaly",
            "train_seconds": 100.0, "train_images_per_second": 100.0,
-           "test_images_per_second": 5000.0,
+           "test_images_per_second": 5000.0, "config": {"trainer": {"precision": "32-true"}},
            "learning_curve": [{"score_seconds": 6.0}, {"score_seconds": 6.0}],
            "epoch_choices": {"best_test_epoch": {"score_seconds": 8.0}}}  # fmt: skip
     assert training_rate(row) == pytest.approx(125.0)
     resumed = row | {"train_images_per_second": 1.0, "resumed_from": "last.ckpt"}
-    assert measured_rates([row, resumed], "gpu") == {("ganomaly", 3): Rates(125.0, 5000.0)}
+    measured = measured_rates([row, resumed], "gpu")
+    assert measured == {("ganomaly", 3, DEFAULT, Sharing(14)): Rates(125.0, 5000.0)}
 
 
 def test_a_narrowed_step_queues_only_its_runs_and_a_run_two_steps_share_once():
@@ -122,7 +128,7 @@ def test_a_narrowed_step_queues_only_its_runs_and_a_run_two_steps_share_once():
         ("model=ganomaly", "data.normal_class=1", "seed=0"),
         ("model=mem_ganomaly", "data.normal_class=0", "seed=0"),
     ]
-    runs = pending_runs([check, seed1, steps["table3_seeds12"]], set(), {}, {})
+    runs = pending_runs([check, seed1, steps["table3_seeds12"]], set(), {}, {}, Sharing(14))
     by_step = {name: [r for r in runs if r.step == name] for name in steps}
     assert len(by_step["float32_check"]) == 8 and len(by_step["default_check_seed1"]) == 4
     assert len(by_step["table3_seeds12"]) == 140 - 4
@@ -203,15 +209,50 @@ def test_a_run_without_rows_at_its_channels_borrows_a_wider_images_never_a_narro
     """The GPU has written CIFAR-10 rows (3 channels) only: an MNIST run of the same method is
     estimated from them, not from the benchmark over 14 jobs; a CIFAR-10 run never takes an
     MNIST rate, which would be too fast."""
-    measured = {("ganomaly", 3): Rates(1600.0, 9000.0), ("memae", 1): Rates(5000.0, 9000.0)}
-    assert rates_for(measured, "ganomaly", 1) == Rates(1600.0, 9000.0)
-    assert rates_for(measured, "ganomaly", 3) == Rates(1600.0, 9000.0)
-    assert rates_for(measured, "memae", 3) is None
-    assert rates_for(measured, "dagmm", 1) is None
+    shared = Sharing(14)
+    measured = {
+        ("ganomaly", 3, DEFAULT, shared): Rates(1600.0, 9000.0),
+        ("memae", 1, DEFAULT, shared): Rates(5000.0, 9000.0),
+    }
+    assert rates_for(measured, "ganomaly", 1, DEFAULT, shared) == Rates(1600.0, 9000.0)
+    assert rates_for(measured, "ganomaly", 3, DEFAULT, shared) == Rates(1600.0, 9000.0)
+    assert rates_for(measured, "memae", 3, DEFAULT, shared) is None
+    assert rates_for(measured, "dagmm", 1, DEFAULT, shared) is None
     only = (("model", ("ganomaly",)), ("data.normal_class", ("0",)))
     steps = [QueueStep("t1", "table1_mnist", (0,), only=only)]
-    [run] = pending_runs(steps, set(), measured, {"ganomaly": Rates(1.0, 1.0)})
+    [run] = pending_runs(steps, set(), measured, {"ganomaly": Rates(1.0, 1.0)}, shared)
     assert run.estimate_s < 1000  # 15 epochs of about 6,000 images at 1,600/s, not at 1/s
+
+
+def test_rates_follow_the_runs_setting_and_sharing_and_another_ones_never_run_faster():
+    """Rows of one arithmetic and sharing estimate runs of the same: once bf16 runs have rows,
+    the first grid's float32 rows do not outvote them. Without rows of their own, runs take
+    the slowest others, no faster with fewer jobs, slower in proportion with more."""
+    config = {"trainer": {"precision": "32-true"}, "callbacks": {"speedups": {"tf32": None}}}
+    bf16 = {**config, "trainer": {"precision": "bf16-mixed"}}
+    assert speed_setting(config) == DEFAULT and speed_setting(bf16) == BF16
+
+    def row(rate: float, settings: dict, **sharing) -> dict:
+        return {"status": "ok", "device": "NVIDIA H200", "dataset": "cifar10",
+                "method": "ganomaly", "train_seconds": 10.0, "train_images_per_second": rate,
+                "test_images_per_second": 9000.0, "config": settings, **sharing}  # fmt: skip
+
+    earlier = [row(1600.0, config) for _ in range(5)]  # before rows recorded their sharing
+    measured = measured_rates(
+        [*earlier, row(3000.0, bf16, device_jobs=14, device_mps=False)], "NVIDIA H200"
+    )
+    assert measured == {
+        ("ganomaly", 3, DEFAULT, Sharing(14)): Rates(1600.0, 9000.0),
+        ("ganomaly", 3, BF16, Sharing(14)): Rates(3000.0, 9000.0),
+    }
+    assert rates_for(measured, "ganomaly", 3, BF16, Sharing(14)).train == 3000.0
+    assert rates_for(measured, "ganomaly", 3, DEFAULT, Sharing(14)).train == 1600.0
+    # Channels-last has no rows: the slowest setting's, shared as planned.
+    channels_last = (*DEFAULT[:1], True, *DEFAULT[2:])
+    assert rates_for(measured, "ganomaly", 3, channels_last, Sharing(14)).train == 1600.0
+    assert rates_for(measured, "ganomaly", 3, channels_last, Sharing(28)).train == 800.0
+    assert rates_for(measured, "ganomaly", 3, channels_last, Sharing(7)).train == 1600.0
+    assert rates_for(measured, "ganomaly", 3, BF16, Sharing(14, mps=True)).train == 1600.0
 
 
 def test_runs_no_window_can_start_are_named_by_step_and_method():
@@ -428,13 +469,14 @@ def test_a_session_trains_its_queued_run_in_a_process_of_its_own_and_hands_back_
     earlier = {"run_id": "earlier", "run_key": "another_run", "method": "iforest",
                "dataset": "mnist", "protocol": "paper", "normal_class": 5, "seed": 0,
                "auroc": 0.9, "status": "ok", "device": "cpu", "train_seconds": 6.0,
-               "train_images_per_second": 1000.0, "test_images_per_second": 1000.0}  # fmt: skip
+               "train_images_per_second": 1000.0, "test_images_per_second": 1000.0,
+               "config": {"trainer": {"precision": "32-true"}}}  # fmt: skip
     ResultsStore(tmp_path / "committed").append(earlier)
     out = tmp_path / "out"
     code = main(["run", "--out", str(out), "--queue", str(queue), "--results-dir",
                  str(tmp_path / "store"), "--committed", str(tmp_path / "committed"),
                  "--data-dir", str(data), "--manifest", str(manifest), "--minutes", "4",
-                 "--jobs", "1", "--device", "cpu", f"paths.data_dir={data}",
+                 "--jobs", "2", "--device", "cpu", f"paths.data_dir={data}",
                  f"paths.log_dir={tmp_path / 'logs'}"])  # fmt: skip
     summary = json.loads((out / "queue_summary.json").read_text())
     assert code == 0, summary
@@ -443,6 +485,8 @@ def test_a_session_trains_its_queued_run_in_a_process_of_its_own_and_hands_back_
     [row] = [json.loads(line) for line in (out / "new_rows.jsonl").read_text().splitlines()]
     assert row["status"] == "ok" and row["run_key"] == finished["key"]
     assert (row["method"], row["normal_class"], row["n_train"]) == ("iforest", 0, 3)
+    # The row says how the device was shared: the queue's jobs, passed to the run's process.
+    assert (row["device_jobs"], row["device_mps"]) == (2, False)
     assert tarfile.is_tarfile(out / "pictures.tar")
 
 

@@ -14,9 +14,12 @@ from anomaly_bench.benchmarks.method_speed import BenchSettings
 from anomaly_bench.benchmarks.speed_matrix import Deadline, matrix
 from anomaly_bench.engine.gpu_sharing import (
     CONTROL,
+    JOBS_VARIABLE,
     PIPE_VARIABLE,
     MpsUnavailableError,
+    device_sharing,
     mps_daemon,
+    sharing_environment,
 )
 
 FAKE_CONTROL = """#!/bin/sh
@@ -53,6 +56,23 @@ def test_the_daemon_runs_for_the_body_and_is_asked_to_quit_even_when_the_body_fa
         raise RuntimeError("a run failed")
     assert fake_control.read_text().splitlines()[1:] == [f" pipe={tmp_path}/mps/pipe", "quit"]
     assert PIPE_VARIABLE not in os.environ
+
+
+def test_a_run_records_the_queues_jobs_and_whether_it_ran_under_the_daemon(
+    fake_control: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A run started by the GPU queue finds its jobs in its environment; one started inside
+    the daemon, its pipe; a grid's run, its launcher's jobs."""
+    shared_gpu = {"_target_": "hydra_plugins.hydra_joblib_launcher.JoblibLauncher", "n_jobs": 14}
+    assert device_sharing(shared_gpu) == {"device_jobs": 14, "device_mps": False}
+    assert sharing_environment(28)[JOBS_VARIABLE] == "28"
+    monkeypatch.setenv(JOBS_VARIABLE, "28")
+    with mps_daemon(tmp_path / "mps"):
+        assert device_sharing(None) == {"device_jobs": 28, "device_mps": True}
+    assert device_sharing(None) == {"device_jobs": 28, "device_mps": False}
+    monkeypatch.setenv(JOBS_VARIABLE, "many")
+    with pytest.raises(ValueError, match="ANOMALY_BENCH_DEVICE_JOBS='many': allowed a positive"):
+        device_sharing(None)
 
 
 def test_a_daemon_that_cannot_start_is_refused_with_why(fake_control, monkeypatch, tmp_path):

@@ -7,11 +7,13 @@ from anomaly_bench.engine.runtime import (
     COMMIT_VARIABLE,
     git_commit,
     installed_version,
+    launcher_jobs,
     thread_budget,
 )
 
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 SUBMITIT_LOCAL = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"
+SUBMITIT_SLURM = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
 BASIC = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
 
 
@@ -31,6 +33,21 @@ BASIC = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
 )
 def test_each_job_gets_its_share_of_the_cores(requested, launcher, cores, threads):
     assert thread_budget(requested, launcher, cores) == threads
+
+
+@pytest.mark.parametrize(
+    ("launcher", "cores", "jobs"),
+    [
+        ({"_target_": JOBLIB, "n_jobs": 14}, 16, 14),  # the shared_gpu grids
+        ({"_target_": JOBLIB, "n_jobs": -1}, 8, 8),
+        ({"_target_": SUBMITIT_LOCAL, "cpus_per_task": 1}, 2, None),  # the whole sweep at once
+        ({"_target_": SUBMITIT_SLURM, "cpus_per_task": 8}, 64, 1),  # an allocation each
+        ({"_target_": BASIC}, 2, 1),
+        (None, 2, 1),
+    ],
+)
+def test_a_row_records_how_many_runs_its_launcher_starts_at_once(launcher, cores, jobs):
+    assert launcher_jobs(launcher, cores) == jobs
 
 
 @pytest.mark.parametrize("requested", [0, -2, 1.5])
