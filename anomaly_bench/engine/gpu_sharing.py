@@ -91,7 +91,7 @@ def device_sharing(launcher: Mapping[str, Any] | None) -> dict[str, Any]:
     have its variable). A training rate depends on both: 14 GANomaly jobs on the H200 each ran
     at a third of one process's rate, so the queue estimates a run from rows shared alike."""
     queue_jobs = os.environ.get(JOBS_VARIABLE)
-    if queue_jobs is not None and not queue_jobs.isdigit():
+    if queue_jobs is not None and not (queue_jobs.isdigit() and int(queue_jobs) > 0):
         raise ValueError(f"{JOBS_VARIABLE}={queue_jobs!r}: allowed a positive whole number")
     jobs = int(queue_jobs) if queue_jobs else launcher_jobs(launcher, available_cores())
     return {"device_jobs": jobs, "device_mps": bool(os.environ.get(PIPE_VARIABLE))}

@@ -70,9 +70,10 @@ def test_a_run_records_the_queues_jobs_and_whether_it_ran_under_the_daemon(
     with mps_daemon(tmp_path / "mps"):
         assert device_sharing(None) == {"device_jobs": 28, "device_mps": True}
     assert device_sharing(None) == {"device_jobs": 28, "device_mps": False}
-    monkeypatch.setenv(JOBS_VARIABLE, "many")
-    with pytest.raises(ValueError, match="ANOMALY_BENCH_DEVICE_JOBS='many': allowed a positive"):
-        device_sharing(None)
+    for bad in ("many", "0"):
+        monkeypatch.setenv(JOBS_VARIABLE, bad)
+        with pytest.raises(ValueError, match=f"DEVICE_JOBS='{bad}': allowed a positive whole"):
+            device_sharing(None)
 
 
 def test_a_daemon_that_cannot_start_is_refused_with_why(fake_control, monkeypatch, tmp_path):
