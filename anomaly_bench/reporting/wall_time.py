@@ -40,6 +40,16 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def at_once(rows: list[Mapping]) -> str:
+    """How many runs shared the device, as the rows recorded it (`device_jobs`): the wall time
+    depends on it as much as on the device. Empty where a row did not record it."""
+    jobs = {row.get("device_jobs") for row in rows}
+    if None in jobs:
+        return ""
+    fewest, most = min(jobs), max(jobs)
+    return f", {most} at once" if fewest == most else f", {fewest}-{most} at once"
+
+
 def wall_time_line(rows: list[Mapping]) -> str:
     """One sentence: per device, the grid's busy wall time and its runs (resumed ones named);
     empty when no row says when it started."""
@@ -48,7 +58,7 @@ def wall_time_line(rows: list[Mapping]) -> str:
     for device in sorted({str(row.get("device")) for row in timed}):
         mine = [row for row in timed if str(row.get("device")) == device]
         resumed = sum(1 for row in mine if row.get("resumed_from"))
-        note = f", {resumed} of them resumed" if resumed else ""
+        note = at_once(mine) + (f", {resumed} of them resumed" if resumed else "")
         parts.append(f"{device} {duration(busy_seconds(mine))} ({len(mine)} runs{note})")
     if not parts:
         return ""

@@ -35,3 +35,11 @@ def test_the_line_gives_each_device_its_own_time_and_names_resumed_runs():
     assert "NVIDIA H200 3.8 min (2 runs)" in line
     assert "cpu 2.1 h (2 runs, 1 of them resumed)" in line
     assert line.index("NVIDIA H200") < line.index("cpu 2.1 h")
+
+
+def test_the_line_says_how_many_runs_shared_the_device_where_every_row_recorded_it():
+    shared = [row("00:00", 60, device="NVIDIA H200", device_jobs=j) for j in (14, 14, 28)]
+    assert "NVIDIA H200 60 s (3 runs, 14-28 at once)" in wall_time_line(shared)
+    assert "(2 runs, 14 at once)" in wall_time_line(shared[:2])
+    earlier = row("00:00", 60, device="NVIDIA H200")  # written before rows recorded it
+    assert "(3 runs)" in wall_time_line([*shared[:2], earlier])
