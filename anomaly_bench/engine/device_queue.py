@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from hydra import compose, initialize_config_dir
@@ -185,13 +185,20 @@ def row_sharing(row: dict) -> Sharing | None:
     return Sharing(1) if row.get("device") == "cpu" else EARLIER_GPU_SHARING
 
 
-def speed_setting(config: Any) -> tuple:
-    """What a run's training rate depends on besides its device and how it is shared: its
-    arithmetic (`numerics`), channels_last, compilation and its mode, fused Adam."""
+class SpeedSetting(NamedTuple):
+    """What a run's training rate depends on besides its device and how it is shared."""
+
+    numerics: tuple[tuple[str, Any], ...] = ()  # `run_identity.numerics`: bf16, TF32 on or off
+    channels_last: bool = False
+    compiled: str | None = None  # the compile mode, when compiled
+    fused_adam: bool = False
+
+
+def speed_setting(config: Any) -> SpeedSetting:
     speedups = (config.get("callbacks") or {}).get("speedups") or {}
     optimizer = (config.get("model") or {}).get("optimizer") or {}
     compiled = (speedups.get("compile_mode") or "default") if speedups.get("compile") else None
-    return (
+    return SpeedSetting(
         tuple(sorted(numerics(config).items())),
         bool(speedups.get("channels_last")),
         compiled,
@@ -199,7 +206,7 @@ def speed_setting(config: Any) -> tuple:
     )
 
 
-RateKey = tuple[str, int, tuple, Sharing]  # method, channels, speed setting, sharing
+RateKey = tuple[str, int, SpeedSetting, Sharing]  # method, channels, speed setting, sharing
 
 
 def measured_rates(rows: Iterable[dict], device: str) -> dict[RateKey, Rates]:
@@ -239,7 +246,7 @@ def rates_for(
     measured: dict[RateKey, Rates],
     method: str,
     channels: int,
-    setting: tuple,
+    setting: SpeedSetting,
     sharing: Sharing,
 ) -> Rates | None:
     """The device's rates for the method at these channels, else at the fewest channels above

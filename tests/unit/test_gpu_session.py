@@ -23,6 +23,7 @@ from anomaly_bench.engine.device_queue import (
     Sharing,
     SimulatedClock,
     SimulatedRun,
+    SpeedSetting,
     bench_rates,
     beyond_window,
     compose_run,
@@ -47,8 +48,8 @@ from anomaly_bench.store.run_identity import run_key
 
 MiB = 2**20
 # The default's speed setting: float32 at torch's TF32 defaults, eager, foreach Adam.
-DEFAULT = ((), False, None, False)
-BF16 = ((("precision", "bf16-mixed"),), False, None, False)
+DEFAULT = SpeedSetting()
+BF16 = SpeedSetting(numerics=(("precision", "bf16-mixed"),))
 
 
 @pytest.mark.parametrize(
@@ -231,6 +232,9 @@ def test_rates_follow_the_runs_setting_and_sharing_and_another_ones_never_run_fa
     config = {"trainer": {"precision": "32-true"}, "callbacks": {"speedups": {"tf32": None}}}
     bf16 = {**config, "trainer": {"precision": "bf16-mixed"}}
     assert speed_setting(config) == DEFAULT and speed_setting(bf16) == BF16
+    graphs = {"compile": True, "compile_mode": "reduce-overhead", "channels_last": True}
+    fast = {**config, "callbacks": {"speedups": graphs}, "model": {"optimizer": {"fused": True}}}
+    assert speed_setting(fast) == SpeedSetting((), True, "reduce-overhead", True)
 
     def row(rate: float, settings: dict, **sharing) -> dict:
         return {"status": "ok", "device": "NVIDIA H200", "dataset": "cifar10",
@@ -248,7 +252,7 @@ def test_rates_follow_the_runs_setting_and_sharing_and_another_ones_never_run_fa
     assert rates_for(measured, "ganomaly", 3, BF16, Sharing(14)).train == 3000.0
     assert rates_for(measured, "ganomaly", 3, DEFAULT, Sharing(14)).train == 1600.0
     # Channels-last has no rows: the slowest setting's, shared as planned.
-    channels_last = (*DEFAULT[:1], True, *DEFAULT[2:])
+    channels_last = SpeedSetting(channels_last=True)
     assert rates_for(measured, "ganomaly", 3, channels_last, Sharing(14)).train == 1600.0
     assert rates_for(measured, "ganomaly", 3, channels_last, Sharing(28)).train == 800.0
     assert rates_for(measured, "ganomaly", 3, channels_last, Sharing(7)).train == 1600.0
