@@ -31,6 +31,7 @@ from anomaly_bench.evaluation.plots import save_per_class_comparison
 from anomaly_bench.reporting.frame import cell_stats, class_grid
 from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.reporting.tables import report
+from anomaly_bench.settings.checks import COUNT_ARG
 from anomaly_bench.settings.method_facts import demo_budgets, method_ids
 from anomaly_bench.store.results import ResultsStore
 
@@ -142,7 +143,9 @@ def main() -> None:
     parser.add_argument("--classes", default="0,1,2,3,4,5,6,7,8,9")
     parser.add_argument("--results", type=Path, default=Path("results/demo"))
     parser.add_argument(
-        "--epochs", type=int, help="every method's epochs (default: each method's demo budget)"
+        "--epochs",
+        type=COUNT_ARG,
+        help="every method's epochs (default: each method's demo budget)",
     )
     args = parser.parse_args()
     models = args.models.split(",")

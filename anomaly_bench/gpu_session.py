@@ -19,7 +19,7 @@ import logging
 import subprocess
 import sys
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -58,6 +58,7 @@ from anomaly_bench.engine.gpu_sharing import (
     sharing_environment,
 )
 from anomaly_bench.engine.runtime import device_name
+from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG
 from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
 from anomaly_bench.store.row_schema import interrupted
 
@@ -283,23 +284,6 @@ def pictures_in(source: Path, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
                 yield member.name, tar.extractfile(member).read()
 
 
-def positive(kind: type) -> Callable[[str], float]:
-    """An argparse type: a number of `kind` above zero (0 jobs would start nothing and divide
-    every estimate by zero)."""
-
-    def read(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or value <= 0:
-            number = "a whole number" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: {number} above 0")
-        return value
-
-    return read
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -314,8 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     verbs.add_parser("check", parents=[data], help="the data here against its manifest")
     r = verbs.add_parser("run", parents=[data], help="the queue's next runs, to a deadline")
     r.add_argument("--out", type=Path, required=True)
-    r.add_argument("--minutes", type=positive(float), default=7.0)
-    r.add_argument("--jobs", type=positive(int), default=14, help="runs at once on the device")
+    r.add_argument("--minutes", type=POSITIVE_ARG, default=7.0)
+    r.add_argument("--jobs", type=COUNT_ARG, default=14, help="runs at once on the device")
     r.add_argument("--results-dir", type=Path, default=Path("results/gpu_queue"))
     r.add_argument("--committed", type=Path, default=COMMITTED)
     r.add_argument("--bench", type=Path, default=COMMITTED / "bench_nvidia_h200.json")

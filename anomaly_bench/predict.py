@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from anomaly_bench.engine.prediction import THRESHOLDS, predict
+from anomaly_bench.settings.checks import COUNT_ARG
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
         help="held_out: chosen on the run's held-out normal images (needs data.val_fraction > 0)"
         "; youden: chosen on the test set, labelled so in the CSV",
     )
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=COUNT_ARG, default=64)
     parser.add_argument("--output", type=Path, default=Path("predictions.csv"))
     parser.add_argument(
         "--maps",

@@ -37,6 +37,7 @@ from anomaly_bench.benchmarks.step_profile import profile_case
 from anomaly_bench.benchmarks.suite import ALL_METHODS, check_list, markdown_table
 from anomaly_bench.engine.gpu_sharing import mps_daemon
 from anomaly_bench.engine.runtime import device_name
+from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG
 
 # Each speed setting as the overrides that switch it on; float32 is torch's strict float32.
 VARIANTS = {
@@ -237,14 +238,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--jobs", default="1,14", help="comma-separated process counts")
     parser.add_argument("--channels", type=int, default=3, choices=(1, 3))
-    parser.add_argument("--train-steps", type=int, default=30)
-    parser.add_argument("--score-batches", type=int, default=20)
+    parser.add_argument("--train-steps", type=COUNT_ARG, default=30)
+    parser.add_argument("--score-batches", type=COUNT_ARG, default=20)
     parser.add_argument(
         "--profile", action="store_true", help="also profile a training step of each method"
     )
     parser.add_argument(
         "--seconds",
-        type=float,
+        type=POSITIVE_ARG,
         default=None,
         help="stop at this many seconds (the device call's limit, less its start): a cell still "
         "running is stopped, the rest are listed as not run; every cell measured is written",

@@ -38,6 +38,7 @@ from anomaly_bench.benchmarks.method_speed import (
 )
 from anomaly_bench.benchmarks.reference_scoring import reference_scoring_speed
 from anomaly_bench.engine.runtime import device_name
+from anomaly_bench.settings.checks import COUNT_ARG, NATURAL_ARG
 
 DEFAULTS = BenchSettings()
 ALL_METHODS = sorted(path.stem for path in (CONF_DIR / "model").glob("*.yaml"))
@@ -202,29 +203,43 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--methods", default=",".join(ALL_METHODS), help="comma-separated ids")
     parser.add_argument("--channels", default="1,3", help="comma-separated channel counts")
     parser.add_argument(
-        "--train-warmup", type=int, default=DEFAULTS.train_warmup, help="untimed training batches"
+        "--train-warmup",
+        type=NATURAL_ARG,
+        default=DEFAULTS.train_warmup,
+        help="untimed training batches",
     )
     parser.add_argument(
-        "--train-steps", type=int, default=DEFAULTS.train_steps, help="timed training batches"
+        "--train-steps", type=COUNT_ARG, default=DEFAULTS.train_steps, help="timed training batches"
     )
     parser.add_argument(
-        "--score-warmup", type=int, default=DEFAULTS.score_warmup, help="untimed scoring batches"
+        "--score-warmup",
+        type=NATURAL_ARG,
+        default=DEFAULTS.score_warmup,
+        help="untimed scoring batches",
     )
     parser.add_argument(
-        "--score-batches", type=int, default=DEFAULTS.score_batches, help="timed scoring batches"
+        "--score-batches",
+        type=COUNT_ARG,
+        default=DEFAULTS.score_batches,
+        help="timed scoring batches",
     )
     parser.add_argument(
         "--max-search-steps",
-        type=int,
+        type=COUNT_ARG,
         default=DEFAULTS.max_search_steps,
         help="latent-search scores: time this many steps and scale to the configured count",
     )
-    parser.add_argument("--input-images", type=int, default=6000, help="input-path epoch size")
-    parser.add_argument("--input-batch-size", type=int, default=64, help="input-path batch")
-    parser.add_argument("--search-images", type=int, default=64, help="latent-search images")
-    parser.add_argument("--search-steps", type=int, default=20, help="latent-search steps")
     parser.add_argument(
-        "--reference-images", type=int, default=2048, help="images of the reference scoring loop"
+        "--input-images", type=COUNT_ARG, default=6000, help="input-path epoch size"
+    )
+    parser.add_argument("--input-batch-size", type=COUNT_ARG, default=64, help="input-path batch")
+    parser.add_argument("--search-images", type=COUNT_ARG, default=64, help="latent-search images")
+    parser.add_argument("--search-steps", type=COUNT_ARG, default=20, help="latent-search steps")
+    parser.add_argument(
+        "--reference-images",
+        type=COUNT_ARG,
+        default=2048,
+        help="images of the reference scoring loop",
     )
     parser.add_argument("--output", type=Path, default=Path("results/bench.json"))
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every method")

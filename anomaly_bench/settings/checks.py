@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 
 def check_choice(key: str, value: object, allowed: Iterable[object]) -> None:
@@ -44,6 +45,32 @@ check_positive = POSITIVE.check
 NATURAL = Allowed(
     "an integer >= 0", lambda v: not isinstance(v, bool) and isinstance(v, int) and v >= 0
 )
+
+Value = TypeVar("Value")
+
+
+def option_type(read: Callable[[str], Value], allowed: Allowed) -> Callable[[str], Value]:
+    """An argparse `type` held to `allowed`: a command-line count is refused in the words of the
+    setting it feeds, before anything starts (`--epochs 0` would otherwise read as unset)."""
+
+    def parse(text: str) -> Value:
+        try:
+            value = read(text)
+        except ValueError:
+            value = text
+        if not allowed.test(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: {allowed.words}")
+        return value
+
+    return parse
+
+
+# The command-line counts: runs, batches, epochs (positive); warm-up batches (0 allowed); minutes.
+COUNT_ARG = option_type(int, POSITIVE_INT)
+NATURAL_ARG = option_type(int, NATURAL)
+POSITIVE_ARG = option_type(float, POSITIVE)
+
+
 # How a model declares what a constructor parameter may hold: annotating it with one of these
 # types is all it takes. The check before any build (check_model_settings) and the contract
 # test's tiny sizes follow from the annotation, with no list to keep.

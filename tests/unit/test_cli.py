@@ -51,3 +51,25 @@ def test_the_installed_script_is_the_command():
         pytest.skip("the package is not installed with its console script (make install)")
     shown = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
     assert shown.stdout.startswith("anomaly-bench 0.")
+
+
+@pytest.mark.parametrize(
+    ("argv", "refused"),
+    [
+        (["demo", "--epochs", "0"], "--epochs: '0' is not allowed; allowed: a positive integer"),
+        (["predict", "a.png", "--batch-size", "0"], "'0' is not allowed; allowed: a positive"),
+        (["bench", "--train-steps", "two"], "'two' is not allowed; allowed: a positive integer"),
+        (["bench", "--score-warmup", "-1"], "'-1' is not allowed; allowed: an integer >= 0"),
+        (["gpu-session", "run", "--out", "o", "--jobs", "0"], "'0' is not allowed; allowed: a"),
+        (["gpu-session", "run", "--out", "o", "--minutes", "nan"], "allowed: a positive number"),
+    ],
+)
+def test_a_count_of_nothing_is_refused_naming_the_value_before_anything_runs(
+    argv, refused, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert refused in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

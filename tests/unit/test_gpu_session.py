@@ -515,18 +515,3 @@ def test_the_data_packed_here_unpacks_there_and_passes_the_manifest_check(tmp_pa
     assert main(["unpack", "--parts", str(tmp_path / "carry"), "--data-dir", str(there)]) == 0
     assert main(["check", "--data-dir", str(there), "--manifest", str(there / "SHA256SUMS")]) == 0
     assert "5 files unpacked" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(
-    ("option", "value", "allowed"),
-    [("--jobs", "0", "a whole number above 0"), ("--minutes", "-1", "a number above 0")],
-)
-def test_a_session_without_jobs_or_minutes_is_refused_naming_the_value(
-    option, value, allowed, tmp_path, capsys
-):
-    with pytest.raises(SystemExit):
-        main(["run", "--out", str(tmp_path), "--dry-run", option, value])
-    assert (
-        f"argument {option}: '{value}' is not allowed; allowed: {allowed}"
-        in capsys.readouterr().err
-    )
