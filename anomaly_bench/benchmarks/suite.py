@@ -198,49 +198,31 @@ def report(results: dict[str, Any]) -> str:
     return "\n\n".join(sections) + "\n"
 
 
+# The suite's sizes: option -> (what it allows, default, what it counts). Warm-ups may be 0.
+COUNT_OPTIONS = {
+    "--train-warmup": (NATURAL_ARG, DEFAULTS.train_warmup, "untimed training batches"),
+    "--train-steps": (COUNT_ARG, DEFAULTS.train_steps, "timed training batches"),
+    "--score-warmup": (NATURAL_ARG, DEFAULTS.score_warmup, "untimed scoring batches"),
+    "--score-batches": (COUNT_ARG, DEFAULTS.score_batches, "timed scoring batches"),
+    "--max-search-steps": (
+        COUNT_ARG,
+        DEFAULTS.max_search_steps,
+        "latent-search scores: time this many steps and scale to the configured count",
+    ),
+    "--input-images": (COUNT_ARG, 6000, "input-path epoch size"),
+    "--input-batch-size": (COUNT_ARG, 64, "input-path batch"),
+    "--search-images": (COUNT_ARG, 64, "latent-search images"),
+    "--search-steps": (COUNT_ARG, 20, "latent-search steps"),
+    "--reference-images": (COUNT_ARG, 2048, "images of the reference scoring loop"),
+}
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", default=",".join(ALL_METHODS), help="comma-separated ids")
     parser.add_argument("--channels", default="1,3", help="comma-separated channel counts")
-    parser.add_argument(
-        "--train-warmup",
-        type=NATURAL_ARG,
-        default=DEFAULTS.train_warmup,
-        help="untimed training batches",
-    )
-    parser.add_argument(
-        "--train-steps", type=COUNT_ARG, default=DEFAULTS.train_steps, help="timed training batches"
-    )
-    parser.add_argument(
-        "--score-warmup",
-        type=NATURAL_ARG,
-        default=DEFAULTS.score_warmup,
-        help="untimed scoring batches",
-    )
-    parser.add_argument(
-        "--score-batches",
-        type=COUNT_ARG,
-        default=DEFAULTS.score_batches,
-        help="timed scoring batches",
-    )
-    parser.add_argument(
-        "--max-search-steps",
-        type=COUNT_ARG,
-        default=DEFAULTS.max_search_steps,
-        help="latent-search scores: time this many steps and scale to the configured count",
-    )
-    parser.add_argument(
-        "--input-images", type=COUNT_ARG, default=6000, help="input-path epoch size"
-    )
-    parser.add_argument("--input-batch-size", type=COUNT_ARG, default=64, help="input-path batch")
-    parser.add_argument("--search-images", type=COUNT_ARG, default=64, help="latent-search images")
-    parser.add_argument("--search-steps", type=COUNT_ARG, default=20, help="latent-search steps")
-    parser.add_argument(
-        "--reference-images",
-        type=COUNT_ARG,
-        default=2048,
-        help="images of the reference scoring loop",
-    )
+    for flag, (kind, default, text) in COUNT_OPTIONS.items():
+        parser.add_argument(flag, type=kind, default=default, help=text)
     parser.add_argument("--output", type=Path, default=Path("results/bench.json"))
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every method")
     args = parser.parse_args(argv)
