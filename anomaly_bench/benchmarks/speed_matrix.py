@@ -37,7 +37,7 @@ from anomaly_bench.benchmarks.step_profile import profile_case
 from anomaly_bench.benchmarks.suite import ALL_METHODS, check_list, markdown_table
 from anomaly_bench.engine.gpu_sharing import mps_daemon
 from anomaly_bench.engine.runtime import device_name
-from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG
+from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG, count_list_arg
 
 # Each speed setting as the overrides that switch it on; float32 is torch's strict float32.
 VARIANTS = {
@@ -236,7 +236,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", default="ganomaly,mem_ganomaly")
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--jobs", default="1,14", help="comma-separated process counts")
+    parser.add_argument(
+        "--jobs", type=count_list_arg, default="1,14", help="comma-separated process counts"
+    )
     parser.add_argument("--channels", type=int, default=3, choices=(1, 3))
     parser.add_argument("--train-steps", type=COUNT_ARG, default=30)
     parser.add_argument("--score-batches", type=COUNT_ARG, default=20)
@@ -279,8 +281,9 @@ def main(argv: list[str] | None = None) -> None:
         for entry in profiles(methods, settings, args.channels, deadline):
             results["step_profiles"].append(entry)
             write(results, args.output)
-    jobs = [int(n) for n in args.jobs.split(",")]
-    for cell in matrix(methods, args.variants.split(","), jobs, settings, args.channels, deadline):
+    for cell in matrix(
+        methods, args.variants.split(","), args.jobs, settings, args.channels, deadline
+    ):
         results["cells"].append(cell)
         write(results, args.output)
     print(markdown(results))

@@ -71,6 +71,12 @@ NATURAL_ARG = option_type(int, NATURAL)
 POSITIVE_ARG = option_type(float, POSITIVE)
 
 
+def count_list_arg(text: str) -> list[int]:
+    """An argparse `type` for a comma-separated list of counts (`--jobs 1,14,28`), each held to
+    COUNT_ARG's rule and named alone when refused."""
+    return [COUNT_ARG(part) for part in text.split(",")]
+
+
 # How a model declares what a constructor parameter may hold: annotating it with one of these
 # types is all it takes. The check before any build (check_model_settings) and the contract
 # test's tiny sizes follow from the annotation, with no list to keep.

@@ -175,6 +175,17 @@ def test_the_speed_matrix_sets_each_setting_against_float32_at_the_same_jobs():
     assert [c["vs_float32"] for c in with_ratios(cells)] == [1.0, 2.5, 1.0, 1.25]
     with pytest.raises(SystemExit):
         speed_matrix_args(["--variants", "float32,fp8"])
+    assert speed_matrix_args([]).jobs == [1, 14]
+
+
+@pytest.mark.parametrize("jobs", ["1,0", "1,x", "14,"])
+def test_a_job_count_of_nothing_is_refused_naming_it(jobs, capsys):
+    with pytest.raises(SystemExit):
+        speed_matrix_args(["--jobs", jobs])
+    bad = jobs.split(",")[1]
+    assert f"argument --jobs: {bad!r} is not allowed; allowed: a positive integer" in (
+        capsys.readouterr().err
+    )
 
 
 def test_a_process_past_its_seconds_or_dead_is_killed_and_the_caller_told():
