@@ -10,7 +10,6 @@ in, and where the files are.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import logging
@@ -32,6 +31,7 @@ from anomaly_bench.reporting.frame import cell_stats, class_grid
 from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.reporting.tables import report
 from anomaly_bench.settings.checks import COUNT_ARG
+from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.settings.method_facts import demo_budgets, method_ids
 from anomaly_bench.store.results import ResultsStore
 
@@ -134,14 +134,18 @@ def comparison(results: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = verb_parser(__doc__)
     parser.add_argument(
         "--models",
         default=",".join(demo_budgets()),
         help="comma-separated ids (default: the methods whose yaml states demo_epochs)",
     )
-    parser.add_argument("--classes", default="0,1,2,3,4,5,6,7,8,9")
-    parser.add_argument("--results", type=Path, default=Path("results/demo"))
+    parser.add_argument(
+        "--classes", default="0,1,2,3,4,5,6,7,8,9", help="comma-separated digits classes"
+    )
+    parser.add_argument(
+        "--results", type=Path, default=Path("results/demo"), help="the demo's results store"
+    )
     parser.add_argument(
         "--epochs",
         type=COUNT_ARG,

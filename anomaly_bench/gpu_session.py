@@ -59,6 +59,7 @@ from anomaly_bench.engine.gpu_sharing import (
 )
 from anomaly_bench.engine.runtime import device_name
 from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG
+from anomaly_bench.settings.command_line import DefaultsShown, description, verb_parser
 from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
 from anomaly_bench.store.row_schema import interrupted
 
@@ -285,24 +286,56 @@ def pictures_in(source: Path, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = verb_parser(__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True)
     data = argparse.ArgumentParser(add_help=False)
-    data.add_argument("--data-dir", type=Path, default=Path("data"))
-    data.add_argument("--manifest", type=Path, default=Path("data/SHA256SUMS"))
-    p = verbs.add_parser("pack", parents=[data], help="the data in parts, one per device call")
-    p.add_argument("--datasets", nargs="+", default=["cifar10"], choices=sorted(DATA_FOLDERS))
-    p.add_argument("--out", type=Path, default=data_pack.PACK_DIR)
-    u = verbs.add_parser("unpack", parents=[data], help="on the device: the parts unpacked")
-    u.add_argument("--parts", type=Path, default=data_pack.PACK_DIR)
-    verbs.add_parser("check", parents=[data], help="the data here against its manifest")
-    r = verbs.add_parser("run", parents=[data], help="the queue's next runs, to a deadline")
-    r.add_argument("--out", type=Path, required=True)
-    r.add_argument("--minutes", type=POSITIVE_ARG, default=7.0)
+    data.add_argument("--data-dir", type=Path, default=Path("data"), help="the datasets' folder")
+    data.add_argument(
+        "--manifest",
+        type=Path,
+        default=Path("data/SHA256SUMS"),
+        help="the datasets' sizes and checksums",
+    )
+
+    def verb(
+        name: str, text: str, parents: list[argparse.ArgumentParser]
+    ) -> argparse.ArgumentParser:
+        return verbs.add_parser(
+            name,
+            parents=parents,
+            help=text,
+            description=description(text),
+            formatter_class=DefaultsShown,
+        )
+
+    p = verb("pack", "the data in parts, one per device call", [data])
+    p.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["cifar10"],
+        choices=sorted(DATA_FOLDERS),
+        help="what to pack",
+    )
+    p.add_argument("--out", type=Path, default=data_pack.PACK_DIR, help="where the parts go")
+    u = verb("unpack", "on the device: the parts unpacked", [data])
+    u.add_argument("--parts", type=Path, default=data_pack.PACK_DIR, help="where the parts are")
+    verb("check", "the data here against its manifest", [data])
+    r = verb("run", "the queue's next runs, to a deadline", [data])
+    r.add_argument("--out", type=Path, required=True, help="what the machine hands back goes here")
+    r.add_argument("--minutes", type=POSITIVE_ARG, default=7.0, help="the deadline, from the start")
     r.add_argument("--jobs", type=COUNT_ARG, default=14, help="runs at once on the device")
-    r.add_argument("--results-dir", type=Path, default=Path("results/gpu_queue"))
-    r.add_argument("--committed", type=Path, default=COMMITTED)
-    r.add_argument("--bench", type=Path, default=COMMITTED / "bench_nvidia_h200.json")
+    r.add_argument(
+        "--results-dir", type=Path, default=Path("results/gpu_queue"), help="the queue's own store"
+    )
+    r.add_argument(
+        "--committed", type=Path, default=COMMITTED, help="the rows already done, to skip"
+    )
+    r.add_argument(
+        "--bench",
+        type=Path,
+        default=COMMITTED / "bench_nvidia_h200.json",
+        help="the speed figures each run's estimate comes from",
+    )
     r.add_argument("--queue", type=Path, default=QUEUE_FILE, help="the steps, in order")
     r.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
     r.add_argument("--device", help="plan for this device (default: this one)")
@@ -313,10 +346,12 @@ def main(argv: list[str] | None = None) -> int:
         "or where it cannot start)",
     )
     r.add_argument("overrides", nargs="*", help="added to every run (trainer=gpu ...)")
-    a = verbs.add_parser("add", help="append the rows a session or a CPU grid brought back")
-    a.add_argument("--rows", type=Path, required=True)
+    a = verb("add", "append the rows a session or a CPU grid brought back", [])
+    a.add_argument("--rows", type=Path, required=True, help="a results.jsonl to add")
     a.add_argument("--pictures", type=Path, help="a session's pictures.tar or a picture folder")
-    a.add_argument("--results-dir", type=Path, default=COMMITTED)
+    a.add_argument(
+        "--results-dir", type=Path, default=COMMITTED, help="the committed store they join"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.verb == "pack":

@@ -8,7 +8,6 @@ for the normal and the anomalous test images. Never trains.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
@@ -20,6 +19,7 @@ from anomaly_bench.engine.callbacks.last_checkpoint import LAST
 from anomaly_bench.engine.runtime import instantiate
 from anomaly_bench.engine.trained_model import load_trained
 from anomaly_bench.models.components.memory import nonzero_weights
+from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.settings.trusted_targets import check_targets
 
 
@@ -59,7 +59,7 @@ def load_run(run_dir: Path) -> tuple[torch.nn.Module, OneClassDataModule]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = verb_parser(__doc__)
     parser.add_argument("run_dir", type=Path, nargs="+", help="a run's output folder (logs/...)")
     args = parser.parse_args()
     print("| run | memory size | non-zero weights, normal | non-zero weights, anomalous |")

@@ -1,17 +1,21 @@
 """`python -m anomaly_bench.pictures` / `anomaly-bench pictures`: draw the example pictures of
-finished runs that have none (engine/run_pictures.py); the report shows them."""
+finished runs that have none; the report shows them.
+
+The work is engine/run_pictures.py's; this is its command line."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from anomaly_bench.engine.run_pictures import draw_missing_pictures
+from anomaly_bench.settings.command_line import verb_parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].strip("`"))
-    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    parser = verb_parser(__doc__)
+    parser.add_argument(
+        "--results-dir", type=Path, default=Path("results"), help="the results store of the runs"
+    )
     parser.add_argument(
         "--run-key", action="append", help="only this run (repeat for more; default: every run)"
     )

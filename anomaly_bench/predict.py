@@ -1,19 +1,23 @@
 """`python -m anomaly_bench.predict` / `anomaly-bench predict`: score image files, folders or globs
-with a finished run (engine/prediction.py); one CSV line per image."""
+with a finished run; one CSV line per image.
+
+The work is engine/prediction.py's; this is its command line."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from anomaly_bench.engine.prediction import THRESHOLDS, predict
 from anomaly_bench.settings.checks import COUNT_ARG
+from anomaly_bench.settings.command_line import verb_parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].strip("`"))
+    parser = verb_parser(__doc__)
     parser.add_argument("images", nargs="+", help="image files, folders or globs ('shots/*.png')")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    parser.add_argument(
+        "--results-dir", type=Path, default=Path("results"), help="the results store of the run"
+    )
     parser.add_argument("--run-key", help="the run to use (default: the store's only run)")
     parser.add_argument("--checkpoint", type=Path, help="default: the run's last.ckpt")
     parser.add_argument(
@@ -23,8 +27,10 @@ def main(argv: list[str] | None = None) -> None:
         help="held_out: chosen on the run's held-out normal images (needs data.val_fraction > 0)"
         "; youden: chosen on the test set, labelled so in the CSV",
     )
-    parser.add_argument("--batch-size", type=COUNT_ARG, default=64)
-    parser.add_argument("--output", type=Path, default=Path("predictions.csv"))
+    parser.add_argument("--batch-size", type=COUNT_ARG, default=64, help="images scored at once")
+    parser.add_argument(
+        "--output", type=Path, default=Path("predictions.csv"), help="the CSV, a line per image"
+    )
     parser.add_argument(
         "--maps",
         type=Path,

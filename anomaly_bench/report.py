@@ -10,18 +10,20 @@ first. The tables themselves are `reporting/tables.py`.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from anomaly_bench.reporting.configurations import parse_where
 from anomaly_bench.reporting.paper_tables import TABLES
 from anomaly_bench.reporting.tables import paper_report, report
+from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.store.results import RESULTS_FILE
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].strip("`"))
-    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    parser = verb_parser(__doc__)
+    parser.add_argument(
+        "--results-dir", type=Path, default=Path("results"), help="the results store to read"
+    )
     parser.add_argument(
         "--metric", default="auroc", help="any numeric row field: auroc, auprc, gmean, ..."
     )

@@ -38,6 +38,7 @@ from anomaly_bench.benchmarks.suite import ALL_METHODS, check_list, markdown_tab
 from anomaly_bench.engine.gpu_sharing import mps_daemon
 from anomaly_bench.engine.runtime import device_name
 from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG, count_list_arg
+from anomaly_bench.settings.command_line import verb_parser
 
 # Each speed setting as the overrides that switch it on; float32 is torch's strict float32.
 VARIANTS = {
@@ -233,15 +234,23 @@ OPERATOR_COLUMNS = {
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", default="ganomaly,mem_ganomaly")
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser = verb_parser(__doc__)
+    parser.add_argument("--methods", default="ganomaly,mem_ganomaly", help="comma-separated ids")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help="comma-separated speed settings"
+    )
     parser.add_argument(
         "--jobs", type=count_list_arg, default="1,14", help="comma-separated process counts"
     )
-    parser.add_argument("--channels", type=int, default=3, choices=(1, 3))
-    parser.add_argument("--train-steps", type=COUNT_ARG, default=30)
-    parser.add_argument("--score-batches", type=COUNT_ARG, default=20)
+    parser.add_argument(
+        "--channels", type=int, default=3, choices=(1, 3), help="channels of the random images"
+    )
+    parser.add_argument(
+        "--train-steps", type=COUNT_ARG, default=30, help="timed training batches a cell"
+    )
+    parser.add_argument(
+        "--score-batches", type=COUNT_ARG, default=20, help="timed scoring batches a cell"
+    )
     parser.add_argument(
         "--profile", action="store_true", help="also profile a training step of each method"
     )
@@ -252,7 +261,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="stop at this many seconds (the device call's limit, less its start): a cell still "
         "running is stopped, the rest are listed as not run; every cell measured is written",
     )
-    parser.add_argument("--output", type=Path, default=Path("results/speed_matrix.json"))
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path("results/speed_matrix.json"),
+        help="the matrix as JSON (and markdown beside it)",
+    )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every cell")
     args = parser.parse_args(argv)
     check_list(parser, "--methods", args.methods, ALL_METHODS)

@@ -1,7 +1,8 @@
-"""The speed benchmarks of `make bench`; timings live here, never in the test suite.
+"""The speed benchmarks of `make bench`: each method's images/s and memory, the input paths,
+the latent search, and the paper grids' hours on this machine.
 
-`python -m anomaly_bench.bench [options] [HYDRA_OVERRIDES ...]` measures, on this machine's
-device (the GPU when there is one):
+Timings live here, never in the test suite. `python -m anomaly_bench.bench [options]
+[HYDRA_OVERRIDES ...]` measures, on this machine's device (the GPU when there is one):
 - every method's training and scoring images/s and peak memory as a run trains it (its own
   config, Lightning loop included), on random 32x32 images with 1 and 3 channels, timed after
   warm-up batches, each method in a fresh process; two-stage methods also in their second stage,
@@ -39,6 +40,7 @@ from anomaly_bench.benchmarks.method_speed import (
 from anomaly_bench.benchmarks.reference_scoring import reference_scoring_speed
 from anomaly_bench.engine.runtime import device_name
 from anomaly_bench.settings.checks import COUNT_ARG, NATURAL_ARG
+from anomaly_bench.settings.command_line import verb_parser
 
 DEFAULTS = BenchSettings()
 ALL_METHODS = sorted(path.stem for path in (CONF_DIR / "model").glob("*.yaml"))
@@ -218,12 +220,14 @@ COUNT_OPTIONS = {
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = verb_parser(__doc__)
     parser.add_argument("--methods", default=",".join(ALL_METHODS), help="comma-separated ids")
     parser.add_argument("--channels", default="1,3", help="comma-separated channel counts")
     for flag, (kind, default, text) in COUNT_OPTIONS.items():
         parser.add_argument(flag, type=kind, default=default, help=text)
-    parser.add_argument("--output", type=Path, default=Path("results/bench.json"))
+    parser.add_argument(
+        "--output", type=Path, default=Path("results/bench.json"), help="the figures as JSON"
+    )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every method")
     args = parser.parse_args(argv)
     check_list(parser, "--methods", args.methods, ALL_METHODS)

@@ -12,7 +12,6 @@ docs/results/numerics_check.md.
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -23,6 +22,7 @@ import pandas as pd
 from anomaly_bench.reporting.comparison import markdown_grid
 from anomaly_bench.reporting.configurations import IDENTITY_PARTS
 from anomaly_bench.reporting.frame import is_number
+from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.settings.protocols import row_class
 from anomaly_bench.store.results import ResultsStore, latest_ok_rows
 from anomaly_bench.store.row_upgrades import config_today
@@ -147,9 +147,11 @@ def markdown(rows: Iterable[dict], metric: str = "auroc") -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results-dir", type=Path, default=Path("docs/results"))
-    parser.add_argument("--metric", default="auroc")
+    parser = verb_parser(__doc__)
+    parser.add_argument(
+        "--results-dir", type=Path, default=Path("docs/results"), help="the results store to read"
+    )
+    parser.add_argument("--metric", default="auroc", help="any numeric row field")
     args = parser.parse_args(argv)
     print(markdown(ResultsStore(args.results_dir).read(), args.metric), end="")
 

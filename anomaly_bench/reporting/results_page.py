@@ -12,7 +12,6 @@ and fails when they and the rows disagree.
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
@@ -49,6 +48,7 @@ from anomaly_bench.reporting.paper_tables import PaperTable, load_paper_table
 from anomaly_bench.reporting.tables import per_class_outputs, significance_outputs
 from anomaly_bench.reporting.training_share import share_markdown
 from anomaly_bench.reporting.wall_time import wall_time_line
+from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.settings.method_facts import first_stage_key
 from anomaly_bench.settings.protocols import LEAVE_ONE_OUT, row_class
 from anomaly_bench.store.results import ResultsStore
@@ -418,8 +418,10 @@ def gpu_speed_page(rows: list[dict], page_dir: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--page-dir", type=Path, default=PAGE_DIR)
+    parser = verb_parser(__doc__)
+    parser.add_argument(
+        "--page-dir", type=Path, default=PAGE_DIR, help="the committed rows, and where the pages go"
+    )
     args = parser.parse_args()
     for path in write_pages(args.page_dir):
         print(f"written: {path}")

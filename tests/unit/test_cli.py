@@ -1,5 +1,6 @@
 """The console command: one screen of help, every verb reaching its module, a bad verb named."""
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from anomaly_bench.cli import COMMANDS, main
+from anomaly_bench.settings.command_line import DefaultsShown
 from anomaly_bench.store.results import ResultsStore
 
 
@@ -43,6 +45,48 @@ def test_each_verbs_help_fits_one_screen(verb, capsys):
     assert stopped.value.code in (0, None)
     text = capsys.readouterr().out
     assert f"anomaly-bench {verb}" in text and len(text.splitlines()) <= 50
+
+
+class ParserBuiltError(Exception):
+    """Raised where a verb would parse its arguments: the parser it built is what a test reads."""
+
+
+def verb_parsers(verb: str, monkeypatch) -> list[argparse.ArgumentParser]:
+    """The parser `anomaly-bench VERB` builds, and those of its own verbs (gpu-session run ...)."""
+    built = []
+
+    def keep(parser, *args, **kwargs):
+        built.append(parser)
+        raise ParserBuiltError
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", keep)
+    with pytest.raises(ParserBuiltError):
+        main([verb])
+    subverbs = [a for a in built[0]._actions if isinstance(a, argparse._SubParsersAction)]
+    return [built[0], *(parser for a in subverbs for parser in a.choices.values())]
+
+
+@pytest.mark.parametrize("verb", [verb for verb in COMMANDS if verb != "train"])  # Hydra's help
+def test_each_verbs_help_says_what_it_does_and_what_each_option_is(verb, monkeypatch):
+    for parser in verb_parsers(verb, monkeypatch):
+        about = parser.description
+        assert about[0].isupper() and about.endswith((".", "?")), about
+        assert "python -m" not in about and "anomaly-bench" not in about, about
+        assert parser.formatter_class is DefaultsShown
+        for action in parser._actions:
+            if not isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+                assert action.help, f"{parser.prog} {action.option_strings or action.dest}"
+
+
+def test_predicts_help_reads_as_a_sentence_with_its_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Score image files, folders or globs with a finished run; one CSV line per image." in (
+        text
+    )
+    assert "images scored at once (default: 64)" in text
+    assert "(default: predictions.csv)" in text and "(default: None)" not in text
 
 
 def test_the_installed_script_is_the_command():
