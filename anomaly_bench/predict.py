@@ -43,9 +43,15 @@ def main(argv: list[str] | None = None) -> None:
         help="also write the scoring graph as an ONNX file, checked with onnxruntime against "
         "the model on the first batch of images (needs anomaly-bench[export])",
     )
+    parser.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="score the other images when one cannot be read; its line gives the reason in "
+        "`error` (without it, the first such image stops predict, naming it)",
+    )
     args = parser.parse_args(argv)
     try:
-        written = predict(
+        scored = predict(
             args.results_dir,
             args.images,
             args.output,
@@ -55,10 +61,13 @@ def main(argv: list[str] | None = None) -> None:
             args.batch_size,
             args.maps,
             args.export,
+            args.skip_unreadable,
         )
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
-    print(f"written: {written}")
+    print(f"written: {args.output}")
+    if scored.unreadable:
+        print(f"left unscored: {len(scored.unreadable)} unreadable image(s); their lines say why")
     if args.maps is not None:
         print(f"maps: {args.maps}")
     if args.export is not None:

@@ -6,7 +6,9 @@ the package's own, `settings/trusted_targets.py`) and its `last.ckpt`, loaded wi
 `weights_only=True`. Methods whose score needs statistics of the training set (iForest's forest,
 DAGMM's mixture, WGAN's critic mean) refit them from the run's own training data, rebuilt from the
 same config. Images go through the folder source's reader (`data/folder.py`): converted to the
-run's channels, resized to its image size, refused by name when they cannot be read.
+run's channels, resized to its image size, refused by name when they cannot be read; with
+`skip_unreadable`, such an image gets its line with the reason instead of a score, and the others
+are scored (one corrupt file in a folder of thousands need not cost the rest).
 
 A flag needs a threshold chosen without anomalies: the one the run chose on its held-out normal
 images (`data.val_fraction > 0`: the threshold flagging `val_false_alarm_target` of them). The
@@ -18,13 +20,12 @@ from __future__ import annotations
 import csv
 import glob
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-from torch import Tensor
 
 from anomaly_bench.data.batches import scale_to_unit_range
 from anomaly_bench.data.folder import IMAGE_SUFFIXES, images_in, read_image, stack
@@ -45,7 +46,7 @@ THRESHOLDS = {
     "held_out": ("val_threshold", "held-out normals"),
     "youden": ("youden_threshold", "test-set Youden (chosen on the test set)"),
 }
-CSV_COLUMNS = ("path", "score", "flag", "threshold", "threshold_source")
+CSV_COLUMNS = ("path", "score", "flag", "threshold", "threshold_source", "error")
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,6 @@ def image_paths(inputs: list[str]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def batches_of(paths: list[Path], size: int) -> Iterator[list[Path]]:
-    for start in range(0, len(paths), size):
-        yield paths[start : start + size]
-
-
 def threshold_of(row: dict[str, Any], choice: str) -> Threshold:
     key, source = THRESHOLDS[choice]
     value = row.get(key)
@@ -132,6 +128,36 @@ def threshold_of(row: dict[str, Any], choice: str) -> Threshold:
     return Threshold(value, source if value is not None else "none")
 
 
+@dataclass(frozen=True)
+class Scored:
+    """Each image's score, and the reason each image left unscored could not be read."""
+
+    scores: dict[Path, float]
+    unreadable: dict[Path, str]
+
+
+def readable_images(
+    paths: list[Path], channels: int, size: int, skip: bool, unreadable: dict[Path, str]
+) -> tuple[list[int], torch.Tensor | None]:
+    """The places in `paths` of the images that read, and those images as one [-1, 1] batch
+    (None when none read); with `skip`, an image that cannot be read goes into `unreadable`,
+    with its reason, instead of stopping the scoring."""
+    places, pixels = [], []
+    for place, path in enumerate(paths):
+        try:
+            pixels.append(read_image(path, channels, size))
+        except ValueError as err:
+            if not skip:
+                raise ValueError(f"{err}; --skip-unreadable scores the other images") from None
+            log.warning("%s: left out", err)
+            unreadable[path] = str(err)
+            continue
+        places.append(place)
+    if not pixels:
+        return places, None
+    return places, scale_to_unit_range(torch.from_numpy(np.stack(pixels)))
+
+
 @torch.no_grad()
 def score_files(
     model: AnomalyModule,
@@ -140,28 +166,34 @@ def score_files(
     size: int,
     batch_size: int,
     maps: Path | None = None,
-) -> Tensor:
+    skip_unreadable: bool = False,
+) -> Scored:
     """Float32 scores of the images, batch by batch, as the test loop scores them; with `maps`,
     each image's reconstruction and anomaly map written there as it is scored."""
-    scores = []
+    scored = Scored({}, {})
     total = -(-len(paths) // batch_size)
-    for number, chunk in enumerate(batches_of(paths, batch_size), start=1):
-        images = scale_to_unit_range(stack(chunk, channels, size)).to(model.device)
+    for number, first in enumerate(range(0, len(paths), batch_size), start=1):
+        chunk = paths[first : first + batch_size]
+        places, images = readable_images(chunk, channels, size, skip_unreadable, scored.unreadable)
+        if images is None:
+            continue
+        images, kept = images.to(model.device), [chunk[place] for place in places]
         with torch.autocast(model.device.type, enabled=False):
-            scores.append(model.anomaly_score(images).float().cpu())
+            scores = model.anomaly_score(images).float().cpu().tolist()
+            scored.scores.update(zip(kept, scores, strict=True))
             if maps is not None:
-                first = (number - 1) * batch_size
-                write_maps(model, images, chunk, first, channels, maps)
+                inputs_places = [first + place for place in places]
+                write_maps(model, images, kept, inputs_places, channels, maps)
         if total > 1:
-            log.info("scored batch %d/%d (%d images)", number, total, len(chunk))
-    return torch.cat(scores)
+            log.info("scored batch %d/%d (%d images)", number, total, len(kept))
+    return scored
 
 
 def write_maps(
     model: AnomalyModule,
-    images: Tensor,
+    images: torch.Tensor,
     paths: list[Path],
-    first: int,
+    places: list[int],
     channels: int,
     folder: Path,
 ) -> None:
@@ -174,21 +206,28 @@ def write_maps(
             "no anomaly map; the methods that do: GANomaly, Mem_GANomaly, MemAE, f-AnoGAN, DAGMM"
         )
     amaps = anomaly_maps(images, reconstructions)
-    for offset, path in enumerate(paths):
+    for offset, (path, place) in enumerate(zip(paths, places, strict=True)):
         original = read_image(path, channels, None)
-        stem = f"{first + offset:05d}_{path.stem}"
+        stem = f"{place:05d}_{path.stem}"
         save_map_pair(folder, stem, original, reconstructions[offset], amaps[offset])
 
 
-def write_csv(path: Path, paths: list[Path], scores: Tensor, threshold: Threshold) -> None:
+def write_csv(path: Path, paths: list[Path], scored: Scored, threshold: Threshold) -> None:
+    """A line per input in the order given; an unreadable image's line has no score or flag, and
+    says why in `error`."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    value = "" if threshold.value is None else f"{threshold.value:.8g}"
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(CSV_COLUMNS)
-        for image, score in zip(paths, scores.tolist(), strict=True):
-            flag = "" if threshold.value is None else int(score > threshold.value)
-            value = "" if threshold.value is None else f"{threshold.value:.8g}"
-            writer.writerow([str(image), f"{score:.8g}", flag, value, threshold.source])
+        for image in paths:
+            score = scored.scores.get(image)
+            if score is None:
+                line = ["", "", value, threshold.source, scored.unreadable[image]]
+            else:
+                flag = "" if threshold.value is None else int(score > threshold.value)
+                line = [f"{score:.8g}", flag, value, threshold.source, ""]
+            writer.writerow([str(image), *line])
 
 
 def predict(
@@ -201,20 +240,25 @@ def predict(
     batch_size: int = 64,
     maps: Path | None = None,
     export: Path | None = None,
-) -> Path:
-    """Score `inputs` with a finished run; the CSV's path. With `maps`, a folder for each
+    skip_unreadable: bool = False,
+) -> Scored:
+    """Score `inputs` with a finished run into the CSV `output`. With `maps`, a folder for each
     image's reconstruction and anomaly map; with `export`, the scoring graph as an ONNX file,
-    checked against the model on the first batch of `inputs`."""
+    checked against the model on the first batch of the images scored; with `skip_unreadable`,
+    an image that cannot be read is left unscored, its line saying why."""
     row = find_row(results_dir, run_key)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, _ = load_run(row, checkpoint, device)
     paths = image_paths(inputs)
     # The channels and size the model was built for (every model saves both).
     channels, size = model.hparams["in_channels"], model.hparams["image_size"]
-    scores = score_files(model, paths, channels, size, batch_size, maps)
-    write_csv(output, paths, scores, threshold_of(row, threshold))
+    scored = score_files(model, paths, channels, size, batch_size, maps, skip_unreadable)
+    write_csv(output, paths, scored, threshold_of(row, threshold))
+    if not scored.scores:
+        raise ValueError(f"none of the {len(paths)} images could be read; {output} says why")
     if export is not None:
-        checked = scale_to_unit_range(stack(paths[:batch_size], channels, size))
+        first = list(scored.scores)[:batch_size]
+        checked = scale_to_unit_range(stack(first, channels, size))
         difference = export_onnx(model, checked, export)
         log.info(
             "ONNX scoring graph in %s: onnxruntime's scores of %d images within %.2g of PyTorch's",
@@ -222,4 +266,4 @@ def predict(
             len(checked),
             difference,
         )
-    return output
+    return scored

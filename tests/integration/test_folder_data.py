@@ -164,6 +164,36 @@ def test_predict_names_what_it_cannot_read(make_config, folder, tmp_path, capsys
         with pytest.raises(SystemExit):
             main(["predict", image, "--results-dir", results])
         assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["predict", str(tmp_path / "bad.png"), "--results-dir", results, "--skip-unreadable",
+              "--output", str(tmp_path / "p.csv")])  # fmt: skip
+    assert "none of the 1 images could be read" in capsys.readouterr().err
+
+
+def test_skip_unreadable_scores_the_others_as_without_it_and_says_why_in_the_skipped_line(
+    make_config, folder, tmp_path, capsys
+):
+    """A corrupt file among the inputs: its line keeps its place with no score and the reason;
+    the others score as they do alone, and their maps keep their places among the inputs."""
+    folder_run(make_config, folder, "model=memae", "trainer.max_epochs=1")
+    results = str(Path(make_config().paths.results_dir))
+    broken = tmp_path / "broken.png"
+    broken.write_bytes((folder / "good" / "0_1.png").read_bytes()[:40])  # a cut-off PNG
+    good, defect = str(folder / "good" / "0_0.png"), str(folder / "defect" / "1_0.jpg")
+    both, alone = tmp_path / "both.csv", tmp_path / "alone.csv"
+    main(["predict", good, str(broken), defect, "--results-dir", results, "--output", str(both),
+          "--skip-unreadable", "--maps", str(tmp_path / "maps")])  # fmt: skip
+    assert "left unscored: 1 unreadable image(s)" in capsys.readouterr().out
+    main(["predict", good, defect, "--results-dir", results, "--output", str(alone)])
+    with both.open() as f, alone.open() as g:
+        skipping, plain = list(csv.DictReader(f)), list(csv.DictReader(g))
+    assert [line["path"] for line in skipping] == [good, str(broken), defect]
+    assert skipping[1]["score"] == skipping[1]["flag"] == ""
+    assert "broken.png cannot be read" in skipping[1]["error"]
+    assert [skipping[0], skipping[2]] == plain and {line["error"] for line in plain} == {""}
+    drawn = sorted(p.name for p in (tmp_path / "maps").iterdir())
+    assert drawn == ["00000_0_0_map.png", "00000_0_0_reconstruction.png",
+                     "00002_1_0_map.png", "00002_1_0_reconstruction.png"]  # fmt: skip
 
 
 def test_predict_draws_each_images_reconstruction_and_anomaly_map_at_its_own_size(
