@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     try:
-        scored = predict(
+        prediction = predict(
             args.results_dir,
             args.images,
             args.output,
@@ -65,9 +65,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
+    print(prediction.summary())
     print(f"written: {args.output}")
-    if scored.unreadable:
-        print(f"left unscored: {len(scored.unreadable)} unreadable image(s); their lines say why")
     if args.maps is not None:
         print(f"maps: {args.maps}")
     if args.export is not None:

@@ -136,6 +136,31 @@ class Scored:
     unreadable: dict[Path, str]
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """What a call of `predict` found: the scores, and the threshold their flags were set at."""
+
+    scored: Scored
+    threshold: Threshold
+
+    def summary(self) -> str:
+        """One line for the console: how many were scored, and how many of them flagged."""
+        scores = self.scored.scores.values()
+        line = f"scored {len(scores)} image(s)"
+        if self.scored.unreadable:
+            line += (
+                f"; {len(self.scored.unreadable)} unreadable, left unscored (their lines say why)"
+            )
+        if self.threshold.value is None:
+            return f"{line}; no flags (the run chose no threshold)"
+        flagged = sum(score > self.threshold.value for score in scores)
+        share = flagged / len(scores)
+        value, source = self.threshold.value, self.threshold.source
+        return (
+            f"{line}; flagged {flagged} ({share:.1%}) at {value:.4g}, the threshold from {source}"
+        )
+
+
 def readable_images(
     paths: list[Path], channels: int, size: int, skip: bool, unreadable: dict[Path, str]
 ) -> tuple[list[int], torch.Tensor | None]:
@@ -241,7 +266,7 @@ def predict(
     maps: Path | None = None,
     export: Path | None = None,
     skip_unreadable: bool = False,
-) -> Scored:
+) -> Prediction:
     """Score `inputs` with a finished run into the CSV `output`. With `maps`, a folder for each
     image's reconstruction and anomaly map; with `export`, the scoring graph as an ONNX file,
     checked against the model on the first batch of the images scored; with `skip_unreadable`,
@@ -253,7 +278,8 @@ def predict(
     # The channels and size the model was built for (every model saves both).
     channels, size = model.hparams["in_channels"], model.hparams["image_size"]
     scored = score_files(model, paths, channels, size, batch_size, maps, skip_unreadable)
-    write_csv(output, paths, scored, threshold_of(row, threshold))
+    chosen = threshold_of(row, threshold)
+    write_csv(output, paths, scored, chosen)
     if not scored.scores:
         raise ValueError(f"none of the {len(paths)} images could be read; {output} says why")
     if export is not None:
@@ -266,4 +292,4 @@ def predict(
             len(checked),
             difference,
         )
-    return scored
+    return Prediction(scored, chosen)

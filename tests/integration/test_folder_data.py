@@ -106,7 +106,7 @@ def test_a_bad_folder_is_named_and_leaves_only_a_failed_row(make_config, folder,
 
 
 def test_predict_reproduces_the_runs_test_scores_and_flags_with_the_held_out_threshold(
-    make_config, folder, tmp_path
+    make_config, folder, tmp_path, capsys
 ):
     """iForest refits its forest from the run's training data; the anomalies are the last 30
     images of the test split, in file-name order, as the folder gives them."""
@@ -123,7 +123,11 @@ def test_predict_reproduces_the_runs_test_scores_and_flags_with_the_held_out_thr
     assert np.allclose(predicted, saved[-30:], rtol=1e-5, atol=1e-6)
     assert {line["threshold_source"] for line in lines} == {"held-out normals"}
     assert float(lines[0]["threshold"]) == pytest.approx(row["val_threshold"])
-    assert sum(int(line["flag"]) for line in lines) > 20  # most anomalies flagged
+    flagged = sum(int(line["flag"]) for line in lines)
+    assert flagged > 20  # most anomalies flagged
+    said = capsys.readouterr().out
+    assert f"scored 30 image(s); flagged {flagged} ({flagged / 30:.1%}) at " in said
+    assert "the threshold from held-out normals" in said
 
 
 def test_the_deployed_threshold_flags_the_stated_share_of_held_out_normals(make_config, tmp_path):
@@ -183,7 +187,7 @@ def test_skip_unreadable_scores_the_others_as_without_it_and_says_why_in_the_ski
     both, alone = tmp_path / "both.csv", tmp_path / "alone.csv"
     main(["predict", good, str(broken), defect, "--results-dir", results, "--output", str(both),
           "--skip-unreadable", "--maps", str(tmp_path / "maps")])  # fmt: skip
-    assert "left unscored: 1 unreadable image(s)" in capsys.readouterr().out
+    assert "scored 2 image(s); 1 unreadable, left unscored" in capsys.readouterr().out
     main(["predict", good, defect, "--results-dir", results, "--output", str(alone)])
     with both.open() as f, alone.open() as g:
         skipping, plain = list(csv.DictReader(f)), list(csv.DictReader(g))
