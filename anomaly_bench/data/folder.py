@@ -4,7 +4,9 @@
 training takes the normal images, the test split the held-out normals (`normal_test_dir`, or a
 seeded `normal_split_ratio` of `normal_dir`) and every anomaly. Any image format Pillow reads,
 any size: each image is converted to `channels` (1 grayscale, 3 RGB) and resized to
-`image_size` x `image_size` once, at reading (non-square images are stretched). Everything else
+`image_size` x `image_size` once, at reading (non-square images are stretched). A 16-bit grey
+image (a camera's or a scanner's PNG or TIFF) is scaled to 8 bits by its depth, 0-65535 to 0-255:
+Pillow's own conversion clamps at 255 and would turn it almost white. Everything else
 (the methods, the metric callback, the store, the report) sees an ordinary one-class dataset
 whose class 0 is `normal` and class 1 `abnormal`.
 
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CLASS_NAMES = ("normal", "abnormal")
 PIL_MODES = {1: "L", 3: "RGB"}
+SIXTEEN_BITS = 65535
 
 
 def images_in(folder: Path) -> list[Path]:
@@ -53,6 +56,25 @@ def image_files(folder: Path, key: str) -> list[Path]:
     return files
 
 
+def eight_bit(image: Image.Image) -> Image.Image:
+    """A grey image of more than 8 bits as 8-bit grey, scaled by its depth rather than clamped;
+    an image whose pixels have no stated range (floats, integers beyond 16 bits) is refused."""
+    if image.mode == "F":
+        raise ValueError(
+            "its pixels are 32-bit floats (mode F), whose range the file does not state; save it "
+            "as an 8- or 16-bit image"
+        )
+    if not image.mode.startswith("I"):
+        return image
+    pixels = np.asarray(image, dtype=np.int64)
+    if pixels.min() < 0 or pixels.max() > SIXTEEN_BITS:
+        raise ValueError(
+            f"its integer pixels run from {pixels.min()} to {pixels.max()}; allowed: 0 to "
+            f"{SIXTEEN_BITS} (8 or 16 bits)"
+        )
+    return Image.fromarray((pixels * 255 / SIXTEEN_BITS).round().astype(np.uint8))
+
+
 def read_image(path: Path, channels: int, size: int | None) -> np.ndarray:
     """One image as uint8 [C, size, size] (its own height and width for `size=None`); an error
     naming the file when it cannot be read."""
@@ -60,7 +82,7 @@ def read_image(path: Path, channels: int, size: int | None) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                image = image.convert(PIL_MODES[channels])
+                image = eight_bit(image).convert(PIL_MODES[channels])
                 if size is not None:
                     image = image.resize((size, size), Image.Resampling.BILINEAR)
                 pixels = np.asarray(image, dtype=np.uint8)
