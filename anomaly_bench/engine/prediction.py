@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import glob
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ from anomaly_bench.engine.trained_model import load_trained
 from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.settings.trusted_targets import check_targets
-from anomaly_bench.store.results import ResultsStore
+from anomaly_bench.store.results import ResultsStore, is_smoke
+from anomaly_bench.store.run_identity import smoke_settings
 
 log = logging.getLogger(__name__)
 
@@ -56,29 +58,58 @@ class Threshold:
 
 
 def find_row(results_dir: Path, run_key: str | None) -> dict[str, Any]:
-    """The run's latest `ok` row; without a key, the store's only run (else the keys to pick)."""
+    """The run's latest `ok` row; without a key, the store's only run (else the keys to pick).
+    A smoke test's run scores too (trying predict on one is how a newcomer starts), with a
+    warning that its model saw a few batches only."""
     store = ResultsStore(results_dir)
     if not store.path.is_file():
         raise FileNotFoundError(f"--results-dir {results_dir} holds no {store.path.name}")
-    if run_key is not None:
-        row = store.latest_ok(run_key)
-        if row is None:
-            raise ValueError(f"--run-key {run_key} has no ok row in {store.path}")
-        return row
-    keys = sorted({row["run_key"] for row in store.read() if row["status"] == "ok"})
-    if len(keys) != 1:
-        raise ValueError(
-            f"{store.path} holds {len(keys)} finished runs; choose one with --run-key: "
-            + ", ".join(keys[:20])
+    if run_key is None:
+        keys = sorted({row["run_key"] for row in store.read() if row["status"] == "ok"})
+        if len(keys) != 1:
+            raise ValueError(
+                f"{store.path} holds {len(keys)} finished runs; choose one with --run-key: "
+                + ", ".join(keys[:20])
+            )
+        run_key = keys[0]
+    row = store.latest_ok(run_key, with_smoke=True)
+    if row is None:
+        raise ValueError(f"--run-key {run_key} has no ok row in {store.path}")
+    if is_smoke(row):
+        cut_short = smoke_settings(row["config"]["trainer"])
+        log.warning(
+            "run %s is a smoke test (%s): its model trained on a few batches only",
+            run_key,
+            ", ".join(f"trainer.{key}={value}" for key, value in cut_short.items()),
         )
-    return store.latest_ok(keys[0])
+    return row
+
+
+class TrainingImagesOnDemand:
+    """A run's data module whose images are read only when a method's score asks for its
+    training images (iForest's forest, DAGMM's mixture, a WGAN critic's mean). The other methods
+    score new images without reading the training set, so without it: a folder moved or left on
+    the machine that trained, and no minute of decoding a large folder before every call."""
+
+    def __init__(self, data: OneClassDataModule) -> None:
+        self.data = data
+
+    def train_dataloader(self) -> Iterable:
+        try:
+            self.data.setup("fit")
+        except (ValueError, FileNotFoundError) as err:
+            raise ValueError(
+                f"this method's score is fitted on the run's training images, read again from "
+                f"where the run read them: {err}"
+            ) from err
+        return self.data.train_dataloader()
 
 
 def load_run(
     row: dict[str, Any], checkpoint: Path | None, device: torch.device
 ) -> tuple[AnomalyModule, OneClassDataModule]:
     """The run's trained model, ready to score (its training-set statistics refitted), and its
-    data module, set up."""
+    data module, not set up: `setup()` reads its splits when a caller wants them."""
     config = row["config"]
     check_targets({"model": config["model"], "data": config["data"]}, f"run {row['run_key']}")
     path = checkpoint or Path(config["paths"]["checkpoint_dir"]) / LAST
@@ -88,9 +119,8 @@ def load_run(
             "(paths are relative to it) or pass --checkpoint"
         )
     data = instantiate(config["data"])
-    data.setup("fit")
     model = load_trained(config["model"], data, path, device)
-    model.use_training_data(data)
+    model.use_training_data(TrainingImagesOnDemand(data))
     with torch.no_grad():
         model.prepare_scoring()
     return model, data

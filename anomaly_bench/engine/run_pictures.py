@@ -72,6 +72,7 @@ def draw_for_row(store: ResultsStore, row: dict, device: torch.device, runs_dir:
             f"{row.get('epochs')} (a later run of the same key stopped early?)"
         )
     model, data = load_run(row, checkpoint, device)
+    data.setup("test")
     first = data.test_set.batch(slice(0, 1)).images.to(device)
     with torch.no_grad():
         if model.reconstruction(first) is None:

@@ -206,16 +206,16 @@ class ResultsStore:
                     log.warning("%s line %d skipped: %s", self.path, number, problem)
         return rows
 
-    def latest_ok(self, key: str) -> ResultRow | None:
-        """The last `ok` row written for this run identity, if any. A row's key is recomputed
-        from its saved config, so a run written before the identity's rules last changed (the
-        scoring batch size left it) still counts as done; a row whose stored key matches needs no
-        recomputing."""
+    def latest_ok(self, key: str, with_smoke: bool = False) -> ResultRow | None:
+        """The last `ok` row written for this run identity, if any (a smoke test's only
+        `with_smoke`: it never counts as done). A row's key is recomputed from its saved config,
+        so a run written before the identity's rules last changed (the scoring batch size left
+        it) still counts as done; a row whose stored key matches needs no recomputing."""
         done = [
             row
             for row in self.read()
             if row.get("status") == "ok"
-            and not is_smoke(row)
+            and (with_smoke or not is_smoke(row))
             and (row.get("run_key") == key or key_today(row) == key)
         ]
         return done[-1] if done else None

@@ -2,6 +2,7 @@
 other source, and every bad folder gets an error that names the file or folder."""
 
 import csv
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -139,10 +140,45 @@ def test_the_deployed_threshold_flags_the_stated_share_of_held_out_normals(make_
     row = folder_run(make_config, root, "data.val_fraction=0.5",
                      "callbacks.anomaly_metrics.val_false_alarm_target=0.1")  # fmt: skip
     model, data = load_run(row, None, torch.device("cpu"))
+    data.setup("fit")
     held_out = score_split(model, data.val_dataloader())["scores"]
     assert len(held_out) == row["n_val"] == 68  # half of the 136 training normals
     flagged = float((held_out > row["val_threshold"]).double().mean())
     assert abs(flagged - 0.1) <= 1.5 / len(held_out)
+
+
+def test_only_a_score_fitted_on_the_training_images_needs_them_to_predict(
+    make_config, folder, tmp_path, capsys
+):
+    """MemAE scores from its weights alone: with the training folder moved away, predict scores
+    as before. iForest refits its forest on the training images, so predict names the folder."""
+    memae = folder_run(make_config, folder, "model=memae", "trainer.max_epochs=1")["run_key"]
+    forest = folder_run(make_config, folder)["run_key"]
+    results = str(Path(make_config().paths.results_dir))
+    images = tmp_path / "new"
+    shutil.copytree(folder / "defect", images)
+    before, after = tmp_path / "before.csv", tmp_path / "after.csv"
+    command = ["predict", str(images), "--results-dir", results, "--run-key", memae, "--output"]
+    main([*command, str(before)])
+    folder.rename(tmp_path / "moved")
+    main([*command, str(after)])
+    assert before.read_text() == after.read_text() and len(before.read_text().splitlines()) == 31
+    with pytest.raises(SystemExit):
+        main(["predict", str(images), "--results-dir", results, "--run-key", forest])
+    said = capsys.readouterr().err
+    assert "score is fitted on the run's training images" in said
+    assert f"{folder / 'good'} is not a folder" in said
+
+
+def test_predict_scores_with_a_smoke_test_and_says_it_is_one(make_config, folder, tmp_path, caplog):
+    """A run cut short never counts as done, yet it is the first run a newcomer tries predict on."""
+    folder_run(make_config, folder, "model=memae", "trainer.max_epochs=1",
+               "+trainer.limit_train_batches=1")  # fmt: skip
+    output = tmp_path / "p.csv"
+    results = str(Path(make_config().paths.results_dir))
+    main(["predict", str(folder / "defect"), "--results-dir", results, "--output", str(output)])
+    assert len(output.read_text().splitlines()) == 31
+    assert "is a smoke test (trainer.limit_train_batches=1)" in caplog.text
 
 
 def test_predict_without_held_out_normals_scores_but_does_not_flag(make_config, folder, tmp_path):
