@@ -1,13 +1,13 @@
 """`python -m anomaly_bench.pictures` / `anomaly-bench pictures`: draw the example pictures of
 finished runs that have none; the report shows them.
 
-The work is engine/run_pictures.py's; this is its command line."""
+The work is engine/run_pictures.py's, imported once the arguments parse (it loads torch,
+seconds); this is its command line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from anomaly_bench.engine.run_pictures import draw_missing_pictures
 from anomaly_bench.settings.command_line import verb_parser
 
 
@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> None:
         help="the folder the runs trained in: a row's relative checkpoint path starts there",
     )
     args = parser.parse_args(argv)
+    from anomaly_bench.engine.run_pictures import draw_missing_pictures
+
     try:
         done = draw_missing_pictures(args.results_dir, args.run_key, args.redraw, args.runs_dir)
     except (ValueError, FileNotFoundError) as err:

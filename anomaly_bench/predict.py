@@ -1,15 +1,16 @@
 """`python -m anomaly_bench.predict` / `anomaly-bench predict`: score image files, folders or globs
 with a finished run; one CSV line per image.
 
-The work is engine/prediction.py's; this is its command line."""
+The work is engine/prediction.py's, imported once the arguments parse (it loads torch, seconds);
+this is its command line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from anomaly_bench.engine.prediction import THRESHOLDS, predict
 from anomaly_bench.settings.checks import COUNT_ARG
 from anomaly_bench.settings.command_line import verb_parser
+from anomaly_bench.store.row_schema import THRESHOLDS
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> None:
         "`error` (without it, the first such image stops predict, naming it)",
     )
     args = parser.parse_args(argv)
+    from anomaly_bench.engine.prediction import predict
+
     try:
         prediction = predict(
             args.results_dir,

@@ -5,16 +5,15 @@ columns are method configurations, each cell the mean (and std over seeds, when 
 several) of a metric over `ok` rows. With `--table N`: our runs beside the paper's Table N, also
 written as markdown, CSV, LaTeX and a per-class PNG, with the learning-curve and example-picture
 sections the rows allow; `--curves` draws the curves. `--where KEY=VALUE` narrows the rows
-first. The tables themselves are `reporting/tables.py`.
+first. The tables themselves are `reporting/tables.py`, imported once the arguments parse (with
+pandas, matplotlib and scipy, seconds).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from anomaly_bench.reporting.configurations import parse_where
 from anomaly_bench.reporting.paper_tables import TABLES
-from anomaly_bench.reporting.tables import paper_report, report
 from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.store.results import RESULTS_FILE
 
@@ -52,6 +51,9 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.results_dir / RESULTS_FILE).is_file():
         parser.error(f"--results-dir {args.results_dir} holds no {RESULTS_FILE}")
+    from anomaly_bench.reporting.configurations import parse_where
+    from anomaly_bench.reporting.tables import paper_report, report
+
     try:
         conditions = parse_where(args.where)
         if args.table is None:

@@ -1,4 +1,7 @@
-"""`python -m anomaly_bench.train [OVERRIDES]`: one run (engine/run.py) per Hydra job."""
+"""`python -m anomaly_bench.train [OVERRIDES]`: one run (engine/run.py) per Hydra job.
+
+The engine loads torch and Lightning (seconds), so it is imported in the job, once Hydra has
+composed the config: `--help`, `--cfg job` and a mistyped override answer at once."""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ from omegaconf import DictConfig
 
 from anomaly_bench import CONF_DIR
 from anomaly_bench.engine.errors import exit_with_one_line, wants_traceback
-from anomaly_bench.engine.run import train
-from anomaly_bench.engine.runtime import quiet_console
 
 
 # An absolute path: the same configs whether this module runs as __main__, under the console
@@ -17,6 +18,9 @@ from anomaly_bench.engine.runtime import quiet_console
 def main(cfg: DictConfig) -> float:
     """Hydra entry; returns AUROC so sweepers can optimise it. A failure is one line on the
     console (engine/errors.py) and exit status 1."""
+    from anomaly_bench.engine.run import train
+    from anomaly_bench.engine.runtime import quiet_console
+
     quiet_console()
     try:
         return train(cfg)["auroc"]

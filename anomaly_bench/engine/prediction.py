@@ -39,15 +39,11 @@ from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.settings.trusted_targets import check_targets
 from anomaly_bench.store.results import ResultsStore, is_smoke
+from anomaly_bench.store.row_schema import THRESHOLDS
 from anomaly_bench.store.run_identity import smoke_settings
 
 log = logging.getLogger(__name__)
 
-# How a flag's threshold was chosen: the row's key for it, and what the CSV calls it.
-THRESHOLDS = {
-    "held_out": ("val_threshold", "held-out normals"),
-    "youden": ("youden_threshold", "test-set Youden (chosen on the test set)"),
-}
 CSV_COLUMNS = ("path", "score", "flag", "threshold", "threshold_source", "error")
 
 

@@ -12,6 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
+# How a prediction's flag threshold can be chosen (`predict --threshold`): the row's field that
+# holds it, and what the CSV calls its source.
+THRESHOLDS = {
+    "held_out": ("val_threshold", "held-out normals"),
+    "youden": ("youden_threshold", "test-set Youden (chosen on the test set)"),
+}
 # How a run stopped by a signal begins its `error` (the rest says where, and how to resume).
 INTERRUPTED = "terminated by "
 

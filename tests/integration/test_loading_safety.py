@@ -84,7 +84,7 @@ def test_a_run_folder_whose_config_builds_foreign_code_is_refused_and_writes_not
     through `memory_sparsity`; now its target is refused before anything is built."""
     from omegaconf import OmegaConf
 
-    from anomaly_bench.memory_sparsity import load_run
+    from anomaly_bench.engine.memory_readout import load_run
 
     marker = tmp_path / "marker"
     payload = {"_target_": "pathlib.Path.write_text", "_args_": [str(marker), "x"]}
