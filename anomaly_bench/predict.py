@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from anomaly_bench.settings.checks import COUNT_ARG
+from anomaly_bench.settings.checks import COUNT_ARG, SHARE_ARG
 from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.store.row_schema import THRESHOLDS
 
@@ -27,6 +27,13 @@ def main(argv: list[str] | None = None) -> None:
         default="held_out",
         help="held_out: chosen on the run's held-out normal images (needs data.val_fraction > 0)"
         "; youden: chosen on the test set, labelled so in the CSV",
+    )
+    parser.add_argument(
+        "--false-alarm-rate",
+        type=SHARE_ARG,
+        help="flag at the threshold that flags this share of the run's held-out normal images, "
+        "scored again (0.01: one normal image in a hundred); without it, the run's own "
+        "held-out threshold (5 %% by default)",
     )
     parser.add_argument("--batch-size", type=COUNT_ARG, default=64, help="images scored at once")
     parser.add_argument(
@@ -65,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
             args.maps,
             args.export,
             args.skip_unreadable,
+            args.false_alarm_rate,
         )
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))

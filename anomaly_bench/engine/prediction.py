@@ -36,6 +36,8 @@ from anomaly_bench.engine.onnx_export import export_onnx
 from anomaly_bench.engine.runtime import instantiate
 from anomaly_bench.engine.trained_model import load_trained
 from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
+from anomaly_bench.evaluation.metrics import quantile_threshold
+from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.settings.trusted_targets import check_targets
 from anomaly_bench.store.results import ResultsStore, is_smoke
@@ -81,6 +83,15 @@ def find_row(results_dir: Path, run_key: str | None) -> dict[str, Any]:
     return row
 
 
+def read_splits(data: OneClassDataModule, why: str) -> None:
+    """The run's splits, read again from where the run read them; what is missing there is named
+    with why predict needs it."""
+    try:
+        data.setup("fit")
+    except (ValueError, FileNotFoundError) as err:
+        raise ValueError(f"{why}, read again from where the run read them: {err}") from err
+
+
 class TrainingImagesOnDemand:
     """A run's data module whose images are read only when a method's score asks for its
     training images (iForest's forest, DAGMM's mixture, a WGAN critic's mean). The other methods
@@ -91,13 +102,7 @@ class TrainingImagesOnDemand:
         self.data = data
 
     def train_dataloader(self) -> Iterable:
-        try:
-            self.data.setup("fit")
-        except (ValueError, FileNotFoundError) as err:
-            raise ValueError(
-                f"this method's score is fitted on the run's training images, read again from "
-                f"where the run read them: {err}"
-            ) from err
+        read_splits(self.data, "this method's score is fitted on the run's training images")
         return self.data.train_dataloader()
 
 
@@ -152,6 +157,22 @@ def threshold_of(row: dict[str, Any], choice: str) -> Threshold:
             row["run_key"],
         )
     return Threshold(value, source if value is not None else "none")
+
+
+def rate_threshold(model: AnomalyModule, data: OneClassDataModule, rate: float) -> Threshold:
+    """The threshold flagging `rate` of the run's held-out normal images, scored again with its
+    weights: an operating point chosen without anomalies or test data, and without retraining
+    (the run's own threshold is the one for `callbacks.anomaly_metrics.val_false_alarm_target`)."""
+    read_splits(data, "--false-alarm-rate scores the run's held-out normal images")
+    if not len(data.val_set):
+        raise ValueError(
+            "--false-alarm-rate needs the run's held-out normal images, and it held out none "
+            "(data.val_fraction=0); train with data.val_fraction=0.1"
+        )
+    scores = score_split(model, data.val_dataloader())["scores"]
+    return Threshold(
+        quantile_threshold(scores, rate), f"held-out normals at false-alarm rate {rate:g}"
+    )
 
 
 @dataclass(frozen=True)
@@ -292,19 +313,30 @@ def predict(
     maps: Path | None = None,
     export: Path | None = None,
     skip_unreadable: bool = False,
+    false_alarm_rate: float | None = None,
 ) -> Prediction:
     """Score `inputs` with a finished run into the CSV `output`. With `maps`, a folder for each
     image's reconstruction and anomaly map; with `export`, the scoring graph as an ONNX file,
     checked against the model on the first batch of the images scored; with `skip_unreadable`,
-    an image that cannot be read is left unscored, its line saying why."""
+    an image that cannot be read is left unscored, its line saying why; with
+    `false_alarm_rate`, the flags are set at the threshold flagging that share of the run's
+    held-out normal images."""
+    if false_alarm_rate is not None and threshold != "held_out":
+        raise ValueError(
+            f"--false-alarm-rate sets the threshold on held-out normals; it cannot go with "
+            f"--threshold {threshold}"
+        )
     row = find_row(results_dir, run_key)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model, _ = load_run(row, checkpoint, device)
+    model, data = load_run(row, checkpoint, device)
     paths = image_paths(inputs)
+    if false_alarm_rate is None:
+        chosen = threshold_of(row, threshold)
+    else:
+        chosen = rate_threshold(model, data, false_alarm_rate)
     # The channels and size the model was built for (every model saves both).
     channels, size = model.hparams["in_channels"], model.hparams["image_size"]
     scored = score_files(model, paths, channels, size, batch_size, maps, skip_unreadable)
-    chosen = threshold_of(row, threshold)
     write_csv(output, paths, scored, chosen)
     if not scored.scores:
         raise ValueError(f"none of the {len(paths)} images could be read; {output} says why")

@@ -65,10 +65,15 @@ def option_type(read: Callable[[str], Value], allowed: Allowed) -> Callable[[str
     return parse
 
 
-# The command-line counts: runs, batches, epochs (positive); warm-up batches (0 allowed); minutes.
+# A share that is neither none nor all: a false-alarm rate to aim a threshold at.
+OPEN_SHARE = Allowed("a number in (0, 1)", lambda v: _number(v) and 0 < v < 1)
+
+# The command-line counts: runs, batches, epochs (positive); warm-up batches (0 allowed); minutes;
+# a rate.
 COUNT_ARG = option_type(int, POSITIVE_INT)
 NATURAL_ARG = option_type(int, NATURAL)
 POSITIVE_ARG = option_type(float, POSITIVE)
+SHARE_ARG = option_type(float, OPEN_SHARE)
 
 
 def count_list_arg(text: str) -> list[int]:

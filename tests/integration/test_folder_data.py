@@ -181,6 +181,53 @@ def test_predict_scores_with_a_smoke_test_and_says_it_is_one(make_config, folder
     assert "is a smoke test (trainer.limit_train_batches=1)" in caplog.text
 
 
+def test_a_chosen_false_alarm_rate_flags_that_share_of_the_held_out_normals(make_config, tmp_path):
+    """At the run's own target (5 %) predict finds the threshold the run chose while training;
+    at 25 % it flags a quarter of the held-out normals, rebuilt as predict rebuilds the run."""
+    root = tmp_path / "many"
+    write_digits(root / "good", [0], 170, ".png", 16)
+    write_digits(root / "defect", [1], 20, ".png", 16)
+    row = folder_run(make_config, root, "data.val_fraction=0.5")
+    results = str(Path(make_config().paths.results_dir))
+    thresholds = {}
+    for rate in (0.05, 0.25):
+        output = tmp_path / f"{rate}.csv"
+        main(["predict", str(root / "defect"), "--results-dir", results, "--output", str(output),
+              "--false-alarm-rate", str(rate)])  # fmt: skip
+        with output.open() as f:
+            lines = list(csv.DictReader(f))
+        assert {line["threshold_source"] for line in lines} == {
+            f"held-out normals at false-alarm rate {rate}"
+        }
+        thresholds[rate] = float(lines[0]["threshold"])
+    assert thresholds[0.05] == pytest.approx(row["val_threshold"], rel=1e-6)
+    model, data = load_run(row, None, torch.device("cpu"))
+    data.setup("fit")
+    held_out = score_split(model, data.val_dataloader())["scores"]
+    flagged = float((held_out > thresholds[0.25]).double().mean())
+    assert abs(flagged - 0.25) <= 1.5 / len(held_out)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--false-alarm-rate", "1.5"], "'1.5' is not allowed; allowed: a number in (0, 1)"),
+        (["--false-alarm-rate", "0.1", "--threshold", "youden"], "cannot go with --threshold"),
+        (["--false-alarm-rate", "0.1"], "held out none (data.val_fraction=0)"),
+    ],
+)
+def test_a_false_alarm_rate_predict_cannot_honour_is_refused_saying_why(
+    make_config, folder, tmp_path, capsys, options, message
+):
+    folder_run(make_config, folder)
+    results = str(Path(make_config().paths.results_dir))
+    with pytest.raises(SystemExit):
+        main(["predict", str(folder / "defect"), "--results-dir", results,
+              "--output", str(tmp_path / "p.csv"), *options])  # fmt: skip
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "p.csv").exists()
+
+
 def test_predict_without_held_out_normals_scores_but_does_not_flag(make_config, folder, tmp_path):
     folder_run(make_config, folder)
     output = tmp_path / "predictions.csv"

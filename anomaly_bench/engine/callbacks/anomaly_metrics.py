@@ -23,6 +23,7 @@ from anomaly_bench.evaluation.metrics import (
 from anomaly_bench.evaluation.plots import save_roc_curve, save_score_histogram
 from anomaly_bench.evaluation.scoring import ScoreCollector
 from anomaly_bench.models.base import DIAGNOSTIC_PREFIX
+from anomaly_bench.settings.checks import OPEN_SHARE
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,7 @@ class AnomalyMetrics(L.Callback):
 
     def __init__(self, output_dir: str | Path, val_false_alarm_target: float = 0.05) -> None:
         super().__init__()
-        if not 0.0 < val_false_alarm_target < 1.0:
-            raise ValueError(
-                f"val_false_alarm_target={val_false_alarm_target!r} is not allowed; "
-                "it must be in (0, 1)"
-            )
+        OPEN_SHARE.check("val_false_alarm_target", val_false_alarm_target)
         self.output_dir = Path(output_dir)
         self.val_false_alarm_target = val_false_alarm_target
         self._test = ScoreCollector()
