@@ -10,6 +10,7 @@ iForest's forest, DAGMM's triangular solve (no ONNX operator).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -33,18 +34,24 @@ class ScoringGraph(nn.Module):
         return self.model.anomaly_score(images)
 
 
-def export_onnx(model: AnomalyModule, images: Tensor, path: Path) -> float:
-    """Write the scoring graph to `path`; the largest score difference between onnxruntime and
-    PyTorch on `images` (an error, and no file, beyond `TOLERANCE`)."""
+def check_exportable(model: AnomalyModule) -> None:
+    """Refuse a method whose score is no ONNX graph, or an environment without the exporter,
+    before any image is scored: the refusal is known without them."""
     refusal = model.export_refusal()
     if refusal is not None:
         raise ValueError(f"--export: {type(model).__name__} cannot be one ONNX graph: {refusal}")
-    try:
-        import onnxruntime
-    except ImportError:
+    if importlib.util.find_spec("onnxruntime") is None:
         raise ValueError(
             "--export needs onnx, onnxruntime and onnxscript: pip install 'anomaly-bench[export]'"
-        ) from None
+        )
+
+
+def export_onnx(model: AnomalyModule, images: Tensor, path: Path) -> float:
+    """Write the scoring graph to `path`; the largest score difference between onnxruntime and
+    PyTorch on `images` (an error, and no file, beyond `TOLERANCE`)."""
+    check_exportable(model)
+    import onnxruntime
+
     graph = ScoringGraph(model.cpu()).eval()
     images = images.cpu()
     path.parent.mkdir(parents=True, exist_ok=True)

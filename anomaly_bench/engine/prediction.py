@@ -32,7 +32,7 @@ from anomaly_bench.data.batches import scale_to_unit_range
 from anomaly_bench.data.folder import IMAGE_SUFFIXES, images_in, read_image, stack
 from anomaly_bench.data.one_class import OneClassDataModule
 from anomaly_bench.engine.callbacks.last_checkpoint import LAST
-from anomaly_bench.engine.onnx_export import export_onnx
+from anomaly_bench.engine.onnx_export import check_exportable, export_onnx
 from anomaly_bench.engine.runtime import instantiate
 from anomaly_bench.engine.trained_model import load_trained
 from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
@@ -329,6 +329,8 @@ def predict(
     row = find_row(results_dir, run_key)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, data = load_run(row, checkpoint, device)
+    if export is not None:
+        check_exportable(model)
     paths = image_paths(inputs)
     if false_alarm_rate is None:
         chosen = threshold_of(row, threshold)

@@ -208,26 +208,6 @@ def test_a_chosen_false_alarm_rate_flags_that_share_of_the_held_out_normals(make
     assert abs(flagged - 0.25) <= 1.5 / len(held_out)
 
 
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        (["--false-alarm-rate", "1.5"], "'1.5' is not allowed; allowed: a number in (0, 1)"),
-        (["--false-alarm-rate", "0.1", "--threshold", "youden"], "cannot go with --threshold"),
-        (["--false-alarm-rate", "0.1"], "held out none (data.val_fraction=0)"),
-    ],
-)
-def test_a_false_alarm_rate_predict_cannot_honour_is_refused_saying_why(
-    make_config, folder, tmp_path, capsys, options, message
-):
-    folder_run(make_config, folder)
-    results = str(Path(make_config().paths.results_dir))
-    with pytest.raises(SystemExit):
-        main(["predict", str(folder / "defect"), "--results-dir", results,
-              "--output", str(tmp_path / "p.csv"), *options])  # fmt: skip
-    assert message in capsys.readouterr().err
-    assert not (tmp_path / "p.csv").exists()
-
-
 def test_predict_without_held_out_normals_scores_but_does_not_flag(make_config, folder, tmp_path):
     folder_run(make_config, folder)
     output = tmp_path / "predictions.csv"
@@ -325,19 +305,23 @@ def test_export_writes_an_onnx_graph_whose_scores_equal_the_models(make_config, 
 
 
 @pytest.mark.parametrize(
-    ("option", "message"),
+    ("options", "message"),
     [
-        ("--maps", "Iforest draws no reconstruction"),
-        ("--export", "Iforest cannot be one ONNX graph: its score is scikit-learn's"),
+        (["--maps", "OUT"], "Iforest draws no reconstruction"),
+        (["--export", "OUT"], "Iforest cannot be one ONNX graph: its score is scikit-learn's"),
+        (["--false-alarm-rate", "1.5"], "'1.5' is not allowed; allowed: a number in (0, 1)"),
+        (["--false-alarm-rate", "0.1", "--threshold", "youden"], "cannot go with --threshold"),
+        (["--false-alarm-rate", "0.1"], "held out none (data.val_fraction=0)"),
     ],
 )
-def test_maps_and_export_are_refused_naming_why_for_a_forest(
-    make_config, folder, tmp_path, capsys, option, message
+def test_what_predict_cannot_do_for_a_run_is_refused_saying_why_and_writes_nothing(
+    make_config, folder, tmp_path, capsys, options, message
 ):
     folder_run(make_config, folder)
     results = str(Path(make_config().paths.results_dir))
+    options = [str(tmp_path / "out") if option == "OUT" else option for option in options]
     with pytest.raises(SystemExit):
         main(["predict", str(folder / "defect"), "--results-dir", results,
-              "--output", str(tmp_path / "p.csv"), option, str(tmp_path / "out")])  # fmt: skip
+              "--output", str(tmp_path / "p.csv"), *options])  # fmt: skip
     assert message in capsys.readouterr().err
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out").exists() and not (tmp_path / "p.csv").exists()
