@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from omegaconf.errors import MissingMandatoryValue
 
 FULL_ERROR_ENV = "HYDRA_FULL_ERROR"
 
@@ -41,11 +42,20 @@ def traceback_to_log_files(err: BaseException) -> list[Path]:
     return files
 
 
+def one_line(err: BaseException) -> str:
+    """The error's message on one line; a setting the config leaves to the user (`???`, such as
+    `data.root` of `data=folder`) says which, and how to give it, instead of OmegaConf's words."""
+    if isinstance(err, MissingMandatoryValue):
+        key = err.full_key
+        return f"{key} has no value, and the run needs one: add {key}=... to the command"
+    return " ".join(str(err).split())
+
+
 def exit_with_one_line(err: BaseException) -> None:
     """Print `error: <Type>: <message>` and where the traceback is, then exit with status 1."""
     files = traceback_to_log_files(err)
     where = f"traceback in {files[0]}; " if files else ""
-    message = " ".join(str(err).split())
+    message = one_line(err)
     print(
         f"error: {type(err).__name__}: {message} ({where}{FULL_ERROR_ENV}=1 prints it here)",
         file=sys.stderr,
