@@ -19,7 +19,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--results-dir", type=Path, default=Path("results"), help="the results store of the run"
     )
-    parser.add_argument("--run-key", help="the run to use (default: the store's only run)")
+    parser.add_argument(
+        "--run-key",
+        help="the run to use: its key, or a start of it no other run's key has "
+        "(ganomaly_mnist_class3); default: the store's only run",
+    )
     parser.add_argument("--checkpoint", type=Path, help="default: the run's last.ckpt")
     parser.add_argument(
         "--threshold",

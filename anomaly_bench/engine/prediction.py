@@ -55,24 +55,44 @@ class Threshold:
     source: str
 
 
+# How many of a store's run keys an error lists before it counts the rest.
+KEYS_LISTED = 20
+
+
+def run_of(keys: list[str], run_key: str | None, store: Path) -> str:
+    """The finished run `--run-key` names: a key, or a start of one that only it has
+    (`ganomaly_mnist_class3`); without it, the store's only run."""
+    matching = [key for key in keys if key.startswith(run_key or "")]
+    if len(matching) == 1:
+        return matching[0]
+    if not matching:
+        raise ValueError(
+            f"--run-key {run_key}: no finished run in {store} has that key or one starting so"
+            if run_key
+            else f"{store} holds no finished run"
+        )
+    listed = ", ".join(matching[:KEYS_LISTED])
+    more = len(matching) - KEYS_LISTED
+    starting = f" whose keys start {run_key}" if run_key else ""
+    raise ValueError(
+        f"{store} holds {len(matching)} finished runs{starting}; choose one with --run-key (a "
+        f"start of its key that no other run's has is enough): {listed}"
+        + (f", and {more} more" if more > 0 else "")
+    )
+
+
 def find_row(results_dir: Path, run_key: str | None) -> dict[str, Any]:
-    """The run's latest `ok` row; without a key, the store's only run (else the keys to pick).
-    A smoke test's run scores too (trying predict on one is how a newcomer starts), with a
+    """The run's latest `ok` row: by its key, a start of its key, or, without one, the store's only
+    run. A smoke test's run scores too (trying predict on one is how a newcomer starts), with a
     warning that its model saw a few batches only."""
     store = ResultsStore(results_dir)
     if not store.path.is_file():
         raise FileNotFoundError(f"--results-dir {results_dir} holds no {store.path.name}")
-    if run_key is None:
-        keys = sorted({row["run_key"] for row in store.read() if row["status"] == "ok"})
-        if len(keys) != 1:
-            raise ValueError(
-                f"{store.path} holds {len(keys)} finished runs; choose one with --run-key: "
-                + ", ".join(keys[:20])
-            )
-        run_key = keys[0]
-    row = store.latest_ok(run_key, with_smoke=True)
+    row = None if run_key is None else store.latest_ok(run_key, with_smoke=True)
     if row is None:
-        raise ValueError(f"--run-key {run_key} has no ok row in {store.path}")
+        keys = sorted({row["run_key"] for row in store.read() if row["status"] == "ok"})
+        run_key = run_of(keys, run_key, store.path)
+        row = store.latest_ok(run_key, with_smoke=True)
     if is_smoke(row):
         cut_short = smoke_settings(row["config"]["trainer"])
         log.warning(
