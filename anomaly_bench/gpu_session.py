@@ -38,24 +38,28 @@ from anomaly_bench.engine.device_queue import (
     QUEUE_FILE,
     QueuedRun,
     QueueReport,
-    Sharing,
-    bench_rates,
-    beyond_window,
     done_keys,
-    estimate_device,
     load_queue,
     longest_first,
-    measured_rates,
     pending_runs,
-    projected_seconds,
     run_queue,
-    simulate_queue,
     train_command,
 )
 from anomaly_bench.engine.gpu_sharing import (
     MpsUnavailableError,
     mps_daemon,
     sharing_environment,
+)
+from anomaly_bench.engine.queue_simulation import (
+    beyond_window,
+    projected_seconds,
+    simulate_queue,
+)
+from anomaly_bench.engine.run_estimates import (
+    Sharing,
+    bench_rates,
+    estimate_device,
+    measured_rates,
 )
 from anomaly_bench.engine.runtime import device_name
 from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG
