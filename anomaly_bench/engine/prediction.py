@@ -31,18 +31,14 @@ import torch
 from anomaly_bench.data.batches import scale_to_unit_range
 from anomaly_bench.data.folder import IMAGE_SUFFIXES, images_in, read_image, stack
 from anomaly_bench.data.one_class import OneClassDataModule
-from anomaly_bench.engine.callbacks.last_checkpoint import LAST
 from anomaly_bench.engine.onnx_export import check_exportable, export_onnx
-from anomaly_bench.engine.runtime import instantiate
-from anomaly_bench.engine.trained_model import load_trained
+from anomaly_bench.engine.trained_model import find_row, load_run, read_splits
 from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
 from anomaly_bench.evaluation.metrics import quantile_threshold
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule
-from anomaly_bench.settings.trusted_targets import check_targets
-from anomaly_bench.store.results import ResultsStore, is_smoke
+from anomaly_bench.settings.checks import OPEN_SHARE
 from anomaly_bench.store.row_schema import THRESHOLDS
-from anomaly_bench.store.run_identity import smoke_settings
 
 log = logging.getLogger(__name__)
 
@@ -53,98 +49,6 @@ CSV_COLUMNS = ("path", "score", "flag", "threshold", "threshold_source", "error"
 class Threshold:
     value: float | None
     source: str
-
-
-# How many of a store's run keys an error lists before it counts the rest.
-KEYS_LISTED = 20
-
-
-def run_of(keys: list[str], run_key: str | None, store: Path) -> str:
-    """The finished run `--run-key` names: a key, or a start of one that only it has
-    (`ganomaly_mnist_class3`); without it, the store's only run."""
-    matching = [key for key in keys if key.startswith(run_key or "")]
-    if len(matching) == 1:
-        return matching[0]
-    if not matching:
-        raise ValueError(
-            f"--run-key {run_key}: no finished run in {store} has that key or one starting so"
-            if run_key
-            else f"{store} holds no finished run"
-        )
-    listed = ", ".join(matching[:KEYS_LISTED])
-    more = len(matching) - KEYS_LISTED
-    starting = f" whose keys start {run_key}" if run_key else ""
-    raise ValueError(
-        f"{store} holds {len(matching)} finished runs{starting}; choose one with --run-key (a "
-        f"start of its key that no other run's has is enough): {listed}"
-        + (f", and {more} more" if more > 0 else "")
-    )
-
-
-def find_row(results_dir: Path, run_key: str | None) -> dict[str, Any]:
-    """The run's latest `ok` row: by its key, a start of its key, or, without one, the store's only
-    run. A smoke test's run scores too (trying predict on one is how a newcomer starts), with a
-    warning that its model saw a few batches only."""
-    store = ResultsStore(results_dir)
-    if not store.path.is_file():
-        raise FileNotFoundError(f"--results-dir {results_dir} holds no {store.path.name}")
-    row = None if run_key is None else store.latest_ok(run_key, with_smoke=True)
-    if row is None:
-        keys = sorted({row["run_key"] for row in store.read() if row["status"] == "ok"})
-        run_key = run_of(keys, run_key, store.path)
-        row = store.latest_ok(run_key, with_smoke=True)
-    if is_smoke(row):
-        cut_short = smoke_settings(row["config"]["trainer"])
-        log.warning(
-            "run %s is a smoke test (%s): its model trained on a few batches only",
-            run_key,
-            ", ".join(f"trainer.{key}={value}" for key, value in cut_short.items()),
-        )
-    return row
-
-
-def read_splits(data: OneClassDataModule, why: str) -> None:
-    """The run's splits, read again from where the run read them; what is missing there is named
-    with why predict needs it."""
-    try:
-        data.setup("fit")
-    except (ValueError, FileNotFoundError) as err:
-        raise ValueError(f"{why}, read again from where the run read them: {err}") from err
-
-
-class TrainingImagesOnDemand:
-    """A run's data module whose images are read only when a method's score asks for its
-    training images (iForest's forest, DAGMM's mixture, a WGAN critic's mean). The other methods
-    score new images without reading the training set, so without it: a folder moved or left on
-    the machine that trained, and no minute of decoding a large folder before every call."""
-
-    def __init__(self, data: OneClassDataModule) -> None:
-        self.data = data
-
-    def train_dataloader(self) -> Iterable:
-        read_splits(self.data, "this method's score is fitted on the run's training images")
-        return self.data.train_dataloader()
-
-
-def load_run(
-    row: dict[str, Any], checkpoint: Path | None, device: torch.device
-) -> tuple[AnomalyModule, OneClassDataModule]:
-    """The run's trained model, ready to score (its training-set statistics refitted), and its
-    data module, not set up: `setup()` reads its splits when a caller wants them."""
-    config = row["config"]
-    check_targets({"model": config["model"], "data": config["data"]}, f"run {row['run_key']}")
-    path = checkpoint or Path(config["paths"]["checkpoint_dir"]) / LAST
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no checkpoint at {path}: run predict from the folder the run trained in "
-            "(paths are relative to it) or pass --checkpoint"
-        )
-    data = instantiate(config["data"])
-    model = load_trained(config["model"], data, path, device)
-    model.use_training_data(TrainingImagesOnDemand(data))
-    with torch.no_grad():
-        model.prepare_scoring()
-    return model, data
 
 
 def image_paths(inputs: list[str]) -> list[Path]:
@@ -250,6 +154,13 @@ def readable_images(
     return places, scale_to_unit_range(torch.from_numpy(np.stack(pixels)))
 
 
+def float32_scores(model: AnomalyModule, images: torch.Tensor) -> torch.Tensor:
+    """The scores [B] on the CPU, in float32 whatever the run trained in, as the test loop
+    scores."""
+    with torch.autocast(model.device.type, enabled=False):
+        return model.anomaly_score(images).float().cpu()
+
+
 @torch.no_grad()
 def score_files(
     model: AnomalyModule,
@@ -270,11 +181,10 @@ def score_files(
         if images is None:
             continue
         images, kept = images.to(model.device), [chunk[place] for place in places]
-        with torch.autocast(model.device.type, enabled=False):
-            scores = model.anomaly_score(images).float().cpu().tolist()
-            scored.scores.update(zip(kept, scores, strict=True))
-            if maps is not None:
-                inputs_places = [first + place for place in places]
+        scored.scores.update(zip(kept, float32_scores(model, images).tolist(), strict=True))
+        if maps is not None:
+            inputs_places = [first + place for place in places]
+            with torch.autocast(model.device.type, enabled=False):
                 write_maps(model, images, kept, inputs_places, channels, maps)
         if total > 1:
             log.info("scored batch %d/%d (%d images)", number, total, len(kept))
@@ -322,6 +232,86 @@ def write_csv(path: Path, paths: list[Path], scored: Scored, threshold: Threshol
             writer.writerow([str(image), *line])
 
 
+class Detector:
+    """A finished run, loaded once, in one's own code: it scores image files as `predict` does,
+    or pixels already read, and gives the run's threshold or one at a chosen false-alarm rate.
+    `predict` is this, writing a CSV::
+
+        detector = Detector.load("results", run_key="ganomaly_folder")
+        scored = detector.score_files(["shots/a.png", "shots/b.png"])
+        threshold = detector.threshold().value  # None: the run held out no normal images
+        flagged = [path for path, score in scored.scores.items() if score > threshold]
+    """
+
+    def __init__(self, row: dict[str, Any], model: AnomalyModule, data: OneClassDataModule):
+        self.row, self.model, self.data = row, model, data
+
+    @classmethod
+    def load(
+        cls,
+        results_dir: str | Path = "results",
+        run_key: str | None = None,
+        checkpoint: str | Path | None = None,
+        device: str | None = None,
+    ) -> Detector:
+        """The run of `run_key` (its key, or a start of it no other run's key has; none: the
+        store's only run) with the weights of `checkpoint` (default: its `last.ckpt`, relative
+        to where it trained), on `device` (default: the GPU when there is one)."""
+        row = find_row(Path(results_dir), run_key)
+        chosen = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        model, data = load_run(row, None if checkpoint is None else Path(checkpoint), chosen)
+        return cls(row, model, data)
+
+    @property
+    def channels(self) -> int:
+        """The channels the model was built for (images are converted to them)."""
+        return self.model.hparams["in_channels"]
+
+    @property
+    def image_size(self) -> int:
+        """The side the model was built for (images are resized to it)."""
+        return self.model.hparams["image_size"]
+
+    def threshold(
+        self, choice: str = "held_out", false_alarm_rate: float | None = None
+    ) -> Threshold:
+        """The run's threshold (`held_out`, or `youden`: chosen on the test set), or the one
+        flagging `false_alarm_rate` of its held-out normal images, scored again."""
+        if false_alarm_rate is None:
+            return threshold_of(self.row, choice)
+        if choice != "held_out":
+            raise ValueError(
+                f"a false-alarm rate sets the threshold on held-out normals; it cannot go with "
+                f"threshold {choice}"
+            )
+        OPEN_SHARE.check("false_alarm_rate", false_alarm_rate)
+        return rate_threshold(self.model, self.data, false_alarm_rate)
+
+    def score_files(
+        self,
+        paths: Iterable[str | Path],
+        batch_size: int = 64,
+        maps: Path | None = None,
+        skip_unreadable: bool = False,
+    ) -> Scored:
+        """Each file's score, read as the folder source reads images (`score_files`)."""
+        files = [Path(path) for path in paths]
+        channels, size = self.channels, self.image_size
+        return score_files(self.model, files, channels, size, batch_size, maps, skip_unreadable)
+
+    @torch.no_grad()
+    def score_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Scores [B] of images already read: uint8 [B, channels, image_size, image_size], as
+        `data.folder.read_image` gives them (images from a camera, a video, another loader)."""
+        shape = (self.channels, self.image_size, self.image_size)
+        if pixels.dtype != torch.uint8 or pixels.dim() != 4 or tuple(pixels.shape[1:]) != shape:
+            raise ValueError(
+                f"pixels: {pixels.dtype} {list(pixels.shape)} is not allowed; allowed: uint8 "
+                f"[B, {', '.join(map(str, shape))}] (0-255)"
+            )
+        return float32_scores(self.model, scale_to_unit_range(pixels).to(self.model.device))
+
+
 def predict(
     results_dir: Path,
     inputs: list[str],
@@ -341,31 +331,19 @@ def predict(
     an image that cannot be read is left unscored, its line saying why; with
     `false_alarm_rate`, the flags are set at the threshold flagging that share of the run's
     held-out normal images."""
-    if false_alarm_rate is not None and threshold != "held_out":
-        raise ValueError(
-            f"--false-alarm-rate sets the threshold on held-out normals; it cannot go with "
-            f"--threshold {threshold}"
-        )
-    row = find_row(results_dir, run_key)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model, data = load_run(row, checkpoint, device)
+    detector = Detector.load(results_dir, run_key, checkpoint)
     if export is not None:
-        check_exportable(model)
+        check_exportable(detector.model)
     paths = image_paths(inputs)
-    if false_alarm_rate is None:
-        chosen = threshold_of(row, threshold)
-    else:
-        chosen = rate_threshold(model, data, false_alarm_rate)
-    # The channels and size the model was built for (every model saves both).
-    channels, size = model.hparams["in_channels"], model.hparams["image_size"]
-    scored = score_files(model, paths, channels, size, batch_size, maps, skip_unreadable)
+    chosen = detector.threshold(threshold, false_alarm_rate)
+    scored = detector.score_files(paths, batch_size, maps, skip_unreadable)
     write_csv(output, paths, scored, chosen)
     if not scored.scores:
         raise ValueError(f"none of the {len(paths)} images could be read; {output} says why")
     if export is not None:
         first = list(scored.scores)[:batch_size]
-        checked = scale_to_unit_range(stack(first, channels, size))
-        difference = export_onnx(model, checked, export)
+        checked = scale_to_unit_range(stack(first, detector.channels, detector.image_size))
+        difference = export_onnx(detector.model, checked, export)
         log.info(
             "ONNX scoring graph in %s: onnxruntime's scores of %d images within %.2g of PyTorch's",
             export,

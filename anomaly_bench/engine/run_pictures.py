@@ -19,7 +19,7 @@ import torch
 
 from anomaly_bench.data.one_class import OneClassDataModule
 from anomaly_bench.engine.callbacks.last_checkpoint import LAST
-from anomaly_bench.engine.prediction import load_run
+from anomaly_bench.engine.trained_model import load_run
 from anomaly_bench.evaluation.example_pictures import PICTURES_FILE, draw_example_pictures
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule

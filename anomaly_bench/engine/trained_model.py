@@ -1,4 +1,5 @@
-"""A method's model built from a run's config, and a trained one restored from its checkpoint.
+"""A method's model built from a run's config, and a trained one restored from its checkpoint:
+a finished run found in its results store by its key, rebuilt ready to score.
 
 Training and every later use of a run (predict, its pictures, the memory's sparsity) build the
 model this one way, from the run's config, so a checkpoint only ever supplies weights: loaded
@@ -8,13 +9,22 @@ constructor changed still loads every checkpoint its weights fit.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from anomaly_bench.data.one_class import OneClassDataModule
+from anomaly_bench.engine.callbacks.last_checkpoint import LAST
 from anomaly_bench.engine.runtime import instantiate
 from anomaly_bench.models.base import AnomalyModule
+from anomaly_bench.settings.trusted_targets import check_targets
+from anomaly_bench.store.results import ResultsStore, is_smoke
+from anomaly_bench.store.run_identity import smoke_settings
+
+log = logging.getLogger(__name__)
 
 
 def build_model(model: Any, datamodule: Any) -> AnomalyModule:
@@ -32,3 +42,95 @@ def load_trained(
     built.on_load_checkpoint(saved)
     built.load_state_dict(saved["state_dict"])
     return built.to(device).eval()
+
+
+# How many of a store's run keys an error lists before it counts the rest.
+KEYS_LISTED = 20
+
+
+def run_of(keys: list[str], run_key: str | None, store: Path) -> str:
+    """The finished run `--run-key` names: a key, or a start of one that only it has
+    (`ganomaly_mnist_class3`); without it, the store's only run."""
+    matching = [key for key in keys if key.startswith(run_key or "")]
+    if len(matching) == 1:
+        return matching[0]
+    if not matching:
+        raise ValueError(
+            f"--run-key {run_key}: no finished run in {store} has that key or one starting so"
+            if run_key
+            else f"{store} holds no finished run"
+        )
+    listed = ", ".join(matching[:KEYS_LISTED])
+    more = len(matching) - KEYS_LISTED
+    starting = f" whose keys start {run_key}" if run_key else ""
+    raise ValueError(
+        f"{store} holds {len(matching)} finished runs{starting}; choose one with --run-key (a "
+        f"start of its key that no other run's has is enough): {listed}"
+        + (f", and {more} more" if more > 0 else "")
+    )
+
+
+def find_row(results_dir: Path, run_key: str | None) -> dict[str, Any]:
+    """The run's latest `ok` row: by its key, a start of its key, or, without one, the store's only
+    run. A smoke test's run scores too (trying predict on one is how a newcomer starts), with a
+    warning that its model saw a few batches only."""
+    store = ResultsStore(results_dir)
+    if not store.path.is_file():
+        raise FileNotFoundError(f"--results-dir {results_dir} holds no {store.path.name}")
+    row = None if run_key is None else store.latest_ok(run_key, with_smoke=True)
+    if row is None:
+        keys = sorted({row["run_key"] for row in store.read() if row["status"] == "ok"})
+        run_key = run_of(keys, run_key, store.path)
+        row = store.latest_ok(run_key, with_smoke=True)
+    if is_smoke(row):
+        cut_short = smoke_settings(row["config"]["trainer"])
+        log.warning(
+            "run %s is a smoke test (%s): its model trained on a few batches only",
+            run_key,
+            ", ".join(f"trainer.{key}={value}" for key, value in cut_short.items()),
+        )
+    return row
+
+
+def read_splits(data: OneClassDataModule, why: str) -> None:
+    """The run's splits, read again from where the run read them; what is missing there is named
+    with why predict needs it."""
+    try:
+        data.setup("fit")
+    except (ValueError, FileNotFoundError) as err:
+        raise ValueError(f"{why}, read again from where the run read them: {err}") from err
+
+
+class TrainingImagesOnDemand:
+    """A run's data module whose images are read only when a method's score asks for its
+    training images (iForest's forest, DAGMM's mixture, a WGAN critic's mean). The other methods
+    score new images without reading the training set, so without it: a folder moved or left on
+    the machine that trained, and no minute of decoding a large folder before every call."""
+
+    def __init__(self, data: OneClassDataModule) -> None:
+        self.data = data
+
+    def train_dataloader(self) -> Iterable:
+        read_splits(self.data, "this method's score is fitted on the run's training images")
+        return self.data.train_dataloader()
+
+
+def load_run(
+    row: dict[str, Any], checkpoint: Path | None, device: torch.device
+) -> tuple[AnomalyModule, OneClassDataModule]:
+    """The run's trained model, ready to score (its training-set statistics refitted), and its
+    data module, not set up: `setup()` reads its splits when a caller wants them."""
+    config = row["config"]
+    check_targets({"model": config["model"], "data": config["data"]}, f"run {row['run_key']}")
+    path = checkpoint or Path(config["paths"]["checkpoint_dir"]) / LAST
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no checkpoint at {path}: run predict from the folder the run trained in "
+            "(paths are relative to it) or pass --checkpoint"
+        )
+    data = instantiate(config["data"])
+    model = load_trained(config["model"], data, path, device)
+    model.use_training_data(TrainingImagesOnDemand(data))
+    with torch.no_grad():
+        model.prepare_scoring()
+    return model, data

@@ -16,8 +16,9 @@ from anomaly_bench.cli import main
 from anomaly_bench.data.batches import scale_to_unit_range
 from anomaly_bench.data.folder import stack
 from anomaly_bench.engine.onnx_export import TOLERANCE
-from anomaly_bench.engine.prediction import load_run
+from anomaly_bench.engine.prediction import Detector
 from anomaly_bench.engine.run import train
+from anomaly_bench.engine.trained_model import load_run
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.store.results import ResultsStore
 
@@ -129,6 +130,28 @@ def test_predict_reproduces_the_runs_test_scores_and_flags_with_the_held_out_thr
     said = capsys.readouterr().out
     assert f"scored 30 image(s); flagged {flagged} ({flagged / 30:.1%}) at " in said
     assert "the threshold from held-out normals" in said
+
+
+def test_a_detector_in_ones_own_code_scores_as_predict_does(make_config, folder, tmp_path):
+    """Loaded once: its file scores are the CSV's, its scores of the same pixels read elsewhere
+    equal them, its threshold is the CSV's; pixels of another shape are refused naming it."""
+    folder_run(make_config, folder, "model=memae", "trainer.max_epochs=1", "data.val_fraction=0.2")
+    results, output = Path(make_config().paths.results_dir), tmp_path / "p.csv"
+    main(
+        ["predict", str(folder / "defect"), "--results-dir", str(results), "--output", str(output)]
+    )
+    with output.open() as f:
+        lines = list(csv.DictReader(f))
+    detector = Detector.load(results, run_key="memae")
+    files = [Path(line["path"]) for line in lines]
+    scored = detector.score_files(files)
+    assert [f"{scored.scores[path]:.8g}" for path in files] == [line["score"] for line in lines]
+    pixels = stack(files, detector.channels, detector.image_size)
+    expected = torch.tensor([scored.scores[path] for path in files])
+    assert torch.allclose(detector.score_pixels(pixels), expected, rtol=1e-5, atol=1e-6)
+    assert detector.threshold().value == pytest.approx(float(lines[0]["threshold"]))
+    with pytest.raises(ValueError, match=r"torch.float32 \[30, 1, 32, 32\] is not allowed"):
+        detector.score_pixels(pixels.float())
 
 
 def test_the_deployed_threshold_flags_the_stated_share_of_held_out_normals(make_config, tmp_path):
@@ -310,7 +333,7 @@ def test_export_writes_an_onnx_graph_whose_scores_equal_the_models(make_config, 
         (["--maps", "OUT"], "Iforest draws no reconstruction"),
         (["--export", "OUT"], "Iforest cannot be one ONNX graph: its score is scikit-learn's"),
         (["--false-alarm-rate", "1.5"], "'1.5' is not allowed; allowed: a number in (0, 1)"),
-        (["--false-alarm-rate", "0.1", "--threshold", "youden"], "cannot go with --threshold"),
+        (["--false-alarm-rate", "0.1", "--threshold", "youden"], "cannot go with threshold youden"),
         (["--false-alarm-rate", "0.1"], "held out none (data.val_fraction=0)"),
     ],
 )

@@ -4,7 +4,7 @@ from."""
 
 import pytest
 
-from anomaly_bench.engine.prediction import find_row
+from anomaly_bench.engine.trained_model import find_row
 from anomaly_bench.store.results import ResultsStore
 
 
