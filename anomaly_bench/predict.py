@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> None:
         "scored again (0.01: one normal image in a hundred); without it, the run's own "
         "held-out threshold (5 %% by default)",
     )
+    parser.add_argument(
+        "--device", help="where to score: cpu, cuda or cuda:N (default: the GPU when there is one)"
+    )
     parser.add_argument("--batch-size", type=COUNT_ARG, default=64, help="images scored at once")
     parser.add_argument(
         "--output", type=Path, default=Path("predictions.csv"), help="the CSV, a line per image"
@@ -77,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
             args.export,
             args.skip_unreadable,
             args.false_alarm_rate,
+            args.device,
         )
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))

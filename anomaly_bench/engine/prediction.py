@@ -232,6 +232,25 @@ def write_csv(path: Path, paths: list[Path], scored: Scored, threshold: Threshol
             writer.writerow([str(image), *line])
 
 
+def scoring_device(name: str | None) -> torch.device:
+    """The device `name` says (None: the GPU when there is one, else the CPU), refused naming
+    it when torch cannot parse it or this machine has no such device."""
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {name!r} is not allowed; allowed: cpu, cuda, cuda:N")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s); "
+            "allowed: cpu" + (", cuda, cuda:N" if torch.cuda.is_available() else "")
+        )
+    return device
+
+
 class Detector:
     """A finished run, loaded once, in one's own code: it scores image files as `predict` does,
     or pixels already read, and gives the run's threshold or one at a chosen false-alarm rate.
@@ -257,8 +276,8 @@ class Detector:
         """The run of `run_key` (its key, or a start of it no other run's key has; none: the
         store's only run) with the weights of `checkpoint` (default: its `last.ckpt`, relative
         to where it trained), on `device` (default: the GPU when there is one)."""
+        chosen = scoring_device(device)
         row = find_row(Path(results_dir), run_key)
-        chosen = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         model, data = load_run(row, None if checkpoint is None else Path(checkpoint), chosen)
         return cls(row, model, data)
 
@@ -324,6 +343,7 @@ def predict(
     export: Path | None = None,
     skip_unreadable: bool = False,
     false_alarm_rate: float | None = None,
+    device: str | None = None,
 ) -> Prediction:
     """Score `inputs` with a finished run into the CSV `output`. With `maps`, a folder for each
     image's reconstruction and anomaly map; with `export`, the scoring graph as an ONNX file,
@@ -331,7 +351,7 @@ def predict(
     an image that cannot be read is left unscored, its line saying why; with
     `false_alarm_rate`, the flags are set at the threshold flagging that share of the run's
     held-out normal images."""
-    detector = Detector.load(results_dir, run_key, checkpoint)
+    detector = Detector.load(results_dir, run_key, checkpoint, device)
     if export is not None:
         check_exportable(detector.model)
     paths = image_paths(inputs)

@@ -335,6 +335,8 @@ def test_export_writes_an_onnx_graph_whose_scores_equal_the_models(make_config, 
         (["--false-alarm-rate", "1.5"], "'1.5' is not allowed; allowed: a number in (0, 1)"),
         (["--false-alarm-rate", "0.1", "--threshold", "youden"], "cannot go with threshold youden"),
         (["--false-alarm-rate", "0.1"], "held out none (data.val_fraction=0)"),
+        (["--device", "gpu"], "device 'gpu' is not allowed; allowed: cpu, cuda, cuda:N"),
+        (["--device", f"cuda:{torch.cuda.device_count()}"], "CUDA device(s); allowed: cpu"),
     ],
 )
 def test_what_predict_cannot_do_for_a_run_is_refused_saying_why_and_writes_nothing(
