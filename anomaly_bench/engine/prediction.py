@@ -1,5 +1,5 @@
-"""A trained run scoring new images: its row and checkpoint back into a model, image files in,
-one CSV line per image out.
+"""A trained run scoring new images: its row and checkpoint back into a model (`Detector`, for
+one's own code), image files in, one CSV line per image out (`predict`).
 
 The model is rebuilt from the config the run saved in its row (every `_target_` checked against
 the package's own, `settings/trusted_targets.py`) and its `last.ckpt`, loaded with
@@ -37,7 +37,7 @@ from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
 from anomaly_bench.evaluation.metrics import quantile_threshold
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule
-from anomaly_bench.settings.checks import OPEN_SHARE
+from anomaly_bench.settings.checks import OPEN_SHARE, check_choice
 from anomaly_bench.store.row_schema import THRESHOLDS
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ def image_paths(inputs: list[str]) -> list[Path]:
 
 
 def threshold_of(row: dict[str, Any], choice: str) -> Threshold:
+    check_choice("threshold", choice, THRESHOLDS)
     key, source = THRESHOLDS[choice]
     value = row.get(key)
     if value is None and choice == "held_out":

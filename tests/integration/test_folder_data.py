@@ -152,6 +152,10 @@ def test_a_detector_in_ones_own_code_scores_as_predict_does(make_config, folder,
     assert detector.threshold().value == pytest.approx(float(lines[0]["threshold"]))
     with pytest.raises(ValueError, match=r"torch.float32 \[30, 1, 32, 32\] is not allowed"):
         detector.score_pixels(pixels.float())
+    with pytest.raises(
+        ValueError, match="threshold='best' is not allowed; allowed: held_out, youden"
+    ):
+        detector.threshold("best")
 
 
 def test_the_deployed_threshold_flags_the_stated_share_of_held_out_normals(make_config, tmp_path):
