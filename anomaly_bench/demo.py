@@ -13,6 +13,7 @@ once the arguments parse (they load torch, seconds); this is the command line.
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
@@ -25,6 +26,21 @@ from anomaly_bench.settings.method_facts import demo_budgets, method_ids
 # they rank anomalies below normals; at 10 they reach 0.84-0.99 (classes 2 and 8, measured).
 # The budget of a method named with --models whose yaml states no demo_epochs.
 DEFAULT_DEMO_EPOCHS = 5
+DIGITS_CLASSES = range(10)
+
+
+def digits_classes(text: str) -> list[int]:
+    """An argparse `type`: comma-separated classes of the bundled digits, refused as a whole
+    naming what is allowed (before the grid starts, not as a traceback from its first run)."""
+    try:
+        classes = [int(part) for part in text.split(",")]
+    except ValueError:
+        classes = None
+    if not classes or not set(classes) <= set(DIGITS_CLASSES):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not allowed; allowed: comma-separated digits classes, 0 to 9"
+        )
+    return classes
 
 
 def main() -> None:
@@ -35,7 +51,10 @@ def main() -> None:
         help="comma-separated ids (default: the methods whose yaml states demo_epochs)",
     )
     parser.add_argument(
-        "--classes", default="0,1,2,3,4,5,6,7,8,9", help="comma-separated digits classes"
+        "--classes",
+        type=digits_classes,
+        default="0,1,2,3,4,5,6,7,8,9",
+        help="comma-separated digits classes",
     )
     parser.add_argument(
         "--results", type=Path, default=Path("results/demo"), help="the demo's results store"
@@ -57,10 +76,10 @@ def main() -> None:
     from anomaly_bench.engine.demo_grid import quiet, run_grid
     from anomaly_bench.reporting.demo_comparison import comparison
 
-    print(f"demo: {len(models)} methods x {len(args.classes.split(','))} digits classes ({budget})")
+    print(f"demo: {len(models)} methods x {len(args.classes)} digits classes ({budget})")
     quiet()
     started = time.perf_counter()
-    run_grid(models, [int(c) for c in args.classes.split(",")], args.results, epochs)
+    run_grid(models, args.classes, args.results, epochs)
     print(f"\n{time.perf_counter() - started:.0f} s for the grid\n")
     print(comparison(args.results))
 

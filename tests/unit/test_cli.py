@@ -114,6 +114,14 @@ def test_a_users_verb_answers_help_without_loading_torch():
     assert done.stdout.strip() == ""
 
 
+@pytest.mark.parametrize("classes", ["x", "12", "1,,2", ""])
+def test_the_demo_refuses_classes_digits_lacks_before_it_starts(classes, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["demo", "--classes", classes, "--results", "unused"])
+    assert stopped.value.code == 2
+    assert "allowed: comma-separated digits classes, 0 to 9" in capsys.readouterr().err
+
+
 def test_the_installed_script_is_the_command():
     script = Path(sys.executable).with_name("anomaly-bench")
     if not script.exists():
