@@ -132,6 +132,22 @@ def test_predict_reproduces_the_runs_test_scores_and_flags_with_the_held_out_thr
     assert "the threshold from held-out normals" in said
 
 
+@pytest.mark.parametrize("model", ["ganomaly", "dagmm", "wgan"])
+def test_predict_reproduces_the_runs_test_scores_whatever_its_score_reads(
+    make_config, folder, tmp_path, model
+):
+    """GANomaly scores from its weights alone; DAGMM refits its mixture and WGAN its critic's
+    mean on the training images, which predict reads again for them only."""
+    row = folder_run(make_config, folder, f"model={model}", "trainer.max_epochs=1")
+    saved = np.load(row["scores_path"])["scores"]
+    output = tmp_path / "predictions.csv"
+    results = str(Path(make_config().paths.results_dir))
+    main(["predict", str(folder / "defect"), "--results-dir", results, "--output", str(output)])
+    with output.open() as f:
+        predicted = np.array([float(line["score"]) for line in csv.DictReader(f)])
+    assert np.allclose(predicted, saved[-30:], rtol=1e-5, atol=1e-6)
+
+
 def test_a_detector_in_ones_own_code_scores_as_predict_does(make_config, folder, tmp_path):
     """Loaded once: its file scores are the CSV's, its scores of the same pixels read elsewhere
     equal them, its threshold is the CSV's; pixels of another shape are refused naming it."""
