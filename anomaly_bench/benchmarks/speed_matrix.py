@@ -34,11 +34,12 @@ from anomaly_bench.benchmarks.method_speed import (
 )
 from anomaly_bench.benchmarks.processes import in_fresh_processes
 from anomaly_bench.benchmarks.step_profile import profile_case
-from anomaly_bench.benchmarks.suite import ALL_METHODS, check_list, markdown_table
+from anomaly_bench.benchmarks.suite import check_list, markdown_table
 from anomaly_bench.engine.gpu_sharing import mps_daemon
 from anomaly_bench.engine.runtime import device_name
 from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG, count_list_arg
 from anomaly_bench.settings.command_line import verb_parser
+from anomaly_bench.settings.method_facts import method_ids
 
 # Each speed setting as the overrides that switch it on; float32 is torch's strict float32.
 VARIANTS = {
@@ -269,7 +270,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every cell")
     args = parser.parse_args(argv)
-    check_list(parser, "--methods", args.methods, ALL_METHODS)
+    check_list(parser, "--methods", args.methods, method_ids())
     check_list(parser, "--variants", args.variants, VARIANTS)
     return args
 

@@ -27,7 +27,6 @@ from typing import Any
 
 import torch
 
-from anomaly_bench import CONF_DIR
 from anomaly_bench.benchmarks.grid_estimate import PAPER_GRIDS, estimate_table
 from anomaly_bench.benchmarks.input_path import input_path_speed
 from anomaly_bench.benchmarks.latent_search import latent_search_speed
@@ -41,9 +40,9 @@ from anomaly_bench.benchmarks.reference_scoring import reference_scoring_speed
 from anomaly_bench.engine.runtime import device_name
 from anomaly_bench.settings.checks import COUNT_ARG, NATURAL_ARG
 from anomaly_bench.settings.command_line import verb_parser
+from anomaly_bench.settings.method_facts import method_ids
 
 DEFAULTS = BenchSettings()
-ALL_METHODS = sorted(path.stem for path in (CONF_DIR / "model").glob("*.yaml"))
 
 
 def markdown_table(rows: list[dict[str, Any]], columns: dict[str, str]) -> str:
@@ -221,7 +220,7 @@ COUNT_OPTIONS = {
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = verb_parser(__doc__)
-    parser.add_argument("--methods", default=",".join(ALL_METHODS), help="comma-separated ids")
+    parser.add_argument("--methods", default=",".join(method_ids()), help="comma-separated ids")
     parser.add_argument("--channels", default="1,3", help="comma-separated channel counts")
     for flag, (kind, default, text) in COUNT_OPTIONS.items():
         parser.add_argument(flag, type=kind, default=default, help=text)
@@ -230,7 +229,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every method")
     args = parser.parse_args(argv)
-    check_list(parser, "--methods", args.methods, ALL_METHODS)
+    check_list(parser, "--methods", args.methods, method_ids())
     check_list(parser, "--channels", args.channels, ("1", "3"))
     return args
 
