@@ -17,7 +17,10 @@ def main(argv: list[str] | None = None) -> None:
         "--results-dir", type=Path, default=Path("results"), help="the results store of the runs"
     )
     parser.add_argument(
-        "--run-key", action="append", help="only this run (repeat for more; default: every run)"
+        "--run-key",
+        action="append",
+        help="only this run, or every run whose key starts so (ganomaly_mnist); repeat for more "
+        "(default: every run)",
     )
     parser.add_argument("--redraw", action="store_true", help="also runs that have pictures")
     parser.add_argument(

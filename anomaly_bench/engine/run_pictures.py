@@ -29,14 +29,18 @@ log = logging.getLogger(__name__)
 
 
 def latest_ok_rows(store: ResultsStore, run_keys: list[str] | None) -> list[dict]:
-    """The latest ok row of each run key (of `run_keys` when given, each of which must exist)."""
+    """The latest ok row of each run: every run's, or those whose keys start with one of
+    `run_keys` (`ganomaly_mnist`: every GANomaly MNIST run), each of which must name one."""
     latest = {row["run_key"]: row for row in store.read() if row.get("status") == "ok"}
     if run_keys is None:
         return list(latest.values())
-    missing = [key for key in run_keys if key not in latest]
+    missing = [given for given in run_keys if not any(key.startswith(given) for key in latest)]
     if missing:
-        raise ValueError(f"--run-key {', '.join(missing)}: no ok row in {store.path}")
-    return [latest[key] for key in run_keys]
+        raise ValueError(
+            f"--run-key {', '.join(missing)}: no ok row in {store.path} has that key or one "
+            "starting so"
+        )
+    return [row for key, row in latest.items() if key.startswith(tuple(run_keys))]
 
 
 def checkpoint_epochs(path: Path) -> int:

@@ -1,9 +1,10 @@
-"""Which finished run `predict --run-key` names: its key, a start of its key that no other run's
-has, or, without one, the store's only run; anything else is refused with the keys to choose
-from."""
+"""Which finished runs `--run-key` names. predict's: its key, a start of its key that no other
+run's has, or, without one, the store's only run; anything else is refused with the keys to choose
+from. pictures': every run whose key starts with one given."""
 
 import pytest
 
+from anomaly_bench.engine.run_pictures import latest_ok_rows
 from anomaly_bench.engine.trained_model import find_row
 from anomaly_bench.store.results import ResultsStore
 
@@ -50,3 +51,15 @@ def test_a_key_no_finished_run_has_is_refused_naming_it(tmp_path):
     store_of(failed, ["memae_mnist_class3_paper_seed0_bb"], status="failed")
     with pytest.raises(ValueError, match="holds no finished run"):
         find_row(failed, None)
+
+
+def test_pictures_take_every_run_a_start_names_and_refuse_one_that_names_none(tmp_path):
+    store = store_of(tmp_path, ["ganomaly_mnist_class3_a", "ganomaly_mnist_class4_b",
+                                "ganomaly_fmnist_class3_c", "memae_mnist_class3_d"])  # fmt: skip
+    picked = latest_ok_rows(store, ["ganomaly_mnist", "memae_mnist_class3_d"])
+    assert [row["run_key"] for row in picked] == [
+        "ganomaly_mnist_class3_a", "ganomaly_mnist_class4_b", "memae_mnist_class3_d"
+    ]  # fmt: skip
+    assert len(latest_ok_rows(store, None)) == 4
+    with pytest.raises(ValueError, match="--run-key dagmm, wgan: no ok row in"):
+        latest_ok_rows(store, ["ganomaly", "dagmm", "wgan"])
