@@ -5,8 +5,9 @@ columns are method configurations, each cell the mean (and std over seeds, when 
 several) of a metric over `ok` rows. With `--table N`: our runs beside the paper's Table N, also
 written as markdown, CSV, LaTeX and a per-class PNG, with the learning-curve and example-picture
 sections the rows allow; `--curves` draws the curves. `--where KEY=VALUE` narrows the rows
-first. The tables themselves are `reporting/tables.py`, imported once the arguments parse (with
-pandas, matplotlib and scipy, seconds).
+first. `--runs` lists the finished runs instead, one line each with its key (what `predict` and
+`pictures` take). The tables themselves are `reporting/tables.py`, imported once the arguments
+parse (with pandas, matplotlib and scipy, seconds).
 """
 
 from __future__ import annotations
@@ -26,8 +27,14 @@ def main() -> None:
     parser.add_argument(
         "--metric", default="auroc", help="any numeric row field: auroc, auprc, gmean, ..."
     )
-    parser.add_argument(
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
         "--table", type=int, choices=TABLES, help="compare with the paper's Table 1, 2, 3 or 4"
+    )
+    shown.add_argument(
+        "--runs",
+        action="store_true",
+        help="list the finished runs, one line each with its key (what predict and pictures take)",
     )
     parser.add_argument(
         "--output-dir", type=Path, help="where --table writes its files (default: RESULTS/report)"
@@ -52,10 +59,14 @@ def main() -> None:
     if not (args.results_dir / RESULTS_FILE).is_file():
         parser.error(f"--results-dir {args.results_dir} holds no {RESULTS_FILE}")
     from anomaly_bench.reporting.configurations import parse_where
-    from anomaly_bench.reporting.tables import paper_report, report
+    from anomaly_bench.reporting.run_list import run_list
+    from anomaly_bench.reporting.tables import paper_report, read_rows, report
 
     try:
         conditions = parse_where(args.where)
+        if args.runs:
+            print(run_list(read_rows(args.results_dir, conditions)))
+            return
         if args.table is None:
             print(report(args.results_dir, args.metric, conditions))
             return

@@ -65,8 +65,8 @@ def run_of(keys: list[str], run_key: str | None, store: Path) -> str:
     starting = f" whose keys start {run_key}" if run_key else ""
     raise ValueError(
         f"{store} holds {len(matching)} finished runs{starting}; choose one with --run-key (a "
-        f"start of its key that no other run's has is enough): {listed}"
-        + (f", and {more} more" if more > 0 else "")
+        f"start of its key that no other run's has is enough; `anomaly-bench report --runs` lists "
+        f"them): {listed}" + (f", and {more} more" if more > 0 else "")
     )
 
 

@@ -1,5 +1,8 @@
 import statistics
 
+import pytest
+
+from anomaly_bench.cli import main
 from anomaly_bench.reporting.tables import report
 from anomaly_bench.store.results import ResultsStore
 
@@ -58,3 +61,24 @@ def test_leave_one_out_rows_get_their_own_table_by_anomalous_class(tmp_path):
     assert "| 3 | 0.9000 |" in paper and "0.6000" not in paper
     assert "| anomalous class | ganomaly |" in leave_one_out and "| 3 | 0.6000 |" in leave_one_out
     assert "| ganomaly | mnist | anomalous class 3 | 0 |" in paper  # the failed runs' list
+
+
+def test_the_run_list_gives_each_finished_runs_latest_row_by_key(tmp_path, capsys):
+    """What predict and pictures take: one line a key (a rerun's latest), failed runs left out, a
+    smoke test marked; `--where` narrows it as it narrows the tables."""
+    store = ResultsStore(tmp_path)
+    store.append(row("ganomaly", 2, 0, 0.74) | {"run_key": "ganomaly_k2", "epochs": 15})
+    store.append(row("ganomaly", 2, 0, 0.72) | {"run_key": "ganomaly_k2", "epochs": 15,
+                                                "val_threshold": 0.0213})  # fmt: skip
+    store.append(row("memae", 1, 0, None, status="failed") | {"run_key": "memae_k1"})
+    store.append(row("memae", 3, 1, 0.61) | {"run_key": "memae_k3", "smoke": True, "epochs": 1})
+    main(["report", "--results-dir", str(tmp_path), "--runs"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "### 2 finished run(s)"
+    assert "| ganomaly_k2 | ganomaly | mnist | class 2 | 0 | 15 | 0.72 | 0.0213 |" in lines
+    assert "| memae_k3 (smoke test) | memae | mnist | class 3 | 1 | 1 | 0.61 | none |" in lines
+    main(["report", "--results-dir", str(tmp_path), "--runs", "--where", "method=memae"])
+    assert "### 1 finished run(s)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["report", "--results-dir", str(tmp_path), "--runs", "--table", "1"])
+    assert "not allowed with argument" in capsys.readouterr().err
