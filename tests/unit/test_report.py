@@ -68,15 +68,15 @@ def test_the_run_list_gives_each_finished_runs_latest_row_by_key(tmp_path, capsy
     smoke test marked; `--where` narrows it as it narrows the tables."""
     store = ResultsStore(tmp_path)
     store.append(row("ganomaly", 2, 0, 0.74) | {"run_key": "ganomaly_k2", "epochs": 15})
-    store.append(row("ganomaly", 2, 0, 0.72) | {"run_key": "ganomaly_k2", "epochs": 15,
-                                                "val_threshold": 0.0213})  # fmt: skip
+    latest = {"run_key": "ganomaly_k2", "epochs": 15, "n_train": 5000, "val_threshold": 0.0213}
+    store.append(row("ganomaly", 2, 0, 0.72) | latest)
     store.append(row("memae", 1, 0, None, status="failed") | {"run_key": "memae_k1"})
     store.append(row("memae", 3, 1, 0.61) | {"run_key": "memae_k3", "smoke": True, "epochs": 1})
     main(["report", "--results-dir", str(tmp_path), "--runs"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "### 2 finished run(s)"
-    assert "| ganomaly_k2 | ganomaly | mnist | class 2 | 0 | 15 | 0.72 | 0.0213 |" in lines
-    assert "| memae_k3 (smoke test) | memae | mnist | class 3 | 1 | 1 | 0.61 | none |" in lines
+    assert "| ganomaly_k2 | ganomaly | mnist | class 2 | 0 | 15 | 5000 | 0.72 | 0.0213 |" in lines
+    assert "| memae_k3 (smoke test) | memae | mnist | class 3 | 1 | 1 |  | 0.61 | none |" in lines
     main(["report", "--results-dir", str(tmp_path), "--runs", "--where", "method=memae"])
     assert "### 1 finished run(s)" in capsys.readouterr().out
     with pytest.raises(SystemExit):
