@@ -8,6 +8,8 @@ verb's module is imported: `--help` answers at once.
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 
 from anomaly_bench import __version__
@@ -79,8 +81,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module = importlib.import_module(COMMANDS[verb][0])
     sys.argv = [f"anomaly-bench {verb}", *rest]
-    result = module.main()
+    try:
+        result = module.main()
+    except BrokenPipeError:
+        return reader_gone()
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
+
+
+def reader_gone() -> int:
+    """`anomaly-bench report --runs | head`: the reader closed the pipe, which is no error of
+    ours. Python's documented way out: what is still buffered goes nowhere, no traceback, and the
+    status a shell gives a command stopped by SIGPIPE."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

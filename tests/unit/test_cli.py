@@ -1,6 +1,7 @@
 """The console command: one screen of help, every verb reaching its module, a bad verb named."""
 
 import argparse
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -120,6 +121,27 @@ def test_the_demo_refuses_classes_digits_lacks_before_it_starts(classes, capsys)
         main(["demo", "--classes", classes, "--results", "unused"])
     assert stopped.value.code == 2
     assert "allowed: comma-separated digits classes, 0 to 9" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    """`report --runs | head -1`: the pipe closes before the list is written."""
+    rows = (
+        {"status": "ok", "method": "iforest", "dataset": "digits", "protocol": "paper",
+         "normal_class": 0, "seed": number, "auroc": 0.5,
+         "run_key": f"iforest_digits_class0_paper_seed{number}"}
+        for number in range(1500)
+    )  # fmt: skip
+    ResultsStore(tmp_path).path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    command = f"'{sys.executable}' -m anomaly_bench.cli report --results-dir '{tmp_path}' --runs"
+    done = subprocess.run(
+        f"{command} | head -1; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout == "### 1500 finished run(s)\n"
+    assert "Traceback" not in done.stderr and done.returncode == 141
 
 
 def test_the_installed_script_is_the_command():
