@@ -32,7 +32,7 @@ from anomaly_bench.data.batches import scale_to_unit_range
 from anomaly_bench.data.folder import IMAGE_SUFFIXES, images_in, read_image, stack
 from anomaly_bench.data.one_class import OneClassDataModule
 from anomaly_bench.engine.onnx_export import check_exportable, export_onnx
-from anomaly_bench.engine.trained_model import find_row, load_run, read_splits
+from anomaly_bench.engine.trained_model import find_row, load_run, read_splits, trained_in
 from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
 from anomaly_bench.evaluation.metrics import quantile_threshold
 from anomaly_bench.evaluation.scoring import score_split
@@ -279,7 +279,9 @@ class Detector:
         to where it trained), on `device` (default: the GPU when there is one)."""
         chosen = scoring_device(device)
         row = find_row(Path(results_dir), run_key)
-        model, data = load_run(row, None if checkpoint is None else Path(checkpoint), chosen)
+        base = trained_in(Path(results_dir), row)
+        given = None if checkpoint is None else Path(checkpoint)
+        model, data = load_run(row, given, chosen, base)
         return cls(row, model, data)
 
     @property

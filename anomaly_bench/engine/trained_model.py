@@ -115,20 +115,38 @@ class TrainingImagesOnDemand:
         return self.data.train_dataloader()
 
 
+# The data settings that name a place: relative ones start where the run trained.
+DATA_PLACES = ("data_dir", "root")
+
+
+def trained_in(results_dir: Path, row: dict[str, Any]) -> Path:
+    """The folder the run trained in, seen from here: its store's path as given, less the
+    relative `paths.results_dir` the run wrote to (`../results` for a run that wrote `results`
+    gives `..`: a notebook in `notebooks/`). Here, when the two do not line up."""
+    wrote_to = Path(row["config"]["paths"]["results_dir"])
+    depth = len(wrote_to.parts)
+    if wrote_to.is_absolute() or results_dir.parts[-depth:] != wrote_to.parts:
+        return Path(".")
+    return Path(*results_dir.parts[:-depth])
+
+
 def load_run(
-    row: dict[str, Any], checkpoint: Path | None, device: torch.device
+    row: dict[str, Any], checkpoint: Path | None, device: torch.device, base: Path = Path(".")
 ) -> tuple[AnomalyModule, OneClassDataModule]:
     """The run's trained model, ready to score (its training-set statistics refitted), and its
-    data module, not set up: `setup()` reads its splits when a caller wants them."""
+    data module, not set up: `setup()` reads its splits when a caller wants them. The row's
+    relative paths (its checkpoint, its data) start at `base`, the folder the run trained in."""
     config = row["config"]
     check_targets({"model": config["model"], "data": config["data"]}, f"run {row['run_key']}")
-    path = checkpoint or Path(config["paths"]["checkpoint_dir"]) / LAST
+    path = checkpoint or base / config["paths"]["checkpoint_dir"] / LAST
     if not path.is_file():
         raise FileNotFoundError(
-            f"no checkpoint at {path}: run predict from the folder the run trained in "
-            "(paths are relative to it) or pass --checkpoint"
+            f"no checkpoint at {path}: give the results store's path as the run wrote it (its "
+            "relative paths start where it trained), or pass --checkpoint"
         )
-    data = instantiate(config["data"])
+    data_config = config["data"]
+    places = {key: str(base / data_config[key]) for key in DATA_PLACES if data_config.get(key)}
+    data = instantiate({**data_config, **places})
     model = load_trained(config["model"], data, path, device)
     model.use_training_data(TrainingImagesOnDemand(data))
     with torch.no_grad():

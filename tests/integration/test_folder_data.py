@@ -21,6 +21,7 @@ from anomaly_bench.engine.run import train
 from anomaly_bench.engine.trained_model import load_run
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.store.results import ResultsStore
+from tests.conftest import run_cli
 
 
 def write_digits(
@@ -172,6 +173,23 @@ def test_a_detector_in_ones_own_code_scores_as_predict_does(make_config, folder,
         ValueError, match="threshold='best' is not allowed; allowed: held_out, youden"
     ):
         detector.threshold("best")
+
+
+def test_a_detector_loaded_from_another_folder_finds_the_runs_files(tmp_path, monkeypatch):
+    """A run trained as users run it (relative results, logs and images), loaded from a notebook's
+    folder by its store's path: its checkpoint and training images are found from there, and
+    iForest, refitted on those images, scores as the run did."""
+    write_digits(tmp_path / "images" / "good", [0], 60, ".png", 16)
+    write_digits(tmp_path / "images" / "defect", [1, 7], 15, ".jpg", 24)
+    folder = ["data=folder", "data.root=images", "data.normal_dir=good", "data.abnormal_dir=defect"]
+    done = run_cli(*folder, "data.channels=1", "model=iforest", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    detector = Detector.load("../results")
+    saved = np.load(detector.row["scores_path"])["scores"]
+    scored = detector.score_files(sorted(Path("../images/defect").iterdir()))
+    assert np.allclose(list(scored.scores.values()), saved[-30:], rtol=1e-5, atol=1e-6)
 
 
 def test_the_deployed_threshold_flags_the_stated_share_of_held_out_normals(make_config, tmp_path):
