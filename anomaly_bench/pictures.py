@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--runs-dir",
         type=Path,
-        default=Path("."),
-        help="the folder the runs trained in: a row's relative checkpoint path starts there",
+        help="the folder the runs trained in, where a row's relative paths (checkpoint, scores, "
+        "data) start (default: found from --results-dir: the results store's path less the "
+        "results_dir the run wrote to)",
     )
     args = parser.parse_args(argv)
     from anomaly_bench.engine.run_pictures import draw_missing_pictures

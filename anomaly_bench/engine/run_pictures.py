@@ -19,7 +19,7 @@ import torch
 
 from anomaly_bench.data.one_class import OneClassDataModule
 from anomaly_bench.engine.callbacks.last_checkpoint import LAST
-from anomaly_bench.engine.trained_model import load_run
+from anomaly_bench.engine.trained_model import load_run, trained_in
 from anomaly_bench.evaluation.example_pictures import PICTURES_FILE, draw_example_pictures
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule
@@ -75,7 +75,7 @@ def draw_for_row(store: ResultsStore, row: dict, device: torch.device, runs_dir:
             f"skipped: {checkpoint} holds epoch {trained}, the row's run ended at epoch "
             f"{row.get('epochs')} (a later run of the same key stopped early?)"
         )
-    model, data = load_run(row, checkpoint, device)
+    model, data = load_run(row, checkpoint, device, runs_dir)
     data.setup("test")
     first = data.test_set.batch(slice(0, 1)).images.to(device)
     with torch.no_grad():
@@ -93,11 +93,12 @@ def draw_missing_pictures(
     results_dir: Path,
     run_keys: list[str] | None = None,
     redraw: bool = False,
-    runs_dir: Path = Path("."),
+    runs_dir: Path | None = None,
 ) -> dict[str, str]:
     """{run key: what was done} for every finished run of the store (or of `run_keys`) without
-    pictures (all of them with `redraw`); a row's relative paths start at `runs_dir`, the folder
-    its run trained in."""
+    pictures (all of them with `redraw`); a row's relative paths (checkpoint, scores, data) start
+    at `runs_dir`, the folder its run trained in (default: found from `results_dir` as predict
+    finds it, `trained_in`)."""
     store = ResultsStore(results_dir)
     if not store.path.is_file():
         raise FileNotFoundError(f"--results-dir {results_dir} holds no {store.path.name}")
@@ -108,6 +109,7 @@ def draw_missing_pictures(
         if store.picture_path(key).is_file() and not redraw:
             done[key] = "kept: already drawn"
         else:
-            done[key] = draw_for_row(store, row, device, runs_dir)
+            base = runs_dir or trained_in(Path(results_dir), row)
+            done[key] = draw_for_row(store, row, device, base)
         log.info("%s: %s", key, done[key])
     return done

@@ -175,14 +175,15 @@ def test_a_detector_in_ones_own_code_scores_as_predict_does(make_config, folder,
         detector.threshold("best")
 
 
-def test_a_detector_loaded_from_another_folder_finds_the_runs_files(tmp_path, monkeypatch):
-    """A run trained as users run it (relative results, logs and images), loaded from a notebook's
-    folder by its store's path: its checkpoint and training images are found from there, and
-    iForest, refitted on those images, scores as the run did."""
+def test_a_run_used_from_another_folder_finds_its_files(tmp_path, monkeypatch, capsys):
+    """A run trained as users run it (relative results, logs and images), used from a notebook's
+    folder by its store's path: Detector finds its checkpoint and scores as the run did, and
+    reads its held-out images for a chosen rate; pictures reads its test split from there."""
     write_digits(tmp_path / "images" / "good", [0], 60, ".png", 16)
     write_digits(tmp_path / "images" / "defect", [1, 7], 15, ".jpg", 24)
     folder = ["data=folder", "data.root=images", "data.normal_dir=good", "data.abnormal_dir=defect"]
-    done = run_cli(*folder, "data.channels=1", "model=iforest", cwd=tmp_path)
+    done = run_cli(*folder, "data.channels=1", "data.val_fraction=0.2", "model=memae",
+                   "trainer.max_epochs=1", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     (tmp_path / "notebooks").mkdir()
     monkeypatch.chdir(tmp_path / "notebooks")
@@ -190,6 +191,9 @@ def test_a_detector_loaded_from_another_folder_finds_the_runs_files(tmp_path, mo
     saved = np.load(detector.row["scores_path"])["scores"]
     scored = detector.score_files(sorted(Path("../images/defect").iterdir()))
     assert np.allclose(list(scored.scores.values()), saved[-30:], rtol=1e-5, atol=1e-6)
+    assert detector.threshold(false_alarm_rate=0.1).value is not None
+    main(["pictures", "--results-dir", "../results", "--redraw"])
+    assert ": drawn: ../results/example_pictures/memae_folder" in capsys.readouterr().out
 
 
 def test_the_deployed_threshold_flags_the_stated_share_of_held_out_normals(make_config, tmp_path):
