@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +39,7 @@ from anomaly_bench.engine.runtime import device_name
 from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG, count_list_arg
 from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.settings.method_facts import method_ids
+from anomaly_bench.store.whole_files import written_whole
 
 # Each speed setting as the overrides that switch it on; float32 is torch's strict float32.
 VARIANTS = {
@@ -202,9 +202,8 @@ def write(results: dict[str, Any], output: Path) -> None:
         (output, json.dumps({**results, "cells": with_ratios(results["cells"])}, indent=2) + "\n"),
         (output.with_suffix(".md"), markdown(results) + "\n"),
     ):
-        partial = path.with_name(f".{path.name}.tmp")
-        partial.write_text(text)
-        os.replace(partial, path)
+        with written_whole(path) as partial:
+            partial.write_text(text)
 
 
 COLUMNS = {

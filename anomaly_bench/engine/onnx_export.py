@@ -3,9 +3,10 @@
 Where a method's score is one forward pass of ONNX operators (GANomaly, Mem_GANomaly, MemAE,
 f-AnoGAN's encoder score, WGAN's critic, Deep SVDD), `anomaly_score` is exported whole, with the
 batch size free, through torch's exporter, then run by onnxruntime on the CPU on the images being
-scored; the file is kept only if its scores equal the PyTorch model's within `TOLERANCE`. A method
-whose score is no such graph says why (`AnomalyModule.export_refusal`): AnoGAN's latent search,
-iForest's forest, DAGMM's triangular solve (no ONNX operator).
+scored; the file is written only if its scores equal the PyTorch model's within `TOLERANCE`
+(otherwise a previous file of that name stays as it was). A method whose score is no such graph
+says why (`AnomalyModule.export_refusal`): AnoGAN's latent search, iForest's forest, DAGMM's
+triangular solve (no ONNX operator).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from anomaly_bench.models.base import AnomalyModule
+from anomaly_bench.store.whole_files import written_whole
 
 # ONNX Runtime's kernels differ from torch's in the last bits of a float32 sum.
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
@@ -54,28 +56,28 @@ def export_onnx(model: AnomalyModule, images: Tensor, path: Path) -> float:
 
     graph = ScoringGraph(model.cpu()).eval()
     images = images.cpu()
-    path.parent.mkdir(parents=True, exist_ok=True)
     batch = torch.export.Dim("batch", min=1)
-    with torch.no_grad():
-        torch.onnx.export(
-            graph,
-            (images,),
-            str(path),
-            input_names=["images"],
-            output_names=["scores"],
-            dynamo=True,
-            dynamic_shapes={"images": {0: batch}},
-            external_data=False,
-            verbose=False,
-        )
-        expected = graph(images).float().numpy()
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"images": images.numpy()})[0]
-    difference = float(np.abs(got - expected).max())
-    if not np.allclose(got, expected, **TOLERANCE):
-        path.unlink()
-        raise ValueError(
-            f"--export: onnxruntime's scores differ from PyTorch's by up to {difference:.3g} "
-            f"(allowed: rtol {TOLERANCE['rtol']}, atol {TOLERANCE['atol']}); no file written"
-        )
+    with written_whole(path) as partial:
+        with torch.no_grad():
+            torch.onnx.export(
+                graph,
+                (images,),
+                str(partial),
+                input_names=["images"],
+                output_names=["scores"],
+                dynamo=True,
+                dynamic_shapes={"images": {0: batch}},
+                external_data=False,
+                verbose=False,
+            )
+            expected = graph(images).float().numpy()
+        session = onnxruntime.InferenceSession(str(partial), providers=["CPUExecutionProvider"])
+        got = session.run(None, {"images": images.numpy()})[0]
+        difference = float(np.abs(got - expected).max())
+        if not np.allclose(got, expected, **TOLERANCE):
+            raise ValueError(
+                f"--export: onnxruntime's scores differ from PyTorch's by up to {difference:.3g} "
+                f"(allowed: rtol {TOLERANCE['rtol']}, atol {TOLERANCE['atol']}); {path} not "
+                "written"
+            )
     return difference

@@ -39,6 +39,7 @@ from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.settings.checks import OPEN_SHARE, check_choice
 from anomaly_bench.store.row_schema import THRESHOLDS
+from anomaly_bench.store.whole_files import written_whole
 
 log = logging.getLogger(__name__)
 
@@ -218,9 +219,8 @@ def write_maps(
 def write_csv(path: Path, paths: list[Path], scored: Scored, threshold: Threshold) -> None:
     """A line per input in the order given; an unreadable image's line has no score or flag, and
     says why in `error`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     value = "" if threshold.value is None else f"{threshold.value:.8g}"
-    with path.open("w", newline="") as f:
+    with written_whole(path) as partial, partial.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(CSV_COLUMNS)
         for image in paths:

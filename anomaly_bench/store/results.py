@@ -23,6 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 from anomaly_bench.settings.protocols import class_key
 from anomaly_bench.store.row_schema import OK_FIELDS, OK_METRICS, ROW_FIELDS, ResultRow
 from anomaly_bench.store.run_identity import run_key, smoke_settings
+from anomaly_bench.store.whole_files import written_whole
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +124,8 @@ class ResultsStore:
     def keep_picture(self, run_key: str, source: str | Path) -> Path:
         """Copy a run's pictures into the store, whole or not at all (a rerun replaces them)."""
         target = self.picture_path(run_key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)
+        with written_whole(target) as partial:
+            shutil.copyfile(source, partial)
         return target
 
     def check_writable(self) -> None:

@@ -351,9 +351,12 @@ def test_predict_draws_each_images_reconstruction_and_anomaly_map_at_its_own_siz
     assert redness[1] > redness[0]
 
 
-def test_export_writes_an_onnx_graph_whose_scores_equal_the_models(make_config, folder, tmp_path):
+def test_export_writes_an_onnx_graph_whose_scores_equal_the_models(
+    make_config, folder, tmp_path, monkeypatch, capsys
+):
     """MemAE's score is one forward pass: the ONNX file, run by onnxruntime on any batch size,
-    gives the CSV's scores (the model's) to the stated tolerance."""
+    gives the CSV's scores (the model's) to the stated tolerance; one that would not is never
+    written over a good one."""
     onnxruntime = pytest.importorskip("onnxruntime")
     folder_run(make_config, folder, "model=memae", "trainer.max_epochs=1")
     results = str(Path(make_config().paths.results_dir))
@@ -367,6 +370,15 @@ def test_export_writes_an_onnx_graph_whose_scores_equal_the_models(make_config, 
     got = session.run(None, {"images": images.numpy()})[0]  # all 30 at once: the batch is free
     expected = np.array([float(line["score"]) for line in lines])
     assert np.allclose(got, expected, **TOLERANCE)
+    # A graph that fails the check is not written, and the good file of that name stays.
+    good = exported.read_bytes()
+    monkeypatch.setitem(TOLERANCE, "atol", -1.0)
+    with pytest.raises(SystemExit):
+        main(["predict", str(folder / "defect"), "--results-dir", results,
+              "--output", str(output), "--export", str(exported)])  # fmt: skip
+    assert "scores differ from PyTorch's" in capsys.readouterr().err
+    assert exported.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir() if "onnx" in p.name) == ["memae.onnx"]
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,6 @@ last epoch's checkpoint is already where the rerun starts.
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from anomaly_bench.data.loaders import EpochShuffle
 from anomaly_bench.store.row_schema import INTERRUPTED
+from anomaly_bench.store.whole_files import written_whole
 
 LAST = "last.ckpt"
 
@@ -104,10 +104,8 @@ class LastCheckpoint(Checkpoint):
 
     def _save(self, trainer: L.Trainer, position: tuple[int, int]) -> None:
         self._position = position
-        self.dirpath.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(f".{LAST}.partial")
-        trainer.save_checkpoint(partial, weights_only=False)
-        os.replace(partial, self.path)
+        with written_whole(self.path) as partial:
+            trainer.save_checkpoint(partial, weights_only=False)
         self._trained_since_save = False
 
     def on_train_batch_end(

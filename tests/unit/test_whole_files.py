@@ -1,0 +1,26 @@
+"""A file written whole or not at all: a writer that fails part way leaves the previous file."""
+
+import os
+
+import pytest
+
+from anomaly_bench.store.whole_files import written_whole
+
+
+def test_a_finished_write_replaces_the_file_and_leaves_no_temporary_one(tmp_path):
+    target = tmp_path / "deeper" / "predictions.csv"
+    with written_whole(target) as partial:
+        partial.write_text("path,score\na.png,0.5\n")
+        assert not target.exists()  # nothing under the real name until the block ends
+    assert target.read_text() == "path,score\na.png,0.5\n"
+    assert os.listdir(target.parent) == ["predictions.csv"]
+
+
+def test_a_write_that_fails_part_way_keeps_the_previous_file(tmp_path):
+    target = tmp_path / "predictions.csv"
+    target.write_text("yesterday's predictions\n")
+    with pytest.raises(KeyboardInterrupt), written_whole(target) as partial:
+        partial.write_text("path,sc")
+        raise KeyboardInterrupt
+    assert target.read_text() == "yesterday's predictions\n"
+    assert os.listdir(tmp_path) == ["predictions.csv"]
