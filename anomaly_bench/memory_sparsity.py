@@ -1,9 +1,10 @@
 """How sparse a trained memory reads normal vs anomalous images (the Mem_GANomaly mechanism).
 
-`python -m anomaly_bench.memory_sparsity RUN_DIR`: rebuilds the run's data from its Hydra config,
-loads the run's `last.ckpt` (`logs/checkpoints/<run key>/`, found from that config, relative to
-where training ran) and prints the mean number of non-zero attention weights per query
-for the normal and the anomalous test images. Never trains.
+`anomaly-bench memory-sparsity [--results-dir results] [--run-key START ...]`: for every finished
+MemAE and Mem_GANomaly run of the store (or those whose keys start so), rebuilds the run from its
+row and `last.ckpt` as predict does and prints the mean number of non-zero attention weights per
+query for the normal and the anomalous test images. Never trains. A run whose checkpoint is not
+at hand is listed with the reason, and the exit status is 1.
 
 The work is engine/memory_readout.py's, imported once the arguments parse (it loads torch,
 seconds); this is its command line.
@@ -11,26 +12,48 @@ seconds); this is its command line.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from anomaly_bench.settings.command_line import verb_parser
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = verb_parser(__doc__)
-    parser.add_argument("run_dir", type=Path, nargs="+", help="a run's output folder (logs/...)")
-    args = parser.parse_args()
-    from anomaly_bench.engine.memory_readout import load_run, sparsity_by_label
+    parser.add_argument(
+        "--results-dir", type=Path, default=Path("results"), help="the results store of the runs"
+    )
+    parser.add_argument(
+        "--run-key",
+        action="append",
+        help="only this run, or every run whose key starts so (mem_ganomaly_mnist); repeat for "
+        "more (default: every run with a memory)",
+    )
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        help="the folder the runs trained in, where a row's relative paths (checkpoint, data) "
+        "start (default: found from --results-dir, as predict finds it)",
+    )
+    args = parser.parse_args(argv)
+    from anomaly_bench.engine.memory_readout import sparsity_of_runs
 
+    try:
+        read = sparsity_of_runs(args.results_dir, args.run_key, args.runs_dir)
+    except (ValueError, FileNotFoundError) as err:
+        parser.error(str(err))
     print("| run | memory size | non-zero weights, normal | non-zero weights, anomalous |")
     print("|---|---|---|---|")
-    for run_dir in args.run_dir:
-        result = sparsity_by_label(*load_run(run_dir))
+    for key, result in read.items():
+        if isinstance(result, str):
+            print(f"{key}: not read: {result}", file=sys.stderr)
+            continue
         print(
-            f"| {run_dir.name} | {result['memory_size']:.0f} | {result['normal']:.2f} "
+            f"| {key} | {result['memory_size']:.0f} | {result['normal']:.2f} "
             f"| {result['anomalous']:.2f} |"
         )
+    return 1 if any(isinstance(result, str) for result in read.values()) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,30 +1,37 @@
 """A trained memory's readout: how many memory slots it reads for normal and for anomalous test
-images (the Mem_GANomaly mechanism), from a run's folder (`anomaly-bench memory-sparsity`)."""
+images (the Mem_GANomaly mechanism), for finished runs of a results store
+(`anomaly-bench memory-sparsity`). Rows written since the metric callback records it carry the
+same two figures (`nonzero_slots_normal`, `nonzero_slots_anomalous`); this reads them for older
+runs, and for a run's checkpoint at hand.
+
+Each run is rebuilt from its row and `last.ckpt` as `predict` rebuilds it (safe loading, trusted
+targets)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import torch
 from hydra.utils import get_class
-from omegaconf import OmegaConf
 
 from anomaly_bench.data import OneClassDataModule
-from anomaly_bench.engine.callbacks.last_checkpoint import LAST
-from anomaly_bench.engine.runtime import instantiate
-from anomaly_bench.engine.trained_model import load_trained
-from anomaly_bench.models.components.memory import nonzero_weights
+from anomaly_bench.engine.trained_model import load_run, runs_named, scoring_device, trained_in
+from anomaly_bench.evaluation.scoring import score_split
+from anomaly_bench.models.base import DIAGNOSTIC_PREFIX, AnomalyModule
+from anomaly_bench.models.components.memory import MemoryDiagnostics
 from anomaly_bench.settings.trusted_targets import check_targets
+from anomaly_bench.store.results import ResultsStore
+
+# The methods whose model reads a memory (`MemoryDiagnostics`), for the error that finds none.
+MEMORY_METHODS = "memae, mem_ganomaly"
 
 
-@torch.inference_mode()
-def sparsity_by_label(model: torch.nn.Module, data: OneClassDataModule) -> dict[str, float]:
-    """Mean non-zero weights for normal (label 0) and anomalous (label 1) test images."""
-    counts, labels = [], []
-    for batch in data.test_dataloader():
-        counts.append(nonzero_weights(model.memory_readout(batch.images)))
-        labels.append(batch.labels)
-    count, label = torch.cat(counts), torch.cat(labels)
+def sparsity_by_label(model: AnomalyModule, data: OneClassDataModule) -> dict[str, float]:
+    """Mean non-zero weights for normal (label 0) and anomalous (label 1) test images, from the
+    test split scored as the test loop scores it (the memory's readout is a diagnostic of its
+    `score_batch`)."""
+    scored = score_split(model, data.test_dataloader())
+    count, label = scored[f"{DIAGNOSTIC_PREFIX}nonzero_slots"], scored["labels"]
     return {
         "normal": count[label == 0].mean().item(),
         "anomalous": count[label == 1].mean().item(),
@@ -32,21 +39,47 @@ def sparsity_by_label(model: torch.nn.Module, data: OneClassDataModule) -> dict[
     }
 
 
-def load_run(run_dir: Path) -> tuple[torch.nn.Module, OneClassDataModule]:
-    """The run's model and data, rebuilt from its saved config once every target they name is
-    one of the package's own (`trusted_targets`)."""
-    saved = run_dir / ".hydra" / "config.yaml"
-    cfg = OmegaConf.load(saved)
-    check_targets({"model": cfg.model, "data": cfg.data}, str(saved))
-    checkpoint = Path(cfg.paths.checkpoint_dir) / LAST
-    if not checkpoint.exists():
-        raise FileNotFoundError(
-            f"no checkpoint at {checkpoint} for {run_dir}: run this from the folder the run was "
-            "trained in (paths.log_dir is relative to it), after at least one epoch"
+def has_memory(row: dict[str, Any]) -> bool:
+    """Whether the run's model reads a memory; its target is checked before its class is
+    imported, as every rebuild of a run checks it."""
+    model = row["config"]["model"]
+    check_targets({"model": model}, f"run {row['run_key']}")
+    return issubclass(get_class(model["_target_"]), MemoryDiagnostics)
+
+
+def memory_runs(store: ResultsStore, run_keys: list[str] | None) -> list[dict[str, Any]]:
+    """The latest ok row of each run of `run_keys` (default: every run) whose method has a
+    memory; an error when none has."""
+    rows = runs_named(store, run_keys)
+    memory = [row for row in rows if has_memory(row)]
+    if not memory:
+        named = f" whose keys start {', '.join(run_keys)}" if run_keys else ""
+        raise ValueError(
+            f"none of the {len(rows)} finished runs{named} in {store.path} has a memory; "
+            f"allowed: runs of {MEMORY_METHODS}"
         )
-    model_class = get_class(cfg.model._target_)
-    if not hasattr(model_class, "memory_readout"):
-        raise ValueError(f"{cfg.model._target_} has no memory; allowed: memae, mem_ganomaly")
-    data = instantiate(cfg.data)
+    return memory
+
+
+def run_sparsity(row: dict[str, Any], base: Path) -> dict[str, float]:
+    """The run's sparsity by label, its model and test split rebuilt from the row; its relative
+    paths (checkpoint, data) start at `base`, the folder it trained in."""
+    model, data = load_run(row, None, scoring_device(None), base)
     data.setup("test")
-    return load_trained(cfg.model, data, checkpoint), data
+    return sparsity_by_label(model, data)
+
+
+def sparsity_of_runs(
+    results_dir: Path, run_keys: list[str] | None, runs_dir: Path | None = None
+) -> dict[str, dict[str, float] | str]:
+    """{run key: its sparsity by label, or why it could not be read} for every memory run of
+    the store (or of `run_keys`)."""
+    store = ResultsStore(results_dir)
+    read: dict[str, dict[str, float] | str] = {}
+    for row in memory_runs(store, run_keys):
+        base = runs_dir or trained_in(results_dir, row)
+        try:
+            read[row["run_key"]] = run_sparsity(row, base)
+        except FileNotFoundError as err:
+            read[row["run_key"]] = str(err)
+    return read

@@ -32,7 +32,13 @@ from anomaly_bench.data.batches import scale_to_unit_range
 from anomaly_bench.data.folder import IMAGE_SUFFIXES, images_in, read_image, stack
 from anomaly_bench.data.one_class import OneClassDataModule
 from anomaly_bench.engine.onnx_export import check_exportable, export_onnx
-from anomaly_bench.engine.trained_model import find_row, load_run, read_splits, trained_in
+from anomaly_bench.engine.trained_model import (
+    find_row,
+    load_run,
+    read_splits,
+    scoring_device,
+    trained_in,
+)
 from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
 from anomaly_bench.evaluation.metrics import quantile_threshold
 from anomaly_bench.evaluation.scoring import score_split
@@ -231,25 +237,6 @@ def write_csv(path: Path, paths: list[Path], scored: Scored, threshold: Threshol
                 flag = "" if threshold.value is None else int(score > threshold.value)
                 line = [f"{score:.8g}", flag, value, threshold.source, ""]
             writer.writerow([str(image), *line])
-
-
-def scoring_device(name: str | None) -> torch.device:
-    """The device `name` says (None: the GPU when there is one, else the CPU), refused naming
-    it when torch cannot parse it or this machine has no such device."""
-    if name is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        device = None
-    if device is None or device.type not in ("cpu", "cuda"):
-        raise ValueError(f"device {name!r} is not allowed; allowed: cpu, cuda, cuda:N")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise ValueError(
-            f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s); "
-            "allowed: cpu" + (", cuda, cuda:N" if torch.cuda.is_available() else "")
-        )
-    return device
 
 
 class Detector:

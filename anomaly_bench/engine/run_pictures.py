@@ -19,28 +19,13 @@ import torch
 
 from anomaly_bench.data.one_class import OneClassDataModule
 from anomaly_bench.engine.callbacks.last_checkpoint import LAST
-from anomaly_bench.engine.trained_model import load_run, trained_in
+from anomaly_bench.engine.trained_model import load_run, runs_named, scoring_device, trained_in
 from anomaly_bench.evaluation.example_pictures import PICTURES_FILE, draw_example_pictures
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.store.results import ResultsStore
 
 log = logging.getLogger(__name__)
-
-
-def latest_ok_rows(store: ResultsStore, run_keys: list[str] | None) -> list[dict]:
-    """The latest ok row of each run: every run's, or those whose keys start with one of
-    `run_keys` (`ganomaly_mnist`: every GANomaly MNIST run), each of which must name one."""
-    latest = {row["run_key"]: row for row in store.read() if row.get("status") == "ok"}
-    if run_keys is None:
-        return list(latest.values())
-    missing = [given for given in run_keys if not any(key.startswith(given) for key in latest)]
-    if missing:
-        raise ValueError(
-            f"--run-key {', '.join(missing)}: no ok row in {store.path} has that key or one "
-            "starting so"
-        )
-    return [row for key, row in latest.items() if key.startswith(tuple(run_keys))]
 
 
 def checkpoint_epochs(path: Path) -> int:
@@ -100,11 +85,9 @@ def draw_missing_pictures(
     at `runs_dir`, the folder its run trained in (default: found from `results_dir` as predict
     finds it, `trained_in`)."""
     store = ResultsStore(results_dir)
-    if not store.path.is_file():
-        raise FileNotFoundError(f"--results-dir {results_dir} holds no {store.path.name}")
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = scoring_device(None)
     done = {}
-    for row in latest_ok_rows(store, run_keys):
+    for row in runs_named(store, run_keys):
         key = row["run_key"]
         if store.picture_path(key).is_file() and not redraw:
             done[key] = "kept: already drawn"

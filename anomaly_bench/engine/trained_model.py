@@ -21,7 +21,7 @@ from anomaly_bench.engine.callbacks.last_checkpoint import LAST
 from anomaly_bench.engine.runtime import instantiate
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.settings.trusted_targets import check_targets
-from anomaly_bench.store.results import ResultsStore, is_smoke
+from anomaly_bench.store.results import ResultsStore, is_smoke, latest_ok_rows
 from anomaly_bench.store.run_identity import smoke_settings
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,24 @@ def find_row(results_dir: Path, run_key: str | None) -> dict[str, Any]:
     return row
 
 
+def runs_named(store: ResultsStore, run_keys: list[str] | None) -> list[dict[str, Any]]:
+    """The latest ok row of each run (smoke tests too): every run's, or those whose keys start
+    with one of `run_keys` (`ganomaly_mnist`: every GANomaly MNIST run), each of which must name
+    one (pictures, memory-sparsity)."""
+    if not store.path.is_file():
+        raise FileNotFoundError(f"--results-dir {store.path.parent} holds no {store.path.name}")
+    latest = {row["run_key"]: row for row in latest_ok_rows(store.read(), with_smoke=True)}
+    if run_keys is None:
+        return list(latest.values())
+    missing = [given for given in run_keys if not any(key.startswith(given) for key in latest)]
+    if missing:
+        raise ValueError(
+            f"--run-key {', '.join(missing)}: no ok row in {store.path} has that key or one "
+            "starting so"
+        )
+    return [row for key, row in latest.items() if key.startswith(tuple(run_keys))]
+
+
 def read_splits(data: OneClassDataModule, why: str) -> None:
     """The run's splits, read again from where the run read them; what is missing there is named
     with why predict needs it."""
@@ -113,6 +131,25 @@ class TrainingImagesOnDemand:
     def train_dataloader(self) -> Iterable:
         read_splits(self.data, "this method's score is fitted on the run's training images")
         return self.data.train_dataloader()
+
+
+def scoring_device(name: str | None) -> torch.device:
+    """The device `name` says (None: the GPU when there is one, else the CPU), refused naming
+    it when torch cannot parse it or this machine has no such device."""
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {name!r} is not allowed; allowed: cpu, cuda, cuda:N")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s); "
+            "allowed: cpu" + (", cuda, cuda:N" if torch.cuda.is_available() else "")
+        )
+    return device
 
 
 # The data settings that name a place: relative ones start where the run trained.

@@ -101,10 +101,6 @@ class MemGanomaly(MemoryDiagnostics, Ganomaly):
     def memory(self) -> MemoryModule:
         return self.generator.memory
 
-    def memory_readout(self, images: Tensor) -> MemoryReadout:
-        """The memory's reading of z = G_E(x)."""
-        return self.memory(self.generator.encoder(images))
-
     def scored_readout(self, images: Tensor) -> tuple[Tensor, MemoryReadout]:
         """Score eq. 33 (GANomaly's latent distance through the memory) and the readout."""
         generated = self.generator(images)

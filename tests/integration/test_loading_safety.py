@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from anomaly_bench.cli import main
 from anomaly_bench.data.sources import load_dataset
 from anomaly_bench.engine.run import train
+from anomaly_bench.store.results import ResultsStore
 from tests.unit.data.test_sources import write_cifar_batch
 
 
@@ -68,6 +70,7 @@ def test_an_iforest_checkpoint_carries_no_forest_and_a_crafted_one_runs_nothing(
     )
 
 
+@pytest.mark.parametrize("verb", ["predict", "pictures", "memory-sparsity"])
 @pytest.mark.parametrize(
     "node",
     [
@@ -77,19 +80,15 @@ def test_an_iforest_checkpoint_carries_no_forest_and_a_crafted_one_runs_nothing(
         "data.extra",
     ],
 )
-def test_a_run_folder_whose_config_builds_foreign_code_is_refused_and_writes_nothing(
-    tmp_path, node
+def test_a_stored_run_whose_config_builds_foreign_code_is_refused_and_runs_nothing(
+    tmp_path, capsys, node, verb
 ):
-    """A shared run folder's .hydra/config.yaml naming `pathlib.Path.write_text` wrote a file
-    through `memory_sparsity`; now its target is refused before anything is built."""
-    from omegaconf import OmegaConf
-
-    from anomaly_bench.engine.memory_readout import load_run
-
+    """A shared store's row naming `pathlib.Path.write_text` as a target would write a file when
+    a verb rebuilds the run from it; every verb that rebuilds runs refuses it first."""
     marker = tmp_path / "marker"
     payload = {"_target_": "pathlib.Path.write_text", "_args_": [str(marker), "x"]}
     config = {
-        "paths": {"checkpoint_dir": str(tmp_path)},
+        "paths": {"checkpoint_dir": str(tmp_path), "results_dir": str(tmp_path / "results")},
         "model": {"_target_": "anomaly_bench.models.memae.Memae"},
         "data": {"_target_": "anomaly_bench.data.OneClassDataModule", "dataset": "synthetic"},
     }
@@ -97,9 +96,13 @@ def test_a_run_folder_whose_config_builds_foreign_code_is_refused_and_writes_not
         config["data"]["extra"] = payload
     else:
         config[node] = payload
-    (tmp_path / "last.ckpt").write_bytes(b"")
-    (tmp_path / "run" / ".hydra").mkdir(parents=True)
-    OmegaConf.save(OmegaConf.create(config), tmp_path / "run" / ".hydra" / "config.yaml")
-    with pytest.raises(ValueError, match=r"_target_ 'pathlib\.Path\.write_text' is not one of"):
-        load_run(tmp_path / "run")
+    torch.save({"epoch": 0}, tmp_path / "last.ckpt")  # the row's epoch: pictures go on to build
+    row = {"run_key": "memae_synthetic_class0_shared", "status": "ok", "method": "memae",
+           "dataset": "synthetic", "protocol": "paper", "normal_class": 0, "seed": 0,
+           "auroc": 0.5, "epochs": 1, "config": config}  # fmt: skip
+    ResultsStore(tmp_path / "results").append(row)
+    images = [] if verb != "predict" else [str(tmp_path / "last.ckpt")]
+    with pytest.raises(SystemExit):
+        main([verb, *images, "--results-dir", str(tmp_path / "results")])
+    assert "_target_ 'pathlib.Path.write_text' is not one of" in capsys.readouterr().err
     assert not marker.exists()

@@ -44,14 +44,17 @@ def test_the_printed_learning_rate_collapses_and_is_flagged_the_default_is_not(t
     assert any("(!) = a run of this cell ended with a warning" in line for line in lines)
 
 
-def test_the_sparsity_command_finds_a_fresh_runs_checkpoint(tmp_path):
-    mem_ganomaly(tmp_path, "trainer.max_epochs=2")
+def test_the_sparsity_command_reads_a_fresh_runs_memory_as_the_run_recorded_it(tmp_path):
+    row = mem_ganomaly(tmp_path, "trainer.max_epochs=2")
     done = subprocess.run(
-        [sys.executable, "-m", "anomaly_bench.memory_sparsity", str(tmp_path / "run")],
+        [sys.executable, "-m", "anomaly_bench.memory_sparsity", "--results-dir", "results"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    name, slots, normal, anomalous = done.stdout.splitlines()[-1].strip("| ").split(" | ")
-    assert (name, slots) == ("run", "100") and float(normal) > 1 and float(anomalous) > 1
+    key, slots, normal, anomalous = done.stdout.splitlines()[-1].strip("| ").split(" | ")
+    assert (key, slots) == (row["run_key"], "100")
+    assert float(normal) == pytest.approx(row["nonzero_slots_normal"], abs=0.005)
+    assert float(anomalous) == pytest.approx(row["nonzero_slots_anomalous"], abs=0.005)
+    assert float(normal) > 1 and float(anomalous) > 1

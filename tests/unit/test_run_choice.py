@@ -1,11 +1,10 @@
 """Which finished runs `--run-key` names. predict's: its key, a start of its key that no other
 run's has, or, without one, the store's only run; anything else is refused with the keys to choose
-from. pictures': every run whose key starts with one given."""
+from. pictures' and memory-sparsity's: every run whose key starts with one given."""
 
 import pytest
 
-from anomaly_bench.engine.run_pictures import latest_ok_rows
-from anomaly_bench.engine.trained_model import find_row
+from anomaly_bench.engine.trained_model import find_row, runs_named
 from anomaly_bench.store.results import ResultsStore
 
 
@@ -53,13 +52,13 @@ def test_a_key_no_finished_run_has_is_refused_naming_it(tmp_path):
         find_row(failed, None)
 
 
-def test_pictures_take_every_run_a_start_names_and_refuse_one_that_names_none(tmp_path):
+def test_several_starts_take_every_run_they_start_and_one_naming_none_is_refused(tmp_path):
     store = store_of(tmp_path, ["ganomaly_mnist_class3_a", "ganomaly_mnist_class4_b",
                                 "ganomaly_fmnist_class3_c", "memae_mnist_class3_d"])  # fmt: skip
-    picked = latest_ok_rows(store, ["ganomaly_mnist", "memae_mnist_class3_d"])
+    picked = runs_named(store, ["ganomaly_mnist", "memae_mnist_class3_d"])
     assert [row["run_key"] for row in picked] == [
         "ganomaly_mnist_class3_a", "ganomaly_mnist_class4_b", "memae_mnist_class3_d"
     ]  # fmt: skip
-    assert len(latest_ok_rows(store, None)) == 4
+    assert len(runs_named(store, None)) == 4
     with pytest.raises(ValueError, match="--run-key dagmm, wgan: no ok row in"):
-        latest_ok_rows(store, ["ganomaly", "dagmm", "wgan"])
+        runs_named(store, ["ganomaly", "dagmm", "wgan"])
