@@ -6,7 +6,10 @@ seeded `normal_split_ratio` of `normal_dir`) and every anomaly. Any image format
 any size: each image is converted to `channels` (1 grayscale, 3 RGB) and resized to
 `image_size` x `image_size` once, at reading (non-square images are stretched). A 16-bit grey
 image (a camera's or a scanner's PNG or TIFF) is scaled to 8 bits by its depth, 0-65535 to 0-255:
-Pillow's own conversion clamps at 255 and would turn it almost white. Everything else
+Pillow's own conversion clamps at 255 and would turn it almost white. A photo is read the way up
+its EXIF orientation says (as a viewer shows it): a phone stores a portrait shot as landscape
+pixels and a tag, so without it the same object would train upright and be scored on its side,
+or the other way round. Everything else
 (the methods, the metric callback, the store, the report) sees an ordinary one-class dataset
 whose class 0 is `normal` and class 1 `abnormal`.
 
@@ -24,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from anomaly_bench.data.one_class import OneClassDataModule
@@ -82,7 +85,7 @@ def read_image(path: Path, channels: int, size: int | None) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                image = eight_bit(image).convert(PIL_MODES[channels])
+                image = eight_bit(ImageOps.exif_transpose(image)).convert(PIL_MODES[channels])
                 if size is not None:
                     image = image.resize((size, size), Image.Resampling.BILINEAR)
                 pixels = np.asarray(image, dtype=np.uint8)

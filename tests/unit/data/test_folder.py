@@ -31,3 +31,21 @@ def test_float_pixels_are_refused_naming_the_file_and_what_to_do(grey, tmp_path)
     Image.fromarray(grey.astype(np.float32) / 255).save(tmp_path / "floats.tif")
     with pytest.raises(ValueError, match=r"floats\.tif cannot be read .*32-bit floats \(mode F\)"):
         read_image(tmp_path / "floats.tif", 1, 32)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+@pytest.mark.parametrize(("orientation", "turns"), [(1, 0), (3, 2), (6, 1), (8, 3)])
+def test_a_photo_reads_the_way_up_its_exif_orientation_says(
+    grey, tmp_path, suffix, orientation, turns
+):
+    """A phone keeps a portrait shot as landscape pixels and an orientation tag (6: turn it a
+    quarter clockwise to view); the image reads as a viewer shows it, the same as the upright
+    file without a tag."""
+    upright = np.kron(grey[:8, :6], np.ones((4, 4), np.uint8))  # blocks: JPEG keeps them
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # the EXIF Orientation tag
+    Image.fromarray(np.rot90(upright, turns).copy()).save(tmp_path / f"tagged{suffix}", exif=exif)
+    Image.fromarray(upright).save(tmp_path / f"upright{suffix}")
+    tagged = read_image(tmp_path / f"tagged{suffix}", 1, None)
+    assert tagged.shape == (1, 32, 24)
+    assert np.abs(tagged.astype(int) - read_image(tmp_path / f"upright{suffix}", 1, None)).max() < 8
