@@ -152,7 +152,7 @@ gpu-speed:  ## ON the lent GPU: the speed matrix (float32, TF32, bf16, channels_
 		trainer=gpu cpu_threads=1
 
 results-page:  ## regenerate docs/results/ (the reference results) from its committed rows; trains nothing
-	$(BIN)/python -m anomaly_bench.reporting.results_page
+	$(BIN)/python -m anomaly_bench.results_page
 
 wandb-sync:  ## upload the offline W&B runs under logs/ and results/ (needs WANDB_API_KEY)
 	find logs results -type d -name 'offline-run-*' -print0 2>/dev/null | xargs -0 -r $(BIN)/wandb sync

@@ -30,7 +30,7 @@ COMMANDS = {
         "the tables of a results store; --table N sets them beside the paper's Table N",
     ),
     "results-page": (
-        "anomaly_bench.reporting.results_page",
+        "anomaly_bench.results_page",
         "regenerate docs/results/ from its committed rows (trains nothing)",
     ),
     "pictures": (
@@ -38,7 +38,7 @@ COMMANDS = {
         "draw the example pictures of finished runs that have none (the report shows them)",
     ),
     "bench": (
-        "anomaly_bench.benchmarks.suite",
+        "anomaly_bench.bench",
         "speed of every method, the input paths, the latent search and the grids' hours",
     ),
     "gpu-session": (

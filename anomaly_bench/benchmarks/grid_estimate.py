@@ -14,11 +14,11 @@ from typing import Any
 from anomaly_bench import CONF_DIR
 from anomaly_bench.benchmarks.method_speed import (
     BenchCase,
-    BenchSettings,
     compose_case,
     second_stage_label,
 )
 from anomaly_bench.data.sources import dataset_spec
+from anomaly_bench.settings.bench_settings import BenchSettings
 from anomaly_bench.settings.experiments import experiment_grid, paper_protocol_sizes
 from anomaly_bench.settings.method_facts import first_stage_key
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import lightning as L
@@ -23,6 +23,7 @@ from anomaly_bench.benchmarks.timing import StepClock, peak_memory_mb
 from anomaly_bench.data import ImageSplits, OneClassDataModule
 from anomaly_bench.engine.runtime import device_name, instantiate
 from anomaly_bench.models.base import AnomalyModule
+from anomaly_bench.settings.bench_settings import BenchSettings
 from anomaly_bench.settings.method_facts import first_stage_key
 
 # Each two-stage method's key for its first stage's epochs: 0 starts training in the second stage.
@@ -70,18 +71,6 @@ class BenchCase:
     channels: int
     overrides: tuple[str, ...] = ()
     stage: int = 1
-
-
-@dataclass(frozen=True)
-class BenchSettings:
-    """How long each phase is timed, and the overrides every case gets (e.g. trainer=gpu)."""
-
-    train_warmup: int = 3
-    train_steps: int = 30
-    score_warmup: int = 1
-    score_batches: int = 20
-    max_search_steps: int = 20
-    overrides: tuple[str, ...] = field(default_factory=tuple)
 
 
 def compose_case(

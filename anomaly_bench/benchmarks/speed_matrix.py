@@ -28,15 +28,15 @@ import torch
 
 from anomaly_bench.benchmarks.method_speed import (
     BenchCase,
-    BenchSettings,
     measure,
 )
 from anomaly_bench.benchmarks.processes import in_fresh_processes
 from anomaly_bench.benchmarks.step_profile import profile_case
-from anomaly_bench.benchmarks.suite import check_list, markdown_table
+from anomaly_bench.benchmarks.suite import markdown_table
 from anomaly_bench.engine.gpu_sharing import mps_daemon
 from anomaly_bench.engine.runtime import device_name
-from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG, count_list_arg
+from anomaly_bench.settings.bench_settings import BenchSettings
+from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG, check_list, count_list_arg
 from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.settings.method_facts import method_ids
 from anomaly_bench.store.whole_files import written_whole

@@ -20,12 +20,12 @@ from torch.profiler import ProfilerActivity, profile
 
 from anomaly_bench.benchmarks.method_speed import (
     BenchCase,
-    BenchSettings,
     build_case,
     fit_and_score,
 )
 from anomaly_bench.benchmarks.timing import no_batch_after_warmup, synchronize
 from anomaly_bench.engine.runtime import device_name
+from anomaly_bench.settings.bench_settings import BenchSettings
 
 # A tensor read back as a Python number (`.item()`, `bool(tensor)`): a wait for the device when
 # the tensor lives there, none when it is on the host (the optimisers' step counts always are).

@@ -12,9 +12,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from anomaly_bench.settings.experiments import DATA_FOLDERS
+
 CHUNK = 1 << 20
-# Where each dataset's files sit under the data folder, as the manifest names them.
-DATA_FOLDERS = {"cifar10": "cifar-10-batches-py/", "mnist": "MNIST/", "fmnist": "FashionMNIST/"}
 
 
 @dataclass(frozen=True)

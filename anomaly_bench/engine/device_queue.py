@@ -37,11 +37,10 @@ from anomaly_bench.engine.run_estimates import (
     speed_setting,
 )
 from anomaly_bench.settings.checks import check_choice
-from anomaly_bench.settings.experiments import experiment_grid
+from anomaly_bench.settings.experiments import QUEUE_FILE, experiment_grid
 from anomaly_bench.store.results import key_today, latest_ok_rows
 from anomaly_bench.store.run_identity import method_id, run_key
 
-QUEUE_FILE = CONF_DIR / "queue" / "gpu.yaml"
 # Estimates are multiplied by this before they are held against the deadline.
 SAFETY = 1.25
 

@@ -178,3 +178,13 @@ def check_run_settings(config: Mapping[str, Any], known_keys: Iterable[str]) -> 
             f"{unknown[0]} is not a setting of a run; allowed top-level keys: "
             f"{', '.join(sorted(known))}"
         )
+
+
+def check_list(
+    parser: argparse.ArgumentParser, option: str, value: str, allowed: Iterable[str]
+) -> None:
+    """Refuse a comma-separated option naming anything outside `allowed`, naming both."""
+    allowed = list(allowed)
+    unknown = sorted(set(value.split(",")) - set(allowed))
+    if unknown:
+        parser.error(f"{option}: {', '.join(unknown)} not allowed; allowed: {', '.join(allowed)}")

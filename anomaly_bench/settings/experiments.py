@@ -9,6 +9,8 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
+from anomaly_bench import CONF_DIR
+
 # Official split sizes (train, test) of the paper's datasets; all three have ten classes, equal
 # in size in CIFAR-10 and Fashion-MNIST and nearly so in MNIST.
 OFFICIAL_SPLITS = {
@@ -17,6 +19,10 @@ OFFICIAL_SPLITS = {
     "cifar10": (50_000, 10_000),
 }
 N_CLASSES = 10
+# Each dataset's folder in the data folder, as its reader and its checksum manifest name it.
+DATA_FOLDERS = {"cifar10": "cifar-10-batches-py/", "mnist": "MNIST/", "fmnist": "FashionMNIST/"}
+# The GPU queue's steps, in order (docs/gpu_session.md).
+QUEUE_FILE = CONF_DIR / "queue" / "gpu.yaml"
 
 
 def paper_protocol_sizes(dataset: str) -> tuple[int, int]:

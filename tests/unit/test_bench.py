@@ -6,6 +6,7 @@ import multiprocessing
 import pytest
 import torch
 
+from anomaly_bench.bench import main
 from anomaly_bench.benchmarks.grid_estimate import (
     RunShape,
     estimate_table,
@@ -13,7 +14,6 @@ from anomaly_bench.benchmarks.grid_estimate import (
 )
 from anomaly_bench.benchmarks.method_speed import (
     BenchCase,
-    BenchSettings,
     method_cases,
 )
 from anomaly_bench.benchmarks.processes import in_fresh_processes
@@ -27,9 +27,10 @@ from anomaly_bench.benchmarks.speed_matrix import (
 from anomaly_bench.benchmarks.speed_matrix import main as speed_matrix
 from anomaly_bench.benchmarks.speed_matrix import parse_args as speed_matrix_args
 from anomaly_bench.benchmarks.step_profile import profile_case
-from anomaly_bench.benchmarks.suite import main, report, scoring_against_reference
+from anomaly_bench.benchmarks.suite import report, scoring_against_reference
 from anomaly_bench.benchmarks.timing import PhaseClock
 from anomaly_bench.engine.callbacks import Speedups
+from anomaly_bench.settings.bench_settings import BenchSettings
 from anomaly_bench.settings.experiments import (
     experiment_grid,
     paper_protocol_sizes,

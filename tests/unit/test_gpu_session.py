@@ -419,7 +419,7 @@ def test_a_dry_run_simulates_the_window_with_the_estimates():
 
 def test_a_queue_that_fails_midway_still_hands_back_the_rows_written(tmp_path, monkeypatch):
     """The device keeps nothing after the call: rows finished before a failure must reach $OUT."""
-    import anomaly_bench.gpu_session as session
+    import anomaly_bench.engine.session_steps as session
 
     queue = tmp_path / "queue.yaml"
     queue.write_text(

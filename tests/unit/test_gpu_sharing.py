@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from anomaly_bench.benchmarks.method_speed import BenchSettings
 from anomaly_bench.benchmarks.speed_matrix import Deadline, matrix
 from anomaly_bench.engine.gpu_sharing import (
     CONTROL,
@@ -21,6 +20,8 @@ from anomaly_bench.engine.gpu_sharing import (
     mps_daemon,
     sharing_environment,
 )
+from anomaly_bench.gpu_session import main
+from anomaly_bench.settings.bench_settings import BenchSettings
 
 FAKE_CONTROL = """#!/bin/sh
 echo "$* pipe=$CUDA_MPS_PIPE_DIRECTORY" >> "$MPS_FAKE_LOG"
@@ -99,7 +100,7 @@ def test_the_matrix_measures_mps_only_where_jobs_share_and_records_why_it_could_
 def run_session(tmp_path: Path, monkeypatch, *options: str) -> dict:
     """`gpu_session run` with a queue that records whether the daemon's folder was set while
     it ran; its summary."""
-    import anomaly_bench.gpu_session as session
+    import anomaly_bench.engine.session_steps as session
 
     seen = []
 
@@ -111,7 +112,7 @@ def run_session(tmp_path: Path, monkeypatch, *options: str) -> dict:
     queue = tmp_path / "queue.yaml"
     queue.write_text("steps: []\n")
     out = tmp_path / "out"
-    session.main(["run", "--out", str(out), "--queue", str(queue), "--results-dir",
+    main(["run", "--out", str(out), "--queue", str(queue), "--results-dir",
                   str(tmp_path / "store"), "--committed", str(tmp_path / "committed"),
                   "--data-dir", str(tmp_path), "--device", "X", *options])  # fmt: skip
     summary = json.loads((out / "queue_summary.json").read_text())

@@ -35,6 +35,7 @@ ENTRY_POINTS = {
     "bench",
     "memory_sparsity",
     "gpu_session",
+    "results_page",
 }
 # Layers that must never pull in the deep-learning stack, directly or through what they import.
 TORCH_FREE = ("settings", "store", "reporting")
