@@ -13,28 +13,13 @@ seconds); this is its command line.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from anomaly_bench.settings.command_line import verb_parser
+from anomaly_bench.settings.command_line import add_run_choice, verb_parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = verb_parser(__doc__)
-    parser.add_argument(
-        "--results-dir", type=Path, default=Path("results"), help="the results store of the runs"
-    )
-    parser.add_argument(
-        "--run-key",
-        action="append",
-        help="only this run, or every run whose key starts so (mem_ganomaly_mnist); repeat for "
-        "more (default: every run with a memory)",
-    )
-    parser.add_argument(
-        "--runs-dir",
-        type=Path,
-        help="the folder the runs trained in, where a row's relative paths (checkpoint, data) "
-        "start (default: found from --results-dir, as predict finds it)",
-    )
+    add_run_choice(parser, "mem_ganomaly_mnist", "every run with a memory")
     args = parser.parse_args(argv)
     from anomaly_bench.engine.memory_readout import sparsity_of_runs
 

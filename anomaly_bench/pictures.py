@@ -6,30 +6,13 @@ seconds); this is its command line."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from anomaly_bench.settings.command_line import verb_parser
+from anomaly_bench.settings.command_line import add_run_choice, verb_parser
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = verb_parser(__doc__)
-    parser.add_argument(
-        "--results-dir", type=Path, default=Path("results"), help="the results store of the runs"
-    )
-    parser.add_argument(
-        "--run-key",
-        action="append",
-        help="only this run, or every run whose key starts so (ganomaly_mnist); repeat for more "
-        "(default: every run)",
-    )
+    add_run_choice(parser, "ganomaly_mnist", "every run")
     parser.add_argument("--redraw", action="store_true", help="also runs that have pictures")
-    parser.add_argument(
-        "--runs-dir",
-        type=Path,
-        help="the folder the runs trained in, where a row's relative paths (checkpoint, scores, "
-        "data) start (default: found from --results-dir: the results store's path less the "
-        "results_dir the run wrote to)",
-    )
     args = parser.parse_args(argv)
     from anomaly_bench.engine.run_pictures import draw_missing_pictures
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 
 # The names a module docstring opens with (`python -m anomaly_bench.x` / `anomaly-bench x`:),
 # which the usage line already gives.
@@ -39,3 +40,24 @@ class DefaultsShown(argparse.HelpFormatter):
 
 def verb_parser(doc: str) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(description=description(doc), formatter_class=DefaultsShown)
+
+
+def add_run_choice(parser: argparse.ArgumentParser, example: str, default: str) -> None:
+    """The options that choose finished runs of a results store for a verb that rebuilds them
+    (pictures, memory-sparsity): the store, starts of run keys, and where the runs trained."""
+    parser.add_argument(
+        "--results-dir", type=Path, default=Path("results"), help="the results store of the runs"
+    )
+    parser.add_argument(
+        "--run-key",
+        action="append",
+        help=f"only this run, or every run whose key starts so ({example}); repeat for more "
+        f"(default: {default})",
+    )
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        help="the folder the runs trained in, where a row's relative paths (checkpoint, scores, "
+        "data) start (default: found from --results-dir: the results store's path less the "
+        "results_dir the run wrote to)",
+    )
