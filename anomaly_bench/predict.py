@@ -6,6 +6,7 @@ this is its command line."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from anomaly_bench.settings.checks import COUNT_ARG, SHARE_ARG
@@ -44,7 +45,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--batch-size", type=COUNT_ARG, default=64, help="images scored at once")
     parser.add_argument(
-        "--output", type=Path, default=Path("predictions.csv"), help="the CSV, a line per image"
+        "--output",
+        type=Path,
+        default=Path("predictions.csv"),
+        help="the CSV, a line per image; - writes it to standard output (and what else predict "
+        "says to standard error)",
     )
     parser.add_argument(
         "--maps",
@@ -84,12 +89,14 @@ def main(argv: list[str] | None = None) -> None:
         )
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
-    print(prediction.summary())
-    print(f"written: {args.output}")
+    said = sys.stderr if args.output == Path("-") else sys.stdout
+    print(prediction.summary(), file=said)
+    if args.output != Path("-"):
+        print(f"written: {args.output}")
     if args.maps is not None:
-        print(f"maps: {args.maps}")
+        print(f"maps: {args.maps}", file=said)
     if args.export is not None:
-        print(f"onnx: {args.export}")
+        print(f"onnx: {args.export}", file=said)
 
 
 if __name__ == "__main__":

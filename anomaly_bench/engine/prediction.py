@@ -20,10 +20,11 @@ from __future__ import annotations
 import csv
 import glob
 import logging
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import torch
@@ -222,21 +223,32 @@ def write_maps(
         save_map_pair(folder, stem, original, reconstructions[offset], amaps[offset])
 
 
+# `--output -`: the CSV on standard output, for a pipe or a glance at one image's score.
+STDOUT = Path("-")
+
+
 def write_csv(path: Path, paths: list[Path], scored: Scored, threshold: Threshold) -> None:
-    """A line per input in the order given; an unreadable image's line has no score or flag, and
-    says why in `error`."""
-    value = "" if threshold.value is None else f"{threshold.value:.8g}"
+    """A line per input in the order given, to `path` (written whole) or standard output; an
+    unreadable image's line has no score or flag, and says why in `error`."""
+    if path == STDOUT:
+        csv_lines(sys.stdout, paths, scored, threshold)
+        return
     with written_whole(path) as partial, partial.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(CSV_COLUMNS)
-        for image in paths:
-            score = scored.scores.get(image)
-            if score is None:
-                line = ["", "", value, threshold.source, scored.unreadable[image]]
-            else:
-                flag = "" if threshold.value is None else int(score > threshold.value)
-                line = [f"{score:.8g}", flag, value, threshold.source, ""]
-            writer.writerow([str(image), *line])
+        csv_lines(f, paths, scored, threshold)
+
+
+def csv_lines(out: TextIO, paths: list[Path], scored: Scored, threshold: Threshold) -> None:
+    value = "" if threshold.value is None else f"{threshold.value:.8g}"
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for image in paths:
+        score = scored.scores.get(image)
+        if score is None:
+            line = ["", "", value, threshold.source, scored.unreadable[image]]
+        else:
+            flag = "" if threshold.value is None else int(score > threshold.value)
+            line = [f"{score:.8g}", flag, value, threshold.source, ""]
+        writer.writerow([str(image), *line])
 
 
 class Detector:

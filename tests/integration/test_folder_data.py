@@ -131,6 +131,11 @@ def test_predict_reproduces_the_runs_test_scores_and_flags_with_the_held_out_thr
     said = capsys.readouterr().out
     assert f"scored 30 image(s); flagged {flagged} ({flagged / 30:.1%}) at " in said
     assert "the threshold from held-out normals" in said
+    # `--output -`: the same CSV on standard output, and what else predict says on stderr.
+    main(["predict", str(folder / "defect"), "--results-dir", str(results), "--output", "-"])
+    printed = capsys.readouterr()
+    assert printed.out == output.read_bytes().decode()
+    assert f"scored 30 image(s); flagged {flagged}" in printed.err
 
 
 @pytest.mark.parametrize("model", ["ganomaly", "dagmm", "wgan"])
