@@ -42,7 +42,6 @@ from anomaly_bench.engine.trained_model import (
 )
 from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
 from anomaly_bench.evaluation.metrics import quantile_threshold
-from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.settings.checks import OPEN_SHARE, check_choice
 from anomaly_bench.store.row_schema import THRESHOLDS
@@ -94,15 +93,19 @@ def threshold_of(row: dict[str, Any], choice: str) -> Threshold:
 
 def rate_threshold(model: AnomalyModule, data: OneClassDataModule, rate: float) -> Threshold:
     """The threshold flagging `rate` of the run's held-out normal images, scored again with its
-    weights: an operating point chosen without anomalies or test data, and without retraining
-    (the run's own threshold is the one for `callbacks.anomaly_metrics.val_false_alarm_target`)."""
+    weights as predict scores new images (the model `load_run` made ready: its training-set
+    statistics are not fitted a second time): an operating point chosen without anomalies or
+    test data, and without retraining (the run's own threshold is the one for
+    `callbacks.anomaly_metrics.val_false_alarm_target`)."""
     read_splits(data, "--false-alarm-rate scores the run's held-out normal images")
     if not len(data.val_set):
         raise ValueError(
             "--false-alarm-rate needs the run's held-out normal images, and it held out none "
             "(data.val_fraction=0); train with data.val_fraction=0.1"
         )
-    scores = score_split(model, data.val_dataloader())["scores"]
+    with torch.no_grad():
+        batches = data.val_dataloader()
+        scores = torch.cat([float32_scores(model, b.images.to(model.device)) for b in batches])
     return Threshold(
         quantile_threshold(scores, rate), f"held-out normals at false-alarm rate {rate:g}"
     )

@@ -20,6 +20,7 @@ from anomaly_bench.engine.prediction import Detector
 from anomaly_bench.engine.run import train
 from anomaly_bench.engine.trained_model import load_run
 from anomaly_bench.evaluation.scoring import score_split
+from anomaly_bench.models.iforest import Iforest
 from anomaly_bench.store.results import ResultsStore
 from tests.conftest import run_cli
 
@@ -251,14 +252,20 @@ def test_predict_scores_with_a_smoke_test_and_says_it_is_one(make_config, folder
     assert "is a smoke test (trainer.limit_train_batches=1)" in caplog.text
 
 
-def test_a_chosen_false_alarm_rate_flags_that_share_of_the_held_out_normals(make_config, tmp_path):
+def test_a_chosen_false_alarm_rate_flags_that_share_of_the_held_out_normals(
+    make_config, tmp_path, monkeypatch
+):
     """At the run's own target (5 %) predict finds the threshold the run chose while training;
-    at 25 % it flags a quarter of the held-out normals, rebuilt as predict rebuilds the run."""
+    at 25 % it flags a quarter of the held-out normals, rebuilt as predict rebuilds the run. The
+    forest is fitted on the training images once per call, not again for the held-out scores."""
     root = tmp_path / "many"
     write_digits(root / "good", [0], 170, ".png", 16)
     write_digits(root / "defect", [1], 20, ".png", 16)
     row = folder_run(make_config, root, "data.val_fraction=0.5")
     results = str(Path(make_config().paths.results_dir))
+    fits = []
+    fit = Iforest.prepare_scoring
+    monkeypatch.setattr(Iforest, "prepare_scoring", lambda model: fits.append(1) or fit(model))
     thresholds = {}
     for rate in (0.05, 0.25):
         output = tmp_path / f"{rate}.csv"
@@ -270,6 +277,7 @@ def test_a_chosen_false_alarm_rate_flags_that_share_of_the_held_out_normals(make
             f"held-out normals at false-alarm rate {rate}"
         }
         thresholds[rate] = float(lines[0]["threshold"])
+    assert len(fits) == 2  # one fit for each of the two calls
     assert thresholds[0.05] == pytest.approx(row["val_threshold"], rel=1e-6)
     model, data = load_run(row, None, torch.device("cpu"))
     data.setup("fit")
