@@ -20,7 +20,7 @@ from tests.conftest import ROOT, run_cli, run_cli_isolated
     ("overrides", "message"),
     [
         (["trainer.max_epochs=0"], "trainer.max_epochs=0 is not allowed; allowed: a positive"),
-        (["data.image_size=20"], "image_size=20 is not allowed; allowed: 16, 32, 64"),
+        (["data.image_size=20"], "image_size=20 is not allowed; allowed: 16, 32, 64, 128, 256"),
         (["data.protocol=mine"], "protocol='mine' is not allowed; allowed: paper, standard"),
         (["model=fanogan", "model.encoder=zz"], "encoder='zz' is not allowed; allowed: ziz, izi"),
         (["model=deep_svdd", "model.objective=hard"], "objective='hard' is not allowed"),

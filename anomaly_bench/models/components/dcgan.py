@@ -18,7 +18,10 @@ from anomaly_bench.settings.checks import check_choice, check_positive
 
 # The DCGAN paper's Adam (lr 2e-4, beta1 0.5), which the DCGAN, AnoGAN and GANomaly references use.
 DCGAN_OPTIMIZER = partial(Adam, lr=2e-4, betas=(0.5, 0.999))
-IMAGE_SIZES = (16, 32, 64)
+# Each is downsampled by 4x4 stride-2 convolutions to a 4x4 map: one more layer a doubling. 16-64
+# are the papers' sizes; 128 and 256 keep the detail of one's own photos (GANomaly's reference
+# code takes any multiple of 16), at 4x and 16x the pixels of 64.
+IMAGE_SIZES = (16, 32, 64, 128, 256)
 IMAGE_CHANNELS = (1, 3)
 
 

@@ -6,7 +6,7 @@ Widths follow the reference code (github.com/lukasruff/Deep-SVDD-PyTorch, networ
 5x5 filters and a 32-unit code for one channel (MNIST, Fashion-MNIST); 32, 64 and 128 filters
 and a 128-unit code for three (CIFAR-10). LeakyReLU's slope is the code's 0.01.
 
-Image sizes: the DCGAN sizes 16, 32 and 64, and for one channel also MNIST's native 28x28, at
+Image sizes: the DCGAN sizes (16 to 256), and for one channel also MNIST's native 28x28, at
 which the reference trains: there the decoder's second convolution crops 16x16 to 14x14 (the
 reference's `padding=3` transposed convolution), so 4 -> 8 -> 14 -> 28.
 """
@@ -19,13 +19,14 @@ from itertools import pairwise
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from anomaly_bench.models.components.dcgan import IMAGE_SIZES
 from anomaly_bench.settings.checks import check_choice
 
 LENET_VARIANTS: dict[int, tuple[tuple[int, ...], int]] = {
     1: ((8, 4), 32),
     3: ((32, 64, 128), 128),
 }
-LENET_IMAGE_SIZES: dict[int, tuple[int, ...]] = {1: (16, 28, 32, 64), 3: (16, 32, 64)}
+LENET_IMAGE_SIZES: dict[int, tuple[int, ...]] = {1: (16, 28, *IMAGE_SIZES[1:]), 3: IMAGE_SIZES}
 BN_EPS = 1e-4
 CODE_SIDE = 4  # the decoder starts from the code reshaped to [code / 16, 4, 4]
 SAME_PADDING = 2  # a 5x5 convolution that keeps the size

@@ -191,8 +191,8 @@ def test_deep_svdd_autoencoder_reconstructs_mnists_native_28x28():
 @pytest.mark.parametrize(
     ("size", "channels", "message"),
     [
-        (28, 3, "image_size=28 is not allowed; allowed: 16, 32, 64"),
-        (20, 1, "image_size=20 is not allowed; allowed: 16, 28, 32, 64"),
+        (28, 3, "image_size=28 is not allowed; allowed: 16, 32, 64, 128, 256"),
+        (20, 1, "image_size=20 is not allowed; allowed: 16, 28, 32, 64, 128, 256"),
     ],
 )
 def test_deep_svdd_refuses_an_image_size_its_nets_cannot_take(size, channels, message):
@@ -201,5 +201,7 @@ def test_deep_svdd_refuses_an_image_size_its_nets_cannot_take(size, channels, me
 
 
 def test_the_dcgan_nets_still_refuse_28x28():
-    with pytest.raises(ValueError, match="image_size=28 is not allowed; allowed: 16, 32, 64"):
+    with pytest.raises(
+        ValueError, match="image_size=28 is not allowed; allowed: 16, 32, 64, 128, 256"
+    ):
         Dagmm(28, 1)

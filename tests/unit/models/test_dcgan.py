@@ -1,10 +1,15 @@
 import pytest
 import torch
 
-from anomaly_bench.models.components.dcgan import DcganDecoder, DcganDiscriminator, DcganEncoder
+from anomaly_bench.models.components.dcgan import (
+    IMAGE_SIZES,
+    DcganDecoder,
+    DcganDiscriminator,
+    DcganEncoder,
+)
 
 
-@pytest.mark.parametrize("size", [16, 32, 64])
+@pytest.mark.parametrize("size", IMAGE_SIZES)
 @pytest.mark.parametrize("channels", [1, 3])
 def test_shapes_for_every_supported_image(size, channels):
     images = torch.randn(2, channels, size, size)
@@ -18,7 +23,7 @@ def test_shapes_for_every_supported_image(size, channels):
 
 @pytest.mark.parametrize(
     ("size", "channels", "message"),
-    [(28, 1, "image_size=28.*16, 32, 64"), (32, 2, "in_channels=2")],
+    [(28, 1, "image_size=28.*16, 32, 64, 128, 256"), (32, 2, "in_channels=2")],
 )
 def test_unsupported_shapes_are_refused_by_name(size, channels, message):
     with pytest.raises(ValueError, match=message):
