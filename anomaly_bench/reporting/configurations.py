@@ -37,6 +37,9 @@ KEY_WORDS = {
     "limit_train_batches": "train batches",
     "data.train_batches": "CIFAR-10 training batches",
 }
+# Where a folder run's images are: which dataset it is, so they name its table, not a column
+# (two folders are two datasets, never two columns of one table).
+FOLDER_PLACES = ("root", "normal_dir", "abnormal_dir", "normal_test_dir")
 
 
 @dataclass(frozen=True)
@@ -100,11 +103,21 @@ def describe(key: str, value: Any) -> str:
 def differences(config: Mapping[str, Any], default: Mapping[str, Any]) -> list[str]:
     """What `config` changes against `default`, as label fragments in a stable order."""
     ours, theirs = flatten(config), flatten(default)
-    keys = set(ours) | set(theirs)
+    keys = (set(ours) | set(theirs)) - {f"data.{place}" for place in FOLDER_PLACES}
     changed = [k for k in keys if ours.get(k, _MISSING) != theirs.get(k, _MISSING)]
     order = {"max_epochs": 0, "select_epoch_on_test": 1, "limit_train_batches": 2}
     changed.sort(key=lambda k: (order.get(k, len(order)), k))
     return [describe(k, ours.get(k, _MISSING)) for k in changed]
+
+
+def table_dataset(row: Mapping[str, Any]) -> str:
+    """The dataset a row's table is about: its name, and for a folder of one's own images, which
+    folders (`folder shots (normal_dir good, abnormal_dir defect)`)."""
+    data = (row.get("config") or {}).get("data") or {}
+    if row.get("dataset") != "folder" or not data.get("root"):
+        return row["dataset"]
+    places = ", ".join(f"{place} {data[place]}" for place in FOLDER_PLACES[1:] if data.get(place))
+    return f"folder {data['root']} ({places})"
 
 
 def column_of(row: Mapping[str, Any]) -> Column:

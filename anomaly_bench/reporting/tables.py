@@ -1,12 +1,13 @@
 """Results store -> tables (the command line is `anomaly_bench/report.py`). Never trains.
 
-Without `--table`: one table per (dataset, protocol): rows are normal classes plus their mean,
-columns are method configurations (configurations.py), each cell the mean (and std over seeds,
-when there are several) of a metric over `ok` rows (a rerun's latest only), from the one pivot
-`frame.cell_stats`. With `--table N`: our runs beside the paper's
-Table N (comparison.py), also written as markdown, CSV, LaTeX and a per-class PNG; with learning
-curves in the rows, the last-epoch vs best-epoch table, and with `--curves` their figures.
-`--where KEY=VALUE` narrows the rows first. Missing runs are blank, never zero.
+Without `--table`: one table per (dataset, protocol), a folder of one's own images a dataset of
+its own: rows are normal classes plus their mean, columns are method configurations
+(configurations.py), each cell the mean (and std over seeds, when there are several) of a metric
+over `ok` rows (a rerun's latest only), from the one pivot `frame.cell_stats`. With `--table N`:
+our runs beside the paper's Table N (comparison.py), also written as markdown, CSV, LaTeX and a
+per-class PNG; with learning curves in the rows, the last-epoch vs best-epoch table, and with
+`--curves` their figures. `--where KEY=VALUE` narrows the rows first. Missing runs are blank,
+never zero.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from anomaly_bench.reporting.comparison import (
     to_latex,
     to_markdown,
 )
-from anomaly_bench.reporting.configurations import where
+from anomaly_bench.reporting.configurations import table_dataset, where
 from anomaly_bench.reporting.curves import curve_markdown, save_curve_figures
 from anomaly_bench.reporting.example_pictures import pictures_markdown
 from anomaly_bench.reporting.frame import cell_stats, class_grid
@@ -55,11 +56,12 @@ from anomaly_bench.store.results import ResultsStore
 
 def metric_tables(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], pd.DataFrame]:
     """{(dataset, protocol): `cell_stats` of its ok rows} for every table with a run of the
-    metric; a column is one configuration of one method."""
+    metric (a folder of one's own images is a dataset of its own, `table_dataset`); a column is
+    one configuration of one method."""
     by_table: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in rows:
         if row.get("status") == "ok":
-            by_table[(row["dataset"], row["protocol"])].append(row)
+            by_table[(table_dataset(row), row["protocol"])].append(row)
     tables = {}
     for key, kept in by_table.items():
         stats = cell_stats(kept, metric)

@@ -16,10 +16,10 @@ from anomaly_bench.store.run_identity import digest, run_identity, run_key
 from tests.conftest import CONF_DIR
 
 
-def saved_config(*overrides: str) -> dict:
+def saved_config(*overrides: str, data: str = "mnist") -> dict:
     """The parts of a run's resolved config that a row saves and the identity reads."""
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose("train", overrides=["data=mnist", *overrides])
+        cfg = compose("train", overrides=[f"data={data}", *overrides])
     return {
         "model": OmegaConf.to_container(cfg.model, resolve=True),
         "data": OmegaConf.to_container(cfg.data, resolve=True),
@@ -104,6 +104,28 @@ def test_the_plain_report_and_table4_keep_configurations_apart(tmp_path):
     rates = rates_comparison(ResultsStore(tmp_path).read(), load_paper_table(4))
     assert rates.cells[("gmean", "ganomaly (epochs 2)")].ours == pytest.approx(0.5)
     assert rates.cells[("gmean", "ganomaly (epoch chosen on test)")].ours == pytest.approx(0.6)
+
+
+def test_each_folder_of_ones_own_images_is_a_table_named_by_its_folders(tmp_path):
+    """Two folders are two datasets: a table each, its title naming the folders, and the columns
+    labelled by what differs in the method's settings, not by where the images are."""
+    store = ResultsStore(tmp_path)
+    for root, model, auroc in (("shots", "memae", 0.7), ("shots", "iforest", 0.8),
+                               ("scans", "memae", 0.6)):  # fmt: skip
+        config = saved_config(f"model={model}", f"data.root={root}", "data.abnormal_dir=defect",
+                              "data.val_fraction=0.2", data="folder")  # fmt: skip
+        store.append({"method": model, "dataset": "folder", "protocol": "standard",
+                      "normal_class": 0, "seed": 0, "auroc": auroc, "status": "ok",
+                      "max_epochs": config["trainer"]["max_epochs"], "config": config})  # fmt: skip
+    lines = report(tmp_path).splitlines()
+    titles = [line for line in lines if line.startswith("### ")]
+    assert titles == [
+        "### auroc — folder scans (normal_dir normal, abnormal_dir defect), standard protocol",
+        "### auroc — folder shots (normal_dir normal, abnormal_dir defect), standard protocol",
+    ]
+    assert "| class | iforest (val_fraction 0.2) | memae (val_fraction 0.2) |" in lines
+    assert "| 0 | 0.8000 | 0.7000 |" in lines and "| 0 | 0.6000 |" in lines
+    assert not any("root" in line for line in lines)
 
 
 def test_table4_shows_held_out_threshold_rates_beside_the_test_youden_ones():
