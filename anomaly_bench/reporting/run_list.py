@@ -1,11 +1,13 @@
 """The finished runs of a results store, one line each (`anomaly-bench report --runs`): the run
-keys that `predict` and `pictures` take, beside what each run is and what it scored."""
+keys that `predict` and `pictures` take, beside what each run is (a folder run's dataset names
+its folders, as its table's title does) and what it scored."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from anomaly_bench.reporting.comparison import markdown_grid
+from anomaly_bench.reporting.configurations import table_dataset
 from anomaly_bench.settings.protocols import class_words
 from anomaly_bench.store.results import is_smoke
 
@@ -33,7 +35,7 @@ def run_list(rows: Iterable[dict]) -> str:
         [
             row["run_key"] + (" (smoke test)" if is_smoke(row) else ""),
             str(row.get("method", "")),
-            str(row.get("dataset", "")),
+            table_dataset(row) if "dataset" in row else "",
             class_words(row),
             str(row.get("seed", "")),
             str(row.get("epochs", "")),

@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 from anomaly_bench.reporting.comparison import per_class_comparison, rates_comparison, to_markdown
 from anomaly_bench.reporting.configurations import column_of, parse_where, where
 from anomaly_bench.reporting.paper_tables import load_paper_table
+from anomaly_bench.reporting.run_list import run_list
 from anomaly_bench.reporting.tables import report
 from anomaly_bench.store.results import ResultsStore
 from anomaly_bench.store.run_identity import digest, run_identity, run_key
@@ -114,7 +115,8 @@ def test_each_folder_of_ones_own_images_is_a_table_named_by_its_folders(tmp_path
                                ("scans", "memae", 0.6)):  # fmt: skip
         config = saved_config(f"model={model}", f"data.root={root}", "data.abnormal_dir=defect",
                               "data.val_fraction=0.2", data="folder")  # fmt: skip
-        store.append({"method": model, "dataset": "folder", "protocol": "standard",
+        store.append({"run_key": f"{model}_{root}", "method": model, "dataset": "folder",
+                      "protocol": "standard",
                       "normal_class": 0, "seed": 0, "auroc": auroc, "status": "ok",
                       "max_epochs": config["trainer"]["max_epochs"], "config": config})  # fmt: skip
     lines = report(tmp_path).splitlines()
@@ -126,6 +128,10 @@ def test_each_folder_of_ones_own_images_is_a_table_named_by_its_folders(tmp_path
     assert "| class | iforest (val_fraction 0.2) | memae (val_fraction 0.2) |" in lines
     assert "| 0 | 0.8000 | 0.7000 |" in lines and "| 0 | 0.6000 |" in lines
     assert not any("root" in line for line in lines)
+    # The run list (`report --runs`) names each run's folders too.
+    listed = run_list(store.read()).splitlines()
+    scans = "| memae_scans | memae | folder scans (normal_dir normal, abnormal_dir defect) |"
+    assert any(line.startswith(scans) for line in listed)
 
 
 def test_table4_shows_held_out_threshold_rates_beside_the_test_youden_ones():
