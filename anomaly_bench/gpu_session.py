@@ -6,11 +6,7 @@
     python -m anomaly_bench.gpu_session run --out DIR     the queue's next runs, until the deadline
     python -m anomaly_bench.gpu_session add --rows FILE   the rows a session brought back, committed
 
-`run` copies the committed rows into its own store (so runs already done are skipped), starts
-only runs whose data is complete and whose estimate fits before `--minutes`, and writes what the
-machine must hand back into `--out`: the new rows, their example pictures (one tar), a summary.
-
-The work is engine/session_steps.py's, imported once the arguments parse (it loads torch,
+The work (what `run` hands back, and why) is engine/session_steps.py's, imported once the arguments parse (it loads torch,
 seconds); this is its command line.
 """
 
