@@ -6,8 +6,8 @@
     python -m anomaly_bench.gpu_session run --out DIR     the queue's next runs, until the deadline
     python -m anomaly_bench.gpu_session add --rows FILE   the rows a session brought back, committed
 
-The work (what `run` hands back, and why) is engine/session_steps.py's, imported once the arguments parse (it loads torch,
-seconds); this is its command line.
+The work (what `run` hands back, and why) is engine/session_steps.py's, imported once the
+arguments parse (it loads torch, seconds); this is its command line.
 """
 
 from __future__ import annotations
