@@ -45,7 +45,7 @@ from anomaly_bench.evaluation.metrics import quantile_threshold
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.settings.checks import OPEN_SHARE, check_choice
 from anomaly_bench.store.row_schema import THRESHOLDS
-from anomaly_bench.store.whole_files import written_whole
+from anomaly_bench.store.whole_files import check_target, written_whole
 
 log = logging.getLogger(__name__)
 
@@ -336,6 +336,16 @@ class Detector:
         return float32_scores(self.model, scale_to_unit_range(pixels).to(self.model.device))
 
 
+def check_outputs(output: Path, maps: Path | None, export: Path | None) -> None:
+    """Where predict writes, checked before a model is loaded or an image read."""
+    if output != STDOUT:
+        check_target("--output", output)
+    if export is not None:
+        check_target("--export", export)
+    if maps is not None and maps.exists() and not maps.is_dir():
+        raise ValueError(f"--maps {maps} is a file; allowed: a folder (made if missing)")
+
+
 def predict(
     results_dir: Path,
     inputs: list[str],
@@ -356,6 +366,7 @@ def predict(
     an image that cannot be read is left unscored, its line saying why; with
     `false_alarm_rate`, the flags are set at the threshold flagging that share of the run's
     held-out normal images."""
+    check_outputs(output, maps, export)
     detector = Detector.load(results_dir, run_key, checkpoint, device)
     if export is not None:
         check_exportable(detector.model)

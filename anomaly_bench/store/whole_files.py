@@ -24,3 +24,17 @@ def written_whole(path: Path) -> Iterator[Path]:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def check_target(option: str, path: Path) -> None:
+    """Refuse, before the work that produces it, a file that could not be written at `path`: a
+    folder there, a file where one of its folders should be, a folder without write permission
+    (so hours of scoring never end in a traceback over where the result goes)."""
+    allowed = "allowed: a file's path in a writable folder"
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a folder; {allowed}")
+    folder = next(parent for parent in path.absolute().parents if parent.exists())
+    if not folder.is_dir():
+        raise ValueError(f"{option} {path}: {folder} is a file, not a folder; {allowed}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: {folder} is not writable; {allowed}")

@@ -404,6 +404,8 @@ def test_export_writes_an_onnx_graph_whose_scores_equal_the_models(
         (["--false-alarm-rate", "0.1"], "held out none (data.val_fraction=0)"),
         (["--device", "gpu"], "device 'gpu' is not allowed; allowed: cpu, cuda, cuda:N"),
         (["--device", f"cuda:{torch.cuda.device_count()}"], "CUDA device(s); allowed: cpu"),
+        (["--output", "FOLDER"], "is a folder; allowed: a file's path in a writable folder"),
+        (["--export", "FOLDER"], "is a folder; allowed: a file's path in a writable folder"),
     ],
 )
 def test_what_predict_cannot_do_for_a_run_is_refused_saying_why_and_writes_nothing(
@@ -411,7 +413,8 @@ def test_what_predict_cannot_do_for_a_run_is_refused_saying_why_and_writes_nothi
 ):
     folder_run(make_config, folder)
     results = str(Path(make_config().paths.results_dir))
-    options = [str(tmp_path / "out") if option == "OUT" else option for option in options]
+    places = {"OUT": str(tmp_path / "out"), "FOLDER": str(tmp_path)}
+    options = [places.get(option, option) for option in options]
     with pytest.raises(SystemExit):
         main(["predict", str(folder / "defect"), "--results-dir", results,
               "--output", str(tmp_path / "p.csv"), *options])  # fmt: skip

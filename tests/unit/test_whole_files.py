@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from anomaly_bench.store.whole_files import written_whole
+from anomaly_bench.store.whole_files import check_target, written_whole
 
 
 def test_a_finished_write_replaces_the_file_and_leaves_no_temporary_one(tmp_path):
@@ -24,3 +24,12 @@ def test_a_write_that_fails_part_way_keeps_the_previous_file(tmp_path):
         raise KeyboardInterrupt
     assert target.read_text() == "yesterday's predictions\n"
     assert os.listdir(tmp_path) == ["predictions.csv"]
+
+
+def test_a_target_that_cannot_be_written_is_refused_naming_it(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    check_target("--output", tmp_path / "new" / "deeper" / "p.csv")  # folders are made
+    with pytest.raises(ValueError, match=r"--output .* is a folder; allowed: a file's path"):
+        check_target("--output", tmp_path)
+    with pytest.raises(ValueError, match=r"a_file is a file, not a folder; allowed"):
+        check_target("--export", tmp_path / "a_file" / "model.onnx")
