@@ -25,7 +25,7 @@ from anomaly_bench.settings.bench_settings import BenchSettings
 from anomaly_bench.settings.checks import COUNT_ARG, NATURAL_ARG, check_list
 from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.settings.method_facts import method_ids
-from anomaly_bench.store.whole_files import written_whole
+from anomaly_bench.store.whole_files import check_target, written_whole
 
 DEFAULTS = BenchSettings()
 
@@ -61,6 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     check_list(parser, "--methods", args.methods, method_ids())
     check_list(parser, "--channels", args.channels, ("1", "3"))
+    try:  # the figures take minutes: where they go is checked first
+        check_target("--output", args.output)
+    except ValueError as err:
+        parser.error(str(err))
     return args
 
 

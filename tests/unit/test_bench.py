@@ -141,6 +141,12 @@ def test_unknown_methods_are_refused_with_the_valid_ids(capsys):
     assert "vae not allowed; allowed: anogan" in capsys.readouterr().err
 
 
+def test_an_output_that_cannot_be_written_is_refused_before_anything_is_timed(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--methods", "iforest", "--output", str(tmp_path)])
+    assert "is a folder; allowed: a file's path in a writable folder" in capsys.readouterr().err
+
+
 def test_ganomaly_scoring_is_set_over_the_reference_loop_per_channel_count():
     rows = [
         {
