@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         "`error` (without it, the first such image stops predict, naming it)",
     )
     args = parser.parse_args(argv)
-    from anomaly_bench.engine.prediction import predict
+    from anomaly_bench.engine.prediction import STDOUT, predict
 
     try:
         prediction = predict(
@@ -89,9 +89,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
-    said = sys.stderr if args.output == Path("-") else sys.stdout
+    said = sys.stderr if args.output == STDOUT else sys.stdout
     print(prediction.summary(), file=said)
-    if args.output != Path("-"):
+    if args.output != STDOUT:
         print(f"written: {args.output}")
     if args.maps is not None:
         print(f"maps: {args.maps}", file=said)

@@ -15,7 +15,13 @@ from typing import Any
 from hydra.utils import get_class
 
 from anomaly_bench.data import OneClassDataModule
-from anomaly_bench.engine.trained_model import load_run, runs_named, scoring_device, trained_in
+from anomaly_bench.engine.trained_model import (
+    existing_store,
+    load_run,
+    runs_named,
+    scoring_device,
+    trained_in,
+)
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import DIAGNOSTIC_PREFIX, AnomalyModule
 from anomaly_bench.models.components.memory import MemoryDiagnostics
@@ -74,7 +80,7 @@ def sparsity_of_runs(
 ) -> dict[str, dict[str, float] | str]:
     """{run key: its sparsity by label, or why it could not be read} for every memory run of
     the store (or of `run_keys`)."""
-    store = ResultsStore(results_dir)
+    store = existing_store(results_dir)
     read: dict[str, dict[str, float] | str] = {}
     for row in memory_runs(store, run_keys):
         base = runs_dir or trained_in(results_dir, row)

@@ -19,7 +19,13 @@ import torch
 
 from anomaly_bench.data.one_class import OneClassDataModule
 from anomaly_bench.engine.callbacks.last_checkpoint import LAST
-from anomaly_bench.engine.trained_model import load_run, runs_named, scoring_device, trained_in
+from anomaly_bench.engine.trained_model import (
+    existing_store,
+    load_run,
+    runs_named,
+    scoring_device,
+    trained_in,
+)
 from anomaly_bench.evaluation.example_pictures import PICTURES_FILE, draw_example_pictures
 from anomaly_bench.evaluation.scoring import score_split
 from anomaly_bench.models.base import AnomalyModule
@@ -84,7 +90,7 @@ def draw_missing_pictures(
     pictures (all of them with `redraw`); a row's relative paths (checkpoint, scores, data) start
     at `runs_dir`, the folder its run trained in (default: found from `results_dir` as predict
     finds it, `trained_in`)."""
-    store = ResultsStore(results_dir)
+    store = existing_store(results_dir)
     device = scoring_device(None)
     done = {}
     for row in runs_named(store, run_keys):

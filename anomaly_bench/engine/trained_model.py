@@ -70,13 +70,20 @@ def run_of(keys: list[str], run_key: str | None, store: Path) -> str:
     )
 
 
+def existing_store(results_dir: Path) -> ResultsStore:
+    """The results store at `results_dir`, refused naming it when it holds no rows file (a
+    mistyped --results-dir is not an empty store)."""
+    store = ResultsStore(results_dir)
+    if not store.path.is_file():
+        raise FileNotFoundError(f"--results-dir {results_dir} holds no {store.path.name}")
+    return store
+
+
 def find_row(results_dir: Path, run_key: str | None) -> dict[str, Any]:
     """The run's latest `ok` row: by its key, a start of its key, or, without one, the store's only
     run. A smoke test's run scores too (trying predict on one is how a newcomer starts), with a
     warning that its model saw a few batches only."""
-    store = ResultsStore(results_dir)
-    if not store.path.is_file():
-        raise FileNotFoundError(f"--results-dir {results_dir} holds no {store.path.name}")
+    store = existing_store(results_dir)
     row = None if run_key is None else store.latest_ok(run_key, with_smoke=True)
     if row is None:
         keys = sorted({row["run_key"] for row in store.read() if row["status"] == "ok"})
@@ -96,8 +103,6 @@ def runs_named(store: ResultsStore, run_keys: list[str] | None) -> list[dict[str
     """The latest ok row of each run (smoke tests too): every run's, or those whose keys start
     with one of `run_keys` (`ganomaly_mnist`: every GANomaly MNIST run), each of which must name
     one (pictures, memory-sparsity)."""
-    if not store.path.is_file():
-        raise FileNotFoundError(f"--results-dir {store.path.parent} holds no {store.path.name}")
     latest = {row["run_key"]: row for row in latest_ok_rows(store.read(), with_smoke=True)}
     if run_keys is None:
         return list(latest.values())

@@ -4,10 +4,10 @@ import shutil
 import statistics
 from pathlib import Path
 
+from anomaly_bench import REFERENCE_RESULTS
 from anomaly_bench.reporting.gpu_speed import MATRIX_GLOB
 from anomaly_bench.reporting.paper_tables import load_paper_table
 from anomaly_bench.reporting.results_page import (
-    PAGE_DIR,
     budget,
     leave_one_out_page,
     rates_page,
@@ -20,12 +20,12 @@ from anomaly_bench.store.row_upgrades import recorded_train_batches
 
 def test_the_committed_pages_are_what_the_committed_rows_give(tmp_path: Path):
     """Fails when someone edits a page without its rows, or the rows without regenerating."""
-    shutil.copy(PAGE_DIR / "results.jsonl", tmp_path / "results.jsonl")
-    shutil.copytree(PAGE_DIR / PICTURES_DIR, tmp_path / PICTURES_DIR)
-    for matrix in PAGE_DIR.glob(MATRIX_GLOB):  # the GPU speed page reads them
+    shutil.copy(REFERENCE_RESULTS / "results.jsonl", tmp_path / "results.jsonl")
+    shutil.copytree(REFERENCE_RESULTS / PICTURES_DIR, tmp_path / PICTURES_DIR)
+    for matrix in REFERENCE_RESULTS.glob(MATRIX_GLOB):  # the GPU speed page reads them
         shutil.copy(matrix, tmp_path / matrix.name)
     for page in write_pages(tmp_path):
-        committed = PAGE_DIR / page.name
+        committed = REFERENCE_RESULTS / page.name
         assert committed.exists(), f"{page.name} is generated but not committed"
         assert page.read_text() == committed.read_text(), (
             f"docs/results/{page.name} disagrees with docs/results/results.jsonl: run "
