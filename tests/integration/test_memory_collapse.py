@@ -55,6 +55,6 @@ def test_the_sparsity_command_reads_a_fresh_runs_memory_as_the_run_recorded_it(t
     assert done.returncode == 0, done.stderr[-3000:]
     key, slots, normal, anomalous = done.stdout.splitlines()[-1].strip("| ").split(" | ")
     assert (key, slots) == (row["run_key"], "100")
-    assert float(normal) == pytest.approx(row["nonzero_slots_normal"], abs=0.005)
-    assert float(anomalous) == pytest.approx(row["nonzero_slots_anomalous"], abs=0.005)
+    assert normal == f"{row['nonzero_slots_normal']:.2f}"  # the row's figure, as printed
+    assert anomalous == f"{row['nonzero_slots_anomalous']:.2f}"  # the row's figure, as printed
     assert float(normal) > 1 and float(anomalous) > 1

@@ -28,8 +28,8 @@ def test_a_memory_read_again_equals_what_the_run_recorded(make_config, tmp_path,
     assert main(["memory-sparsity", "--results-dir", str(tmp_path / "results")]) == 0
     [[key, slots, normal, anomalous]] = table_lines(capsys.readouterr().out)
     assert key == memae["run_key"] and slots == str(memae["config"]["model"]["memory_size"])
-    assert float(normal) == pytest.approx(memae["nonzero_slots_normal"], abs=0.005)
-    assert float(anomalous) == pytest.approx(memae["nonzero_slots_anomalous"], abs=0.005)
+    assert normal == f"{memae['nonzero_slots_normal']:.2f}"  # the row's figure, as printed
+    assert anomalous == f"{memae['nonzero_slots_anomalous']:.2f}"  # the row's figure, as printed
     assert float(normal) > 1  # a memory that reads several slots, not a collapsed one
 
 
