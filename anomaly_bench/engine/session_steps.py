@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import sys
 import tarfile
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -55,14 +56,16 @@ from anomaly_bench.engine.run_estimates import (
     measured_rates,
 )
 from anomaly_bench.engine.runtime import device_name
-from anomaly_bench.store.results import PICTURES_DIR, ResultsStore
-from anomaly_bench.store.row_schema import interrupted
+from anomaly_bench.store.results import PICTURES_DIR, ResultsStore, row_problem
+from anomaly_bench.store.row_schema import ResultRow, interrupted
 from anomaly_bench.store.whole_files import written_whole
 
 REPO = CONF_DIR.parents[1]
 NEW_ROWS = "new_rows.jsonl"
 PICTURES_TAR = "pictures.tar"
 SUMMARY = "queue_summary.json"
+# What `add` needs of a row beyond a usable one: run id (added once) and run key (its pictures).
+IDENTITY = ("run_id", "run_key")
 
 
 def pack(args: argparse.Namespace) -> None:
@@ -222,8 +225,9 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     known = {row.get("run_id") for row in committed.read()}
     new = [row for row in store.read() if row.get("run_id") not in known]
-    (out / NEW_ROWS).write_text("".join(json.dumps(row) + "\n" for row in new))
-    with tarfile.open(out / PICTURES_TAR, "w") as tar:
+    with written_whole(out / NEW_ROWS) as partial:
+        partial.write_text("".join(json.dumps(row) + "\n" for row in new))
+    with written_whole(out / PICTURES_TAR) as partial, tarfile.open(partial, "w") as tar:
         for row in new:
             picture = store.picture_path(row["run_key"])
             if picture.is_file():
@@ -235,26 +239,55 @@ def write_outputs(
         "terminated": report.terminated,
         "not_started": report.not_started,
     }
-    (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+    with written_whole(out / SUMMARY) as partial:
+        partial.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"{len(new)} new rows, {len(report.not_started)} runs left: {out}")
 
 
-def add(args: argparse.Namespace) -> None:
+def rows_to_add(path: Path) -> list[ResultRow]:
+    """Every row of a file brought back, or a ValueError naming the first line that is not a
+    usable row: the committed store takes a file whole or not at all, so a file cut short on the
+    device or garbled on the way adds nothing, instead of its first part and a traceback."""
+    rows = []
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as err:
+            problem = f"not JSON ({type(err).__name__})"
+        else:
+            problem = row_problem(row) or next(
+                (f"no {field!r}" for field in IDENTITY if not isinstance(row.get(field), str)),
+                None,
+            )
+        if problem is not None:
+            raise ValueError(f"{path} line {number}: {problem}; nothing was added")
+        rows.append(row)
+    return rows
+
+
+def add(args: argparse.Namespace) -> int:
     """Append the rows a session or a CPU grid brought back (each once, by run id) to the
     committed store, and their pictures beside them: only PNG files named by a new row's run key
     are taken, from the session's tar or a grid's picture folder. Interrupted runs are left out:
     they resume, and their finished row is the result."""
+    try:
+        rows = rows_to_add(args.rows)
+    except (OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     target = ResultsStore(args.results_dir)
     known = {row.get("run_id") for row in target.read()}
     added, resuming = [], 0
-    for line in args.rows.read_text().splitlines():
-        row = json.loads(line)
-        if row.get("run_id") in known:
+    for row in rows:
+        if row["run_id"] in known:
             continue
         if interrupted(row):
             resuming += 1
             continue
         target.append(row)
+        known.add(row["run_id"])
         added.append(row["run_key"])
     if args.pictures:
         wanted = {f"{key}.png" for key in added}
@@ -264,6 +297,7 @@ def add(args: argparse.Namespace) -> None:
     plural = "" if resuming == 1 else "s"
     left_out = f"; left out {resuming} interrupted run{plural} (they resume)" if resuming else ""
     print(f"{len(added)} rows added to {target.path}{left_out}")
+    return 0
 
 
 def pictures_in(source: Path, wanted: set[str]) -> Iterator[tuple[str, bytes]]:

@@ -394,7 +394,8 @@ def test_an_interrupted_run_is_not_added_and_a_grids_picture_folder_is_read(tmp_
         "error": "terminated by SIGTERM at epoch 3, step 90; checkpoint c; rerun",
     }
     diverged = run | {"run_id": "b", "run_key": "k2", "status": "failed", "error": "nan loss"}
-    finished = run | {"run_id": "c", "run_key": "k", "status": "ok", "auroc": 0.9}  # fmt: skip
+    finished = run | {"run_id": "c", "run_key": "k", "status": "ok", "auroc": 0.9,
+                      "protocol": "paper", "seed": 0, "normal_class": 1}  # fmt: skip
     grid = tmp_path / "grid" / "results.jsonl"
     grid.parent.mkdir()
     grid.write_text("".join(json.dumps(row) + "\n" for row in (stopped, diverged, finished)))
@@ -409,6 +410,41 @@ def test_an_interrupted_run_is_not_added_and_a_grids_picture_folder_is_read(tmp_
     assert (store / PICTURES_DIR / "k.png").read_bytes() == b"png"
     out = capsys.readouterr().out
     assert "2 rows added" in out and "left out 1 interrupted run (they resume)" in out
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "problem"),
+    [
+        ('{"run_id": "b", "run_key": "kb", "status": "fai', "line 2: not JSON"),
+        ('{"run_id": "b", "run_key": "kb", "status": "ok", "method": "m", "dataset": "d"}',
+         "line 2: no 'protocol'"),
+        ('{"run_key": "kb", "status": "failed", "method": "m", "dataset": "d"}',
+         "line 2: no 'run_id'"),
+    ],
+)  # fmt: skip
+def test_a_rows_file_with_a_bad_line_adds_nothing_and_says_which_line(
+    tmp_path, capsys, bad_line, problem
+):
+    """A file cut short on the device, or edited by hand, must not leave the committed store
+    with its first half: the store takes the whole file or none of it."""
+    good = {"run_id": "a", "run_key": "ka", "status": "failed", "method": "m", "dataset": "d",
+            "error": "diverged"}  # fmt: skip
+    rows = tmp_path / "new_rows.jsonl"
+    rows.write_text(json.dumps(good) + "\n" + bad_line + "\n")
+    store = tmp_path / "committed"
+    assert main(["add", "--rows", str(rows), "--results-dir", str(store)]) == 1
+    assert not (store / "results.jsonl").exists()
+    err = capsys.readouterr().err
+    assert f"{rows} {problem}" in err and "nothing was added" in err
+
+
+def test_a_run_listed_twice_in_one_file_is_added_once(tmp_path):
+    row = {"run_id": "a", "run_key": "ka", "status": "failed", "method": "m", "dataset": "d"}
+    rows = tmp_path / "new_rows.jsonl"
+    rows.write_text((json.dumps(row) + "\n") * 2)
+    store = tmp_path / "committed"
+    assert main(["add", "--rows", str(rows), "--results-dir", str(store)]) == 0
+    assert len((store / "results.jsonl").read_text().splitlines()) == 1
 
 
 def test_a_dry_run_simulates_the_window_with_the_estimates():
