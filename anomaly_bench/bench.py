@@ -25,7 +25,7 @@ from anomaly_bench.settings.bench_settings import BenchSettings
 from anomaly_bench.settings.checks import COUNT_ARG, NATURAL_ARG, check_list
 from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.settings.method_facts import method_ids
-from anomaly_bench.store.whole_files import check_target, written_whole
+from anomaly_bench.store.whole_files import check_target, write_whole
 
 DEFAULTS = BenchSettings()
 
@@ -79,8 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         (args.output, json.dumps(results, indent=2) + "\n"),
         (args.output.with_suffix(".md"), text),
     ):
-        with written_whole(path) as partial:
-            partial.write_text(content)
+        write_whole(path, content)
     print(f"written to {args.output} and {args.output.with_suffix('.md')}")
 
 

@@ -39,7 +39,7 @@ from anomaly_bench.settings.bench_settings import BenchSettings
 from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG, check_list, count_list_arg
 from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.settings.method_facts import method_ids
-from anomaly_bench.store.whole_files import written_whole
+from anomaly_bench.store.whole_files import write_whole
 
 # Each speed setting as the overrides that switch it on; float32 is torch's strict float32.
 VARIANTS = {
@@ -202,8 +202,7 @@ def write(results: dict[str, Any], output: Path) -> None:
         (output, json.dumps({**results, "cells": with_ratios(results["cells"])}, indent=2) + "\n"),
         (output.with_suffix(".md"), markdown(results) + "\n"),
     ):
-        with written_whole(path) as partial:
-            partial.write_text(text)
+        write_whole(path, text)
 
 
 COLUMNS = {

@@ -56,9 +56,9 @@ from anomaly_bench.engine.run_estimates import (
     measured_rates,
 )
 from anomaly_bench.engine.runtime import device_name
-from anomaly_bench.store.results import PICTURES_DIR, ResultsStore, row_problem
+from anomaly_bench.store.results import PICTURES_DIR, ResultsStore, parsed_row
 from anomaly_bench.store.row_schema import ResultRow, interrupted
-from anomaly_bench.store.whole_files import written_whole
+from anomaly_bench.store.whole_files import write_whole, written_whole
 
 REPO = CONF_DIR.parents[1]
 NEW_ROWS = "new_rows.jsonl"
@@ -225,8 +225,7 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     known = {row.get("run_id") for row in committed.read()}
     new = [row for row in store.read() if row.get("run_id") not in known]
-    with written_whole(out / NEW_ROWS) as partial:
-        partial.write_text("".join(json.dumps(row) + "\n" for row in new))
+    write_whole(out / NEW_ROWS, "".join(json.dumps(row) + "\n" for row in new))
     with written_whole(out / PICTURES_TAR) as partial, tarfile.open(partial, "w") as tar:
         for row in new:
             picture = store.picture_path(row["run_key"])
@@ -239,8 +238,7 @@ def write_outputs(
         "terminated": report.terminated,
         "not_started": report.not_started,
     }
-    with written_whole(out / SUMMARY) as partial:
-        partial.write_text(json.dumps(summary, indent=2) + "\n")
+    write_whole(out / SUMMARY, json.dumps(summary, indent=2) + "\n")
     print(f"{len(new)} new rows, {len(report.not_started)} runs left: {out}")
 
 
@@ -252,12 +250,9 @@ def rows_to_add(path: Path) -> list[ResultRow]:
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as err:
-            problem = f"not JSON ({type(err).__name__})"
-        else:
-            problem = row_problem(row) or next(
+        row, problem = parsed_row(line)
+        if problem is None:
+            problem = next(
                 (f"no {field!r}" for field in IDENTITY if not isinstance(row.get(field), str)),
                 None,
             )

@@ -13,6 +13,7 @@ from anomaly_bench.reporting.frame import cell_stats, class_grid
 from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.reporting.tables import report
 from anomaly_bench.store.results import ResultsStore
+from anomaly_bench.store.whole_files import write_whole
 
 
 def comparison(results: Path) -> str:
@@ -21,7 +22,7 @@ def comparison(results: Path) -> str:
     folder = results / "report"
     folder.mkdir(parents=True, exist_ok=True)
     table = report(results)
-    (folder / "demo.md").write_text(table + "\n")
+    write_whole(folder / "demo.md", table + "\n")
     grid = class_grid(cell_stats(rows, "auroc"))
     columns = list(grid.columns)
     ours = {c: [None if pd.isna(v) else float(v) for v in grid[c]] for c in columns}

@@ -53,6 +53,7 @@ from anomaly_bench.settings.method_facts import first_stage_key
 from anomaly_bench.settings.protocols import LEAVE_ONE_OUT, row_class
 from anomaly_bench.store.results import ResultsStore
 from anomaly_bench.store.row_upgrades import config_today
+from anomaly_bench.store.whole_files import write_whole
 
 # The checkout's docs/results (a development tool: an installed wheel has no docs/).
 FINDING_GAP = 0.05
@@ -393,16 +394,16 @@ def write_pages(page_dir: Path = REFERENCE_RESULTS) -> list[Path]:
     for number in PER_CLASS_TABLES:
         stem = page_dir / f"table{number}"
         path = stem.with_suffix(".md")
-        path.write_text(table_page(rows, load_paper_table(number), stem))
+        write_whole(path, table_page(rows, load_paper_table(number), stem))
         written.append(path)
     rates = page_dir / "table4.md"
-    rates.write_text(rates_page(rows))
+    write_whole(rates, rates_page(rows))
     leave_one_out = page_dir / "leave_one_out.md"
-    leave_one_out.write_text(leave_one_out_page(rows, page_dir))
+    write_whole(leave_one_out, leave_one_out_page(rows, page_dir))
     arithmetic = page_dir / "numerics_check.md"
-    arithmetic.write_text(f"{HEADER}\n\n{numerics_markdown(rows)}")
+    write_whole(arithmetic, f"{HEADER}\n\n{numerics_markdown(rows)}")
     speed = page_dir / "gpu_speed.md"
-    speed.write_text(f"{HEADER}\n\n{gpu_speed_page(rows, page_dir)}")
+    write_whole(speed, f"{HEADER}\n\n{gpu_speed_page(rows, page_dir)}")
     return [*written, rates, leave_one_out, arithmetic, speed]
 
 

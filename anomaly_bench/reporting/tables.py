@@ -52,6 +52,7 @@ from anomaly_bench.reporting.wall_time import wall_time_line
 from anomaly_bench.settings.environment import wandb_offline_by_default
 from anomaly_bench.settings.protocols import class_heading, class_words
 from anomaly_bench.store.results import ResultsStore
+from anomaly_bench.store.whole_files import write_whole
 
 
 def metric_tables(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], pd.DataFrame]:
@@ -242,9 +243,9 @@ def paper_report(
             pictures_markdown(kept, table, ResultsStore(results_dir), stem.with_suffix(".md")),
         )
         text += "".join("\n\n" + extra for extra in extras if extra)
-    stem.with_suffix(".md").write_text(text + "\n")
-    stem.with_suffix(".csv").write_text(to_csv(comparison))
-    stem.with_suffix(".tex").write_text(to_latex(comparison))
+    write_whole(stem.with_suffix(".md"), text + "\n")
+    write_whole(stem.with_suffix(".csv"), to_csv(comparison))
+    write_whole(stem.with_suffix(".tex"), to_latex(comparison))
     files = [stem.with_suffix(suffix) for suffix in (".md", ".csv", ".tex")]
     if number != 4:
         extra_text, figures = per_class_outputs(rows, table, comparison, stem)

@@ -23,7 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 from anomaly_bench.settings.protocols import class_key
 from anomaly_bench.store.row_schema import OK_FIELDS, OK_METRICS, ROW_FIELDS, ResultRow
 from anomaly_bench.store.run_identity import run_key, smoke_settings
-from anomaly_bench.store.whole_files import written_whole
+from anomaly_bench.store.whole_files import write_whole, written_whole
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,15 @@ def row_problem(row: Any) -> str | None:
             if not math.isfinite(value) or not 0.0 <= value <= 1.0:
                 return f"an ok row with {metric}={value!r}, not in [0, 1]"
     return None
+
+
+def parsed_row(line: str) -> tuple[Any, str | None]:
+    """A line of a store read as a row, and why that row cannot be used (None when it can)."""
+    try:
+        row = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as err:
+        return None, f"not JSON ({type(err).__name__})"
+    return row, row_problem(row)
 
 
 def is_smoke(row: ResultRow) -> bool:
@@ -157,8 +166,7 @@ class ResultsStore:
             self.append(row)
         except OSError as err:
             fallback = Path(fallback_dir) / FALLBACK_FILE
-            fallback.parent.mkdir(parents=True, exist_ok=True)
-            fallback.write_text(json.dumps(_json_safe(row), default=str) + "\n")
+            write_whole(fallback, json.dumps(_json_safe(row), default=str) + "\n")
             raise RowNotStoredError(
                 f"{self.path}: the row could not be appended ({err}); it is kept in {fallback}: "
                 "append that line to the store once it is writable"
@@ -193,12 +201,7 @@ class ResultsStore:
             for number, line in enumerate(f, start=1):
                 if not line.strip():
                     continue
-                try:
-                    row = json.loads(line)
-                except (json.JSONDecodeError, RecursionError) as err:
-                    problem = f"not JSON ({type(err).__name__})"
-                else:
-                    problem = row_problem(row)
+                row, problem = parsed_row(line)
                 if problem is None:
                     rows.append(row)
                 else:

@@ -1,8 +1,8 @@
 """Files written whole or not at all: a run's checkpoint, a store's pictures, predict's CSV and
-ONNX graph, a speed cell's page. Each is written under a temporary name beside its target and
-renamed onto it only once complete, so a run killed or failing while it writes leaves the
-previous file (a user's earlier predictions, the last good checkpoint) in place, never half of
-the new one."""
+ONNX graph, a speed cell's page, the report's and the reference pages' text. Each is written
+under a temporary name beside its target and renamed onto it only once complete, so a run killed
+or failing while it writes leaves the previous file (a user's earlier predictions, the last good
+checkpoint) in place, never half of the new one."""
 
 from __future__ import annotations
 
@@ -24,6 +24,12 @@ def written_whole(path: Path) -> Iterator[Path]:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def write_whole(path: Path, text: str) -> None:
+    """A text file written whole (`written_whole`): a page, a table, a bench's JSON."""
+    with written_whole(path) as partial:
+        partial.write_text(text)
 
 
 def check_target(option: str, path: Path) -> None:
