@@ -16,7 +16,7 @@ from pathlib import Path
 
 from anomaly_bench.reporting.paper_tables import TABLES
 from anomaly_bench.settings.command_line import verb_parser
-from anomaly_bench.store.results import RESULTS_FILE
+from anomaly_bench.store.results import RESULTS_FILE, no_store_message
 
 
 def main() -> None:
@@ -57,7 +57,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if not (args.results_dir / RESULTS_FILE).is_file():
-        parser.error(f"--results-dir {args.results_dir} holds no {RESULTS_FILE}")
+        parser.error(no_store_message(args.results_dir))
     from anomaly_bench.reporting.configurations import parse_where
     from anomaly_bench.reporting.run_list import run_list
     from anomaly_bench.reporting.tables import paper_report, read_rows, report

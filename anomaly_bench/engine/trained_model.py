@@ -21,7 +21,7 @@ from anomaly_bench.engine.callbacks.last_checkpoint import LAST
 from anomaly_bench.engine.runtime import instantiate
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.settings.trusted_targets import check_targets
-from anomaly_bench.store.results import ResultsStore, is_smoke, latest_ok_rows
+from anomaly_bench.store.results import ResultsStore, is_smoke, latest_ok_rows, no_store_message
 from anomaly_bench.store.run_identity import smoke_settings
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def existing_store(results_dir: Path) -> ResultsStore:
     mistyped --results-dir is not an empty store)."""
     store = ResultsStore(results_dir)
     if not store.path.is_file():
-        raise FileNotFoundError(f"--results-dir {results_dir} holds no {store.path.name}")
+        raise FileNotFoundError(no_store_message(results_dir))
     return store
 
 

@@ -115,6 +115,16 @@ def latest_ok_rows(rows: Iterable[ResultRow], with_smoke: bool = False) -> list[
     return list(latest.values())
 
 
+def no_store_message(results_dir: str | Path) -> str:
+    """Why a verb that reads finished runs cannot start here, and what gives it some: a newcomer's
+    first `report` is in a folder where nothing has trained yet."""
+    return (
+        f"--results-dir {results_dir} holds no {RESULTS_FILE}: no run has written a row there "
+        "yet (`anomaly-bench train ...` writes into results, `anomaly-bench demo` into "
+        "results/demo; the project's reference runs are in docs/results of its repository)"
+    )
+
+
 class RowNotStoredError(OSError):
     """The store could not take a row; the message says where the row was kept instead."""
 

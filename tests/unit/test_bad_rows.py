@@ -77,6 +77,8 @@ def report_cli(capsys, *args: str) -> tuple[int, str]:
 def test_a_missing_results_dir_is_an_error(tmp_path, capsys):
     status, err = report_cli(capsys, "--results-dir", str(tmp_path / "nowhere"))
     assert status == 2 and "nowhere holds no results.jsonl" in err
+    # What a newcomer whose first command is `report` needs: where rows come from.
+    assert "`anomaly-bench train ...` writes into results" in err and "docs/results" in err
 
 
 def test_a_filter_that_keeps_no_row_says_so(tmp_path, capsys):
