@@ -13,6 +13,7 @@ import math
 import os
 import shutil
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ FALLBACK_FILE = "row.json"
 # A run's example pictures (`evaluation/example_pictures.py`), kept beside its row by run key.
 PICTURES_DIR = "example_pictures"
 LOCK_TIMEOUT_S = 120
+# Configs whose run key `key_today` keeps (about 3 KB of text each): more runs than a paper grid.
+KEYS_REMEMBERED = 4096
 
 
 def _json_safe(value: Any) -> Any:
@@ -47,14 +50,22 @@ def _json_safe(value: Any) -> Any:
 
 
 def key_today(row: ResultRow) -> str | None:
-    """The row's run key under today's identity rules (its stored key when it saved no config)."""
+    """The row's run key under today's identity rules (its stored key when it saved no config).
+    The config is read as the store keeps it (JSON, `default=str`)."""
     config = row.get("config")
     if not config:
         return row.get("run_key")
+    return _key_of_config(json.dumps(config, default=str)) or row.get("run_key")
+
+
+@lru_cache(maxsize=KEYS_REMEMBERED)
+def _key_of_config(config_json: str) -> str | None:
+    """Remembered per config text: a report asks for every row's key in every table and column
+    it draws (61 times a row for the reference pages), and composing the config is the cost."""
     try:
-        return run_key(OmegaConf.create(config))
+        return run_key(OmegaConf.create(json.loads(config_json)))
     except (OmegaConfBaseException, KeyError, AttributeError, TypeError, ValueError):
-        return row.get("run_key")  # saved unresolved, or older than a key it needs
+        return None  # saved unresolved, or older than a key it needs
 
 
 STATUSES = ("ok", "failed")

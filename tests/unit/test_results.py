@@ -5,7 +5,7 @@ import multiprocessing
 import pytest
 
 from anomaly_bench.engine.run import resolved_config
-from anomaly_bench.store.results import ResultsStore
+from anomaly_bench.store.results import ResultsStore, key_today
 from anomaly_bench.store.run_identity import run_key
 
 # The fields every row a run writes has (the store skips a row without them).
@@ -93,3 +93,18 @@ def test_a_run_done_before_the_scoring_batch_left_the_key_still_counts_as_done(
         "written_under_older_rules"
     )
     assert store.latest_ok(run_key(make_config("data=synthetic", "seed=1"))) is None
+
+
+def test_todays_key_follows_each_rows_own_config_however_often_it_is_asked(make_config):
+    """The key is remembered per config text (a page asks for it dozens of times a row): a row
+    whose config differs by one value gets its own key, never the one remembered for another,
+    and a config that no longer composes keeps the key it was stored under."""
+    configs = [resolved_config(make_config("data=synthetic", f"seed={seed}")) for seed in (0, 1)]
+    rows = [ROW | {"run_key": f"old{i}", "config": config} for i, config in enumerate(configs)]
+    for _ in range(2):
+        assert [key_today(row) for row in rows] == [
+            run_key(make_config("data=synthetic", f"seed={seed}")) for seed in (0, 1)
+        ]
+    broken = ROW | {"run_key": "stored", "config": {"data": {"dataset": "synthetic"}}}
+    assert key_today(broken) == "stored"
+    assert key_today(ROW | {"run_key": "no_config"}) == "no_config"
