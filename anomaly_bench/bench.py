@@ -25,7 +25,7 @@ from anomaly_bench.settings.bench_settings import BenchSettings
 from anomaly_bench.settings.checks import COUNT_ARG, NATURAL_ARG, check_list
 from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.settings.method_facts import method_ids
-from anomaly_bench.store.whole_files import check_target, write_whole
+from anomaly_bench.settings.whole_files import check_target, write_whole
 
 DEFAULTS = BenchSettings()
 

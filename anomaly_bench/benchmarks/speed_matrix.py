@@ -39,7 +39,7 @@ from anomaly_bench.settings.bench_settings import BenchSettings
 from anomaly_bench.settings.checks import COUNT_ARG, POSITIVE_ARG, check_list, count_list_arg
 from anomaly_bench.settings.command_line import verb_parser
 from anomaly_bench.settings.method_facts import method_ids
-from anomaly_bench.store.whole_files import write_whole
+from anomaly_bench.settings.whole_files import write_whole
 
 # Each speed setting as the overrides that switch it on; float32 is torch's strict float32.
 VARIANTS = {

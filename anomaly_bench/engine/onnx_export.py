@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from anomaly_bench.models.base import AnomalyModule
-from anomaly_bench.store.whole_files import written_whole
+from anomaly_bench.settings.whole_files import written_whole
 
 # ONNX Runtime's kernels differ from torch's in the last bits of a float32 sum.
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}

@@ -44,8 +44,8 @@ from anomaly_bench.evaluation.anomaly_maps import anomaly_maps, save_map_pair
 from anomaly_bench.evaluation.metrics import quantile_threshold
 from anomaly_bench.models.base import AnomalyModule
 from anomaly_bench.settings.checks import OPEN_SHARE, check_choice
+from anomaly_bench.settings.whole_files import check_target, written_whole
 from anomaly_bench.store.row_schema import THRESHOLDS
-from anomaly_bench.store.whole_files import check_target, written_whole
 
 log = logging.getLogger(__name__)
 

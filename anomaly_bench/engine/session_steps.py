@@ -56,9 +56,9 @@ from anomaly_bench.engine.run_estimates import (
     measured_rates,
 )
 from anomaly_bench.engine.runtime import device_name
+from anomaly_bench.settings.whole_files import write_whole, written_whole
 from anomaly_bench.store.results import PICTURES_DIR, ResultsStore, parsed_row
 from anomaly_bench.store.row_schema import ResultRow, interrupted
-from anomaly_bench.store.whole_files import write_whole, written_whole
 
 REPO = CONF_DIR.parents[1]
 NEW_ROWS = "new_rows.jsonl"

@@ -16,6 +16,8 @@ import numpy as np
 from PIL import Image
 from torch import Tensor
 
+from anomaly_bench.settings.whole_files import written_whole
+
 MAP_SCALE = 1.0  # half the [-1, 1] range
 OVERLAY_ALPHA = 0.5
 
@@ -58,11 +60,15 @@ def reconstruction_image(reconstruction: Tensor, width: int, height: int) -> np.
 def save_map_pair(
     folder: Path, stem: str, original: np.ndarray, reconstruction: Tensor, amap: np.ndarray
 ) -> tuple[Path, Path]:
-    """`<stem>_reconstruction.png` and `<stem>_map.png` in `folder`; their paths."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """`<stem>_reconstruction.png` and `<stem>_map.png` in `folder`; their paths. Each is
+    written whole, so a predict killed part way leaves a user's earlier maps readable."""
     height, width = original.shape[1:]
     rebuilt = folder / f"{stem}_reconstruction.png"
     drawn = folder / f"{stem}_map.png"
-    Image.fromarray(reconstruction_image(reconstruction, width, height)).save(rebuilt)
-    Image.fromarray(overlay(original, amap)).save(drawn)
+    for path, pixels in (
+        (rebuilt, reconstruction_image(reconstruction, width, height)),
+        (drawn, overlay(original, amap)),
+    ):
+        with written_whole(path) as partial:
+            Image.fromarray(pixels).save(partial, format="PNG")
     return rebuilt, drawn

@@ -26,6 +26,7 @@ from anomaly_bench.evaluation.anomaly_maps import (
     reconstruction_image,
     to_rgb,
 )
+from anomaly_bench.evaluation.plots import save_figure
 from anomaly_bench.models.base import AnomalyModule
 
 PICTURES_FILE = "example_pictures.png"
@@ -88,10 +89,7 @@ def save_strip(
             title = f"{pick.title}\n{pick.score:.4g}" if offset == 0 else f"\n{panel}"
             axis.set_title(title, fontsize=7)
     fig.tight_layout(pad=0.2)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 @torch.no_grad()

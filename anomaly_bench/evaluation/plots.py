@@ -11,14 +11,23 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from anomaly_bench.settings.whole_files import written_whole
 
-def _saved(fig: plt.Figure, path: Path) -> Path:
-    """Written and closed: pyplot keeps each figure alive until closed, and one process may
-    draw them for every run of a grid."""
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+
+def save_figure(fig: plt.Figure, path: Path) -> Path:
+    """Written whole as PNG and closed: a report killed while drawing leaves the previous
+    picture (a committed reference figure among them), never half of the new one; and pyplot
+    keeps each figure alive until closed, while one process may draw them for every run of a
+    grid. The layout is the caller's (`tight_layout` with its own padding)."""
+    with written_whole(path) as partial:
+        fig.savefig(partial, dpi=100, format="png")
     plt.close(fig)
     return path
+
+
+def _saved(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    return save_figure(fig, path)
 
 
 def save_roc_curve(fpr: np.ndarray, tpr: np.ndarray, auroc: float, path: Path) -> Path:

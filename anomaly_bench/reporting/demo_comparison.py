@@ -12,8 +12,8 @@ from anomaly_bench.evaluation.plots import save_per_class_comparison
 from anomaly_bench.reporting.frame import cell_stats, class_grid
 from anomaly_bench.reporting.significance import mean_ranks_text, significance_with_diagram
 from anomaly_bench.reporting.tables import report
+from anomaly_bench.settings.whole_files import write_whole
 from anomaly_bench.store.results import ResultsStore
-from anomaly_bench.store.whole_files import write_whole
 
 
 def comparison(results: Path) -> str:

@@ -51,9 +51,9 @@ from anomaly_bench.reporting.training_share import share_markdown
 from anomaly_bench.reporting.wall_time import wall_time_line
 from anomaly_bench.settings.method_facts import first_stage_key
 from anomaly_bench.settings.protocols import LEAVE_ONE_OUT, row_class
+from anomaly_bench.settings.whole_files import write_whole
 from anomaly_bench.store.results import ResultsStore
 from anomaly_bench.store.row_upgrades import config_today
-from anomaly_bench.store.whole_files import write_whole
 
 FINDING_GAP = 0.05
 PER_CLASS_TABLES = (1, 2, 3)  # the paper's AUROC tables (MNIST, Fashion-MNIST, CIFAR-10)

@@ -21,6 +21,8 @@ import pandas as pd
 import scikit_posthocs as sp
 from scipy.stats import friedmanchisquare
 
+from anomaly_bench.evaluation.plots import save_figure
+
 MIN_METHODS = 3
 MIN_CLASSES = 3
 SIGNIFICANT = 0.05
@@ -104,6 +106,4 @@ def save_cd_diagram(result: Significance, title: str, path: Path) -> Path:
         line.set_xdata(sorted(line.get_xdata()))
     ax.set_title(f"{title}: Friedman p = {result.friedman_p:.3g} over classes {result.classes}")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -51,8 +51,8 @@ from anomaly_bench.reporting.significance import (
 from anomaly_bench.reporting.wall_time import wall_time_line
 from anomaly_bench.settings.environment import wandb_offline_by_default
 from anomaly_bench.settings.protocols import class_heading, class_words
+from anomaly_bench.settings.whole_files import write_whole
 from anomaly_bench.store.results import ResultsStore
-from anomaly_bench.store.whole_files import write_whole
 
 
 def metric_tables(rows: Iterable[dict], metric: str) -> dict[tuple[str, str], pd.DataFrame]:

@@ -1,1 +1,2 @@
-"""Checks of settings, shared by every layer, and what a saved config may build."""
+"""What every layer shares: checks of settings, what a saved config may build, and files written
+whole or not at all."""

@@ -22,9 +22,9 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from anomaly_bench.settings.protocols import class_key
+from anomaly_bench.settings.whole_files import write_whole, written_whole
 from anomaly_bench.store.row_schema import OK_FIELDS, OK_METRICS, ROW_FIELDS, ResultRow
 from anomaly_bench.store.run_identity import run_key, smoke_settings
-from anomaly_bench.store.whole_files import write_whole, written_whole
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,8 @@ from lightning.pytorch.callbacks import Checkpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from anomaly_bench.data.loaders import EpochShuffle
+from anomaly_bench.settings.whole_files import written_whole
 from anomaly_bench.store.row_schema import INTERRUPTED
-from anomaly_bench.store.whole_files import written_whole
 
 LAST = "last.ckpt"
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import lightning as L
 from lightning.pytorch.utilities.model_summary import ModelSummary
 
+from anomaly_bench.settings.whole_files import write_whole
+
 SUMMARY_FILE = "model_summary.txt"
 
 
@@ -18,5 +20,4 @@ class ModelSummaryFile(L.Callback):
         self.max_depth = max_depth
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(f"{ModelSummary(pl_module, max_depth=self.max_depth)}\n")
+        write_whole(self.path, f"{ModelSummary(pl_module, max_depth=self.max_depth)}\n")

@@ -1,8 +1,9 @@
-"""Files written whole or not at all: a run's checkpoint, a store's pictures, predict's CSV and
-ONNX graph, a speed cell's page, the report's and the reference pages' text. Each is written
-under a temporary name beside its target and renamed onto it only once complete, so a run killed
-or failing while it writes leaves the previous file (a user's earlier predictions, the last good
-checkpoint) in place, never half of the new one."""
+"""Files written whole or not at all: a run's checkpoint, every picture and figure, predict's CSV,
+maps and ONNX graph, a speed cell's page, the report's and the reference pages' text. It sits in
+the bottom layer because every layer that writes (evaluation's figures, the store, the engine,
+reporting) needs it. Each is written under a temporary name beside its target and renamed onto it
+only once complete, so a run killed or failing while it writes leaves the previous file (a user's
+earlier predictions, the last good checkpoint) in place, never half of the new one."""
 
 from __future__ import annotations
 
