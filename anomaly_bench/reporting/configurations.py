@@ -13,6 +13,7 @@ the defaults of the day it ran and mislabel the run once a default changes.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -64,20 +65,28 @@ def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 @functools.cache
-def _default_configuration(method: str, dataset: str, max_epochs: int | None) -> str | None:
-    """The method's yaml defaults on the dataset (at `max_epochs` when given, so that settings
-    the yaml derives from the budget follow it), as JSON (cached); None where Hydra cannot
-    compose them (a model or dataset without a yaml in conf/)."""
+def _composed_defaults(method: str, dataset: str) -> Any:
+    """The method's yaml defaults on the dataset, composed and not resolved; cached, because a
+    composition costs a tenth of a second and each budget of a method needs the same one."""
     from hydra import compose, initialize_config_dir
 
-    overrides = [f"model={method}", f"data={dataset}"]
-    if max_epochs is not None:
-        overrides.append(f"trainer.max_epochs={max_epochs}")
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return compose("train", overrides=[f"model={method}", f"data={dataset}"])
+
+
+@functools.cache
+def _default_configuration(method: str, dataset: str, max_epochs: int | None) -> str | None:
+    """The defaults' configuration as JSON (cached), at `max_epochs` when given: set before
+    anything resolves, as a Hydra override is, so settings the yaml derives from the budget
+    (Deep SVDD's pretrain_epochs, f-AnoGAN's gan_epochs) follow it. None where they cannot be
+    composed or resolved (a model or dataset without a yaml in conf/, a folder without its
+    root)."""
     try:
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            cfg = compose("train", overrides=overrides)
+        cfg = copy.deepcopy(_composed_defaults(method, dataset))
+        if max_epochs is not None:
+            cfg.trainer.max_epochs = max_epochs
         return json.dumps(configuration(cfg), default=str)
-    except Exception as err:  # any composition failure only costs the label its detail
+    except Exception as err:  # any failure only costs the label its detail
         log.warning("no yaml defaults for %s on %s (%s): labels by digest", method, dataset, err)
         return None
 

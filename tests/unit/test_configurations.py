@@ -7,8 +7,14 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from anomaly_bench.reporting import configurations
 from anomaly_bench.reporting.comparison import per_class_comparison, rates_comparison, to_markdown
-from anomaly_bench.reporting.configurations import column_of, parse_where, where
+from anomaly_bench.reporting.configurations import (
+    column_of,
+    default_configuration,
+    parse_where,
+    where,
+)
 from anomaly_bench.reporting.paper_tables import load_paper_table
 from anomaly_bench.reporting.run_list import run_list
 from anomaly_bench.reporting.tables import report
@@ -172,3 +178,34 @@ def test_the_frame_has_a_line_per_run_the_tables_read_with_its_column_and_digest
     assert frame.column.tolist() == [column_of(r).label for r in rows[:3]] + ["fanogan"]
     assert frame.configuration_digest.tolist() == [column_of(r).digest for r in rows[:4]]
     assert frame["class"].tolist() == [0, 0, 0, 0]
+
+
+def test_a_budget_is_one_difference_however_the_yaml_splits_it_into_stages():
+    """Deep SVDD's and f-AnoGAN's stages are halves of the budget: a run at another budget reads
+    as that budget alone, a stage set apart from the budget's half as its own difference, and a
+    run at the yaml's budget, asked after them, as the method itself."""
+    rows = [
+        run_row("deep_svdd", 0, 0, 0.9, "trainer.max_epochs=12"),
+        run_row("deep_svdd", 0, 0, 0.8, "trainer.max_epochs=12", "model.pretrain_epochs=2"),
+        run_row("fanogan", 0, 0, 0.7, "trainer.max_epochs=8"),
+        run_row("deep_svdd", 0, 0, 0.6),
+        run_row("fanogan", 0, 0, 0.5),
+    ]
+    assert [column_of(row).label for row in rows] == [
+        "deep_svdd (epochs 12)",
+        "deep_svdd (epochs 12, pretrain_epochs 2)",
+        "fanogan (epochs 8)",
+        "deep_svdd",
+        "fanogan",
+    ]
+
+
+def test_a_budget_asked_first_leaves_the_yaml_defaults_as_they_are():
+    """The composed defaults are shared by every budget of a method: one budget's labels never
+    move another's, whichever is asked first."""
+    configurations._composed_defaults.cache_clear()
+    configurations._default_configuration.cache_clear()
+    assert default_configuration("deep_svdd", "fmnist", 12)["max_epochs"] == 12
+    defaults = default_configuration("deep_svdd", "fmnist")
+    assert defaults["max_epochs"] == 300
+    assert defaults["model"]["pretrain_epochs"] == 150
