@@ -79,8 +79,7 @@ def _default_configuration(method: str, dataset: str, max_epochs: int | None) ->
     """The defaults' configuration as JSON (cached), at `max_epochs` when given: set before
     anything resolves, as a Hydra override is, so settings the yaml derives from the budget
     (Deep SVDD's pretrain_epochs, f-AnoGAN's gan_epochs) follow it. None where they cannot be
-    composed or resolved (a model or dataset without a yaml in conf/, a folder without its
-    root)."""
+    composed or resolved (a model or dataset without a yaml in conf/)."""
     try:
         cfg = copy.deepcopy(_composed_defaults(method, dataset))
         if max_epochs is not None:
