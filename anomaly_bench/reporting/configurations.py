@@ -64,14 +64,25 @@ def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def _unlabelled(method: str, dataset: str, err: Exception) -> None:
+    why = str(err).splitlines()[0]  # Hydra's goes on to list every option and search path
+    log.warning("no yaml defaults for %s on %s (%s): labelled by digest", method, dataset, why)
+
+
 @functools.cache
 def _composed_defaults(method: str, dataset: str) -> Any:
     """The method's yaml defaults on the dataset, composed and not resolved; cached, because a
-    composition costs a tenth of a second and each budget of a method needs the same one."""
+    composition costs a tenth of a second and each budget of a method needs the same one. None
+    where Hydra cannot compose them (a model or dataset with no yaml in conf/ or in the user's
+    own configs), said once."""
     from hydra import compose, initialize_config_dir
 
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return compose("train", overrides=[f"model={method}", f"data={dataset}"])
+    try:
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            return compose("train", overrides=[f"model={method}", f"data={dataset}"])
+    except Exception as err:  # any failure only costs the label its detail
+        _unlabelled(method, dataset, err)
+        return None
 
 
 @functools.cache
@@ -79,14 +90,17 @@ def _default_configuration(method: str, dataset: str, max_epochs: int | None) ->
     """The defaults' configuration as JSON (cached), at `max_epochs` when given: set before
     anything resolves, as a Hydra override is, so settings the yaml derives from the budget
     (Deep SVDD's pretrain_epochs, f-AnoGAN's gan_epochs) follow it. None where they cannot be
-    composed or resolved (a model or dataset without a yaml in conf/)."""
+    composed or resolved."""
+    composed = _composed_defaults(method, dataset)
+    if composed is None:
+        return None
+    cfg = copy.deepcopy(composed)
+    if max_epochs is not None:
+        cfg.trainer.max_epochs = max_epochs
     try:
-        cfg = copy.deepcopy(_composed_defaults(method, dataset))
-        if max_epochs is not None:
-            cfg.trainer.max_epochs = max_epochs
         return json.dumps(configuration(cfg), default=str)
     except Exception as err:  # any failure only costs the label its detail
-        log.warning("no yaml defaults for %s on %s (%s): labels by digest", method, dataset, err)
+        _unlabelled(method, dataset, err)
         return None
 
 

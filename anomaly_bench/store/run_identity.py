@@ -81,8 +81,9 @@ def method_id(cfg: DictConfig) -> str:
     parts = target.rsplit(".", 2)
     if len(parts) < 3:
         raise ValueError(
-            f"model._target_={target!r} is not allowed; allowed: a model class of a module "
-            "(anomaly_bench.models.<id>.<Class>)"
+            f"model._target_={target!r} is not allowed; allowed: a model class in a package's "
+            "module, <package>.<id>.<Class>, whose module names the method (anomaly_bench.models"
+            ".ganomaly.Ganomaly; a detector of your own: mydetectors.template.Template)"
         )
     return parts[-2]
 
