@@ -266,7 +266,8 @@ def add(args: argparse.Namespace) -> int:
     """Append the rows a session or a CPU grid brought back (each once, by run id) to the
     committed store, and their pictures beside them: only PNG files named by a new row's run key
     are taken, from the session's tar or a grid's picture folder. Interrupted runs are left out:
-    they resume, and their finished row is the result."""
+    they resume, and their finished row is the result. Pictures that cannot be read add nothing,
+    rows included."""
     try:
         rows = rows_to_add(args.rows)
     except (OSError, ValueError) as err:
@@ -274,24 +275,34 @@ def add(args: argparse.Namespace) -> int:
         return 1
     target = ResultsStore(args.results_dir)
     known = {row.get("run_id") for row in target.read()}
-    added, resuming = [], 0
+    new, resuming = [], 0
     for row in rows:
         if row["run_id"] in known:
             continue
+        known.add(row["run_id"])
         if interrupted(row):
             resuming += 1
-            continue
+        else:
+            new.append(row)
+    try:
+        wanted = {f"{row['run_key']}.png" for row in new}
+        pictures = dict(pictures_in(args.pictures, wanted)) if args.pictures else {}
+    except (OSError, tarfile.TarError) as err:
+        why = "not a tar archive" if isinstance(err, tarfile.TarError) else err.strerror or err
+        print(
+            f"error: --pictures {args.pictures}: {why}; allowed: a session's pictures.tar or a "
+            "picture folder; nothing was added",
+            file=sys.stderr,
+        )
+        return 1
+    for row in new:
         target.append(row)
-        known.add(row["run_id"])
-        added.append(row["run_key"])
-    if args.pictures:
-        wanted = {f"{key}.png" for key in added}
-        for name, data in pictures_in(args.pictures, wanted):
-            with written_whole(args.results_dir / PICTURES_DIR / name) as partial:
-                partial.write_bytes(data)
+    for name, data in pictures.items():
+        with written_whole(args.results_dir / PICTURES_DIR / name) as partial:
+            partial.write_bytes(data)
     plural = "" if resuming == 1 else "s"
     left_out = f"; left out {resuming} interrupted run{plural} (they resume)" if resuming else ""
-    print(f"{len(added)} rows added to {target.path}{left_out}")
+    print(f"{len(new)} rows added to {target.path}{left_out}")
     return 0
 
 

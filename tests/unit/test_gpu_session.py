@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import tarfile
 from pathlib import Path
 
@@ -436,6 +437,27 @@ def test_a_rows_file_with_a_bad_line_adds_nothing_and_says_which_line(
     assert not (store / "results.jsonl").exists()
     err = capsys.readouterr().err
     assert f"{rows} {problem}" in err and "nothing was added" in err
+
+
+@pytest.mark.parametrize(
+    ("pictures", "problem"),
+    [("no_such_folder", "No such file or directory"), ("not_a.tar", "not a tar archive")],
+)
+def test_pictures_that_cannot_be_read_add_nothing_and_say_so(tmp_path, capsys, pictures, problem):
+    """The rows and their pictures are one addition: a pictures path that is missing or not a
+    tar is named before any row reaches the store, not after (a traceback, half added)."""
+    row = {"run_id": "a", "run_key": "ka", "status": "failed", "method": "m", "dataset": "d"}
+    rows = tmp_path / "new_rows.jsonl"
+    rows.write_text(json.dumps(row) + "\n")
+    (tmp_path / "not_a.tar").write_bytes(b"\x89PNG half a picture")
+    store = tmp_path / "committed"
+    given = tmp_path / pictures
+    args = ["add", "--rows", str(rows), "--pictures", str(given), "--results-dir", str(store)]
+    assert main(args) == 1
+    assert not (store / "results.jsonl").exists()
+    err = capsys.readouterr().err
+    assert f"--pictures {given}:" in err and "nothing was added" in err
+    assert re.search(problem, err)
 
 
 def test_a_run_listed_twice_in_one_file_is_added_once(tmp_path):
