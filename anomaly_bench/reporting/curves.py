@@ -131,14 +131,31 @@ def cadence(points: list[dict]) -> int:
     return min((b - a for a, b in pairwise(epochs)), default=1)
 
 
-def _format(runs: list[LastAndBest], where: str | None = None) -> str:
+def _shown(last: float, best: float, where: str) -> str:
+    return f"{last:.4f} / {best:.4f} ({best - last:+.4f}, {where})"
+
+
+def _format(runs: list[LastAndBest]) -> str:
+    """One class's cell: its seeds' mean last and best AUROC."""
     if not runs:
         return ""
-    last = statistics.fmean(r.last for r in runs)
-    best = statistics.fmean(r.best for r in runs)
-    if where is None:
-        where = f"epoch {runs[0].best_epoch}" if len(runs) == 1 else f"{len(runs)} seeds"
-    return f"{last:.4f} / {best:.4f} ({best - last:+.4f}, {where})"
+    where = f"epoch {runs[0].best_epoch}" if len(runs) == 1 else f"{len(runs)} seeds"
+    return _shown(
+        statistics.fmean(r.last for r in runs), statistics.fmean(r.best for r in runs), where
+    )
+
+
+def _over_classes(runs: list[tuple[dict, LastAndBest]]) -> tuple[float, float]:
+    """The mean over classes of each class's seeds' mean, last and best: a class run with three
+    seeds counts once, as in the table's own mean row."""
+    per_class: dict[int, list[LastAndBest]] = {}
+    for row, summary in runs:
+        per_class.setdefault(row_class(row), []).append(summary)
+    means = [
+        (statistics.fmean(s.last for s in mine), statistics.fmean(s.best for s in mine))
+        for mine in per_class.values()
+    ]
+    return statistics.fmean(m[0] for m in means), statistics.fmean(m[1] for m in means)
 
 
 def _classes(count: int) -> str:
@@ -174,12 +191,11 @@ def _cost(runs: list[LastAndBest]) -> str:
     return "; ".join(parts)
 
 
-def _explained(label: str, runs: list[LastAndBest], paper: float | None) -> str | None:
+def _explained(label: str, runs: list[tuple[dict, LastAndBest]], paper: float | None) -> str | None:
     """How much of the gap to the paper's mean the best-test-epoch choice closes."""
     if paper is None or not runs:
         return None
-    last = statistics.fmean(r.last for r in runs)
-    best = statistics.fmean(r.best for r in runs)
+    last, best = _over_classes(runs)
     text = (
         f"- {label}: paper {paper:.4f}, last epoch {last:.4f} ({last - paper:+.4f}), best test "
         f"epoch {best:.4f} ({best - paper:+.4f})"
@@ -250,13 +266,21 @@ def curve_markdown(rows: Iterable[dict], table: PaperTable) -> str | None:
         if any(cells):
             body.append([class_label(table, normal_class), *cells])
     classes = {c: sorted({row_class(r) for r, _ in runs}) for c, runs in by_column.items()}
-    body.append(["mean", *(_format(every[c], _classes(len(classes[c]))) for c in by_column)])
+    body.append(
+        [
+            "mean",
+            *(
+                _shown(*_over_classes(runs), _classes(len(classes[c])))
+                for c, runs in by_column.items()
+            ),
+        ]
+    )
     body.append(["*curve cost (of training)*", *(_cost(every[c]) for c in by_column)])
     published = table.values.get("auroc", {})
     explained = [
         _explained(
             column.label,
-            [s for r, s in by_column[column] if row_class(r) in classes[column]],
+            by_column[column],
             statistics.fmean(published[column.method][c] for c in classes[column])
             if column.method in published
             else None,

@@ -164,6 +164,21 @@ def test_a_subsampled_curve_reports_its_chosen_epochs_full_split_auroc_and_the_m
     assert "the epoch choice explains 69 % of the shortfall" in text
 
 
+def test_the_mean_row_counts_a_class_once_however_many_seeds_it_has():
+    """Class 2 with two seeds (last 0.70 and 0.80, best 0.90 and 1.00) and class 8 with one
+    (0.90, best 0.95): the mean is over the two classes' seed means, as the table's own mean
+    row is, not over the three runs (which gives 0.8000 / 0.9500)."""
+    rows = [
+        curve_row(2, 0.70, [0.90, 0.70]) | {"run_key": "k2s0"},
+        curve_row(2, 0.80, [1.00, 0.80]) | {"run_key": "k2s1", "seed": 1},
+        curve_row(8, 0.90, [0.95, 0.90]) | {"run_key": "k8"},
+    ]
+    text = curve_markdown(rows, load_paper_table(1))
+    assert "| 2 | 0.7500 / 0.9500 (+0.2000, 2 seeds) |" in text
+    assert "| mean | 0.8250 / 0.9500 (+0.1250, 2 classes) |" in text
+    assert "ganomaly: paper 0.8875, last epoch 0.8250 (-0.0625), best test epoch 0.9500" in text
+
+
 def test_the_cost_row_says_when_points_are_epochs_apart():
     sparse = curve_row(2, 0.74, [0.90, 0.95, 0.74]) | {"run_key": "k2"}
     for point, epoch in zip(sparse["learning_curve"], (4, 8, 12), strict=True):
