@@ -145,17 +145,19 @@ def _format(runs: list[LastAndBest]) -> str:
     )
 
 
+# The metric a row's best test epoch gives, beside its `auroc` (the last epoch's).
+BEST_TEST_AUROC = "best_test_epoch_auroc"
+
+
 def _over_classes(runs: list[tuple[dict, LastAndBest]]) -> tuple[float, float]:
-    """The mean over classes of each class's seeds' mean, last and best: a class run with three
-    seeds counts once, as in the table's own mean row."""
-    per_class: dict[int, list[LastAndBest]] = {}
-    for row, summary in runs:
-        per_class.setdefault(row_class(row), []).append(summary)
-    means = [
-        (statistics.fmean(s.last for s in mine), statistics.fmean(s.best for s in mine))
-        for mine in per_class.values()
-    ]
-    return statistics.fmean(m[0] for m in means), statistics.fmean(m[1] for m in means)
+    """The last and the best test epoch's AUROC as the table's own mean row reads a metric: the
+    pivot's cell means (a class's seeds' mean) averaged over the classes, so a class run with
+    three seeds counts once."""
+    rows = [row | {BEST_TEST_AUROC: summary.best} for row, summary in runs]
+    last, best = (
+        class_grid(cell_stats(rows, m)).iloc[:, 0].mean() for m in ("auroc", BEST_TEST_AUROC)
+    )
+    return float(last), float(best)
 
 
 def _classes(count: int) -> str:
@@ -204,10 +206,6 @@ def _explained(label: str, runs: list[tuple[dict, LastAndBest]], paper: float | 
         share = min(max((best - last) / (paper - last), 0.0), 1.0)
         text += f": the epoch choice explains {100 * share:.0f} % of the shortfall"
     return text + "."
-
-
-# The metric a row's best test epoch gives, beside its `auroc` (the last epoch's).
-BEST_TEST_AUROC = "best_test_epoch_auroc"
 
 
 def _ranked(result: Significance) -> str:
