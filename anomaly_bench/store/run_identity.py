@@ -47,6 +47,9 @@ FLOAT32_PRECISIONS = ("32-true", "32", "None")
 # The identity's keys for the arithmetic (`numerics`): a configuration without them is the same
 # experiment in another arithmetic.
 NUMERICS_KEYS = ("precision", "tf32")
+# Model settings added after rows were written, with the value every earlier run had: not
+# identity at that value, so those rows keep their keys and configurations, and a grid skips them.
+ADDED_MODEL_DEFAULTS = {"architecture": "dcgan"}  # MemAE's networks
 
 
 def _cut_short(key: str, value: Any) -> bool:
@@ -97,11 +100,15 @@ def _plain(node: Any) -> Any:
 
 def _model_identity(model: dict[str, Any]) -> dict[str, Any]:
     """The model config as keys hash it: the latent-search node as the three keys it replaced
-    (`search: {steps, lr, weight}` -> `search_steps`, ...), so runs configured either way, and
-    rows written before the node, keep one key and one configuration."""
+    (`search: {steps, lr, weight}` -> `search_steps`, ...), and without a setting added later
+    where it has the value earlier runs had (`ADDED_MODEL_DEFAULTS`), so runs configured either
+    way, and rows written before, keep one key and one configuration."""
     search = model.pop("search", None)
     if isinstance(search, Mapping):
         model.update({f"search_{name}": value for name, value in search.items()})
+    for key, earlier in ADDED_MODEL_DEFAULTS.items():
+        if key in model and model[key] == earlier:
+            model.pop(key)
     return model
 
 

@@ -116,3 +116,14 @@ def test_a_bf16_run_is_a_column_of_its_own_that_says_so(make_config):
     assert column().label == "ganomaly"
     assert column("trainer.precision=bf16-mixed").label == "ganomaly (precision bf16-mixed)"
     assert column("callbacks.speedups.tf32=false").label == "ganomaly (tf32 False)"
+
+
+def test_memaes_architecture_at_its_default_keeps_the_keys_rows_had_before_it(make_config):
+    """`model.architecture` came after MemAE's reference rows: at `dcgan` (what they ran) a run
+    keeps their key, so a grid skips them; the paper's own MNIST net is another run."""
+    today = make_config("data=synthetic", "model=memae")
+    before = make_config("data=synthetic", "model=memae")
+    del before.model.architecture  # as a row saved before the key existed
+    assert run_key(today) == run_key(before)
+    paper_net = make_config("data=synthetic", "model=memae", "model.architecture=memae_mnist")
+    assert run_key(paper_net) != run_key(today)

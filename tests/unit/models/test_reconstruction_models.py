@@ -24,6 +24,14 @@ TINY = {
         memory_size=20,
         optimizer=partial(Adam, lr=1e-3),
     ),
+    "memae_mnist_net": lambda channels=1: Memae(
+        image_size=SIZE,
+        in_channels=channels,
+        width=16,
+        memory_size=20,
+        optimizer=partial(Adam, lr=1e-3),
+        architecture="memae_mnist",
+    ),
     "mem_ganomaly": lambda channels=1: MemGanomaly(
         image_size=SIZE, in_channels=channels, latent_dim=16, width=16, memory_size=20
     ),
