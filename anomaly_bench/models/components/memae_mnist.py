@@ -1,6 +1,6 @@
 """The MemAE paper's own MNIST autoencoder, beside the shared DCGAN nets MemAE uses by default.
 
-Gong et al. (ICCV 2019, sec. 4.1) give MemAE's image networks as Conv2(k, s, c) layers (kernel,
+Gong et al. (ICCV 2019, the image experiments) give MemAE's image networks as Conv2(k, s, c) layers (kernel,
 stride, output channels), each but the decoder's last followed by BatchNorm and ReLU; for MNIST
 the encoder Conv2(1, 2, 16)-Conv2(3, 2, 32)-Conv2(3, 2, 64) and the decoder Dconv2(3, 2, 64)-
 Dconv2(3, 2, 32)-Dconv2(3, 2, 1), the memory read at each position of the encoder's map. The
