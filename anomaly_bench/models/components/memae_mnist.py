@@ -1,13 +1,13 @@
 """The MemAE paper's own MNIST autoencoder, beside the shared DCGAN nets MemAE uses by default.
 
-Gong et al. (ICCV 2019, the image experiments) give MemAE's image networks as Conv2(k, s, c) layers (kernel,
-stride, output channels), each but the decoder's last followed by BatchNorm and ReLU; for MNIST
-the encoder Conv2(1, 2, 16)-Conv2(3, 2, 32)-Conv2(3, 2, 64) and the decoder Dconv2(3, 2, 64)-
-Dconv2(3, 2, 32)-Dconv2(3, 2, 1), the memory read at each position of the encoder's map. The
-paper states no padding: a padding of 1 on the 3x3 layers (and transposed ones that double the
-size) brings a 32x32 image back at 32x32 through a 4x4 map, the positions the DCGAN stack's
-memory reads. The channels scale with `width` (16, 32, 64 at width 64, the DCGAN stack's
-default), the decoder's output is linear as in the paper, the weights PyTorch's defaults.
+Gong et al. (ICCV 2019, the image experiments) give MemAE's image networks as Conv2(k, s, c)
+layers (kernel, stride, output channels), each but the decoder's last followed by BatchNorm and
+ReLU; for MNIST the encoder Conv2(1, 2, 16)-Conv2(3, 2, 32)-Conv2(3, 2, 64) and the decoder
+Dconv2(3, 2, 64)-Dconv2(3, 2, 32)-Dconv2(3, 2, 1), the memory read at each position of the
+encoder's map. The paper states no padding: a padding of 1 on the 3x3 layers (and transposed ones
+that double the size) brings a 32x32 image back at 32x32 through a 4x4 map, the positions the
+DCGAN stack's memory reads. The channels scale with `width` (16, 32, 64 at width 64, the DCGAN
+stack's default), the decoder's output is linear as in the paper, the weights PyTorch's defaults.
 """
 
 from __future__ import annotations

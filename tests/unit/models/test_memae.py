@@ -47,7 +47,7 @@ def test_the_memae_papers_mnist_net_has_its_layers_and_reads_each_position_of_it
 
 
 def test_an_unknown_architecture_or_a_width_the_paper_net_cannot_split_is_refused():
-    with pytest.raises(ValueError, match="model.architecture='vgg' is not allowed; allowed"):
+    with pytest.raises(ValueError, match=r"model.architecture='vgg' is not allowed; allowed"):
         Memae(32, 1, architecture="vgg")
-    with pytest.raises(ValueError, match="model.width=30 is not allowed .* multiple of 4"):
+    with pytest.raises(ValueError, match=r"model.width=30 is not allowed .* multiple of 4"):
         Memae(32, 1, width=30, architecture="memae_mnist")

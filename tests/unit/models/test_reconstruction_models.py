@@ -12,26 +12,25 @@ from anomaly_bench.models.mem_ganomaly import MemGanomaly
 from anomaly_bench.models.memae import Memae
 from tests.unit.models.helpers import SIZE, fit, synthetic_data
 
+
+def tiny_memae(channels: int, architecture: str) -> Memae:
+    """lr 1e-3 rather than the reference 1e-4, so that a few dozen steps show the fall."""
+    return Memae(
+        image_size=SIZE,
+        in_channels=channels,
+        width=16,
+        memory_size=20,
+        optimizer=partial(Adam, lr=1e-3),
+        architecture=architecture,
+    )
+
+
 TINY = {
     "ganomaly": lambda channels=1: Ganomaly(
         image_size=SIZE, in_channels=channels, latent_dim=16, width=16
     ),
-    # lr 1e-3 rather than the reference 1e-4, so that a few dozen steps show the fall.
-    "memae": lambda channels=1: Memae(
-        image_size=SIZE,
-        in_channels=channels,
-        width=16,
-        memory_size=20,
-        optimizer=partial(Adam, lr=1e-3),
-    ),
-    "memae_mnist_net": lambda channels=1: Memae(
-        image_size=SIZE,
-        in_channels=channels,
-        width=16,
-        memory_size=20,
-        optimizer=partial(Adam, lr=1e-3),
-        architecture="memae_mnist",
-    ),
+    "memae": lambda channels=1: tiny_memae(channels, "dcgan"),
+    "memae_mnist_net": lambda channels=1: tiny_memae(channels, "memae_mnist"),
     "mem_ganomaly": lambda channels=1: MemGanomaly(
         image_size=SIZE, in_channels=channels, latent_dim=16, width=16, memory_size=20
     ),
