@@ -16,13 +16,14 @@ from torch import nn
 
 from anomaly_bench.models.components.dcgan import check_image_shape
 
-# The encoder's channels as shares of `width`: Conv2(., ., 16 / 32 / 64) at width 64.
-CHANNEL_DIVISORS = (4, 2, 1)
+# The encoder's layers as (kernel, `width` divided by): Conv2(1, 2, 16)-Conv2(3, 2, 32)-
+# Conv2(3, 2, 64) at width 64.
+ENCODER_LAYERS = ((1, 4), (3, 2), (3, 1))
 
 
 def _check(image_size: int, channels: int, width: int) -> None:
     check_image_shape(image_size, channels, width)
-    if width % CHANNEL_DIVISORS[0]:
+    if width % ENCODER_LAYERS[0][1]:
         raise ValueError(
             f"model.width={width} is not allowed with model.architecture=memae_mnist; allowed: a "
             "multiple of 4 (its layers have width/4, width/2 and width channels)"
@@ -34,8 +35,7 @@ def memae_mnist_encoder(image_size: int, in_channels: int, width: int) -> nn.Seq
     _check(image_size, in_channels, width)
     layers: list[nn.Module] = []
     channels = in_channels
-    for index, divisor in enumerate(CHANNEL_DIVISORS):
-        kernel = 1 if index == 0 else 3
+    for kernel, divisor in ENCODER_LAYERS:
         layers += [
             nn.Conv2d(channels, width // divisor, kernel, 2, kernel // 2),
             nn.BatchNorm2d(width // divisor),
