@@ -49,6 +49,10 @@ COMMANDS = {
         "anomaly_bench.memory_sparsity",
         "memory slots a trained MemAE / Mem_GANomaly reads, normal vs anomalous",
     ),
+    "batchnorm-check": (
+        "anomaly_bench.batchnorm_check",
+        "a run's AUROC with BatchNorm on each test batch's statistics, as GANomaly's code",
+    ),
 }
 
 

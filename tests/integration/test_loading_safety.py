@@ -70,7 +70,7 @@ def test_an_iforest_checkpoint_carries_no_forest_and_a_crafted_one_runs_nothing(
     )
 
 
-@pytest.mark.parametrize("verb", ["predict", "pictures", "memory-sparsity"])
+@pytest.mark.parametrize("verb", ["predict", "pictures", "memory-sparsity", "batchnorm-check"])
 @pytest.mark.parametrize(
     "node",
     [

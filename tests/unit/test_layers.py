@@ -34,6 +34,7 @@ ENTRY_POINTS = {
     "demo",
     "bench",
     "memory_sparsity",
+    "batchnorm_check",
     "gpu_session",
     "results_page",
 }

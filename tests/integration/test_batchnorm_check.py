@@ -1,0 +1,61 @@
+"""`anomaly-bench batchnorm-check`: a finished run read again from its row and checkpoint, with
+BatchNorm on running statistics (which gives the row's AUROC) and on each batch's own; runs
+without BatchNorm, or without their checkpoint, are named."""
+
+import pytest
+
+from anomaly_bench.cli import main
+from anomaly_bench.engine.run import train
+
+
+def quick_run(make_config, model: str) -> dict:
+    return train(
+        make_config(
+            f"model={model}",
+            "data=synthetic",
+            "trainer.max_epochs=1",
+            "trainer.enable_progress_bar=false",
+        )
+    )
+
+
+def table_lines(output: str) -> list[list[str]]:
+    return [line.strip("| ").split(" | ") for line in output.splitlines()[2:]]
+
+
+def test_running_statistics_give_the_row_and_batch_statistics_another_reading(
+    make_config, tmp_path, capsys
+):
+    ganomaly = quick_run(make_config, "ganomaly")
+    iforest = quick_run(make_config, "iforest")  # no BatchNorm: left out, named
+    assert main(["batchnorm-check", "--results-dir", str(tmp_path / "results")]) == 0
+    printed = capsys.readouterr()
+    [[key, row, running, shuffled, normal_first]] = table_lines(printed.out)
+    assert key == ganomaly["run_key"]
+    assert row == running == f"{ganomaly['auroc']:.4f}"
+    # One epoch's running statistics are far from a batch's: the readings differ.
+    assert shuffled != running and normal_first != running
+    assert f"left out (no BatchNorm layer): {iforest['run_key']}" in printed.err
+
+
+def test_a_store_without_a_batchnorm_run_is_refused_naming_what_is_allowed(
+    make_config, tmp_path, capsys
+):
+    quick_run(make_config, "iforest")
+    with pytest.raises(SystemExit) as stopped:
+        main(["batchnorm-check", "--results-dir", str(tmp_path / "results")])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "none of the 1 finished runs in" in err
+    assert "has a BatchNorm layer; allowed: runs of a method whose networks have one" in err
+
+
+def test_a_run_whose_checkpoint_is_gone_is_named_and_the_exit_status_says_so(
+    make_config, tmp_path, capsys
+):
+    ganomaly = quick_run(make_config, "ganomaly")
+    (tmp_path / ganomaly["config"]["paths"]["checkpoint_dir"] / "last.ckpt").unlink()
+    assert main(["batchnorm-check", "--results-dir", str(tmp_path / "results")]) == 1
+    printed = capsys.readouterr()
+    assert table_lines(printed.out) == []
+    assert f"{ganomaly['run_key']}: not read: no checkpoint at" in printed.err
