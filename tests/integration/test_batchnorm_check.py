@@ -1,26 +1,11 @@
 """`anomaly-bench batchnorm-check`: a finished run read again from its row and checkpoint, with
 BatchNorm on running statistics (which gives the row's AUROC) and on each batch's own; runs
-without BatchNorm, or without their checkpoint, are named."""
+without BatchNorm are named (a gone checkpoint: test_rebuilt_runs.py)."""
 
 import pytest
 
 from anomaly_bench.cli import main
-from anomaly_bench.engine.run import train
-
-
-def quick_run(make_config, model: str) -> dict:
-    return train(
-        make_config(
-            f"model={model}",
-            "data=synthetic",
-            "trainer.max_epochs=1",
-            "trainer.enable_progress_bar=false",
-        )
-    )
-
-
-def table_lines(output: str) -> list[list[str]]:
-    return [line.strip("| ").split(" | ") for line in output.splitlines()[2:]]
+from tests.integration.rebuilt_runs import quick_run, table_lines
 
 
 def test_running_statistics_give_the_row_and_batch_statistics_another_reading(
@@ -48,14 +33,3 @@ def test_a_store_without_a_batchnorm_run_is_refused_naming_what_is_allowed(
     err = capsys.readouterr().err
     assert "none of the 1 finished runs in" in err
     assert "has a BatchNorm layer; allowed: runs of a method whose networks have one" in err
-
-
-def test_a_run_whose_checkpoint_is_gone_is_named_and_the_exit_status_says_so(
-    make_config, tmp_path, capsys
-):
-    ganomaly = quick_run(make_config, "ganomaly")
-    (tmp_path / ganomaly["config"]["paths"]["checkpoint_dir"] / "last.ckpt").unlink()
-    assert main(["batchnorm-check", "--results-dir", str(tmp_path / "results")]) == 1
-    printed = capsys.readouterr()
-    assert table_lines(printed.out) == []
-    assert f"{ganomaly['run_key']}: not read: no checkpoint at" in printed.err

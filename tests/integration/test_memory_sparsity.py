@@ -1,25 +1,11 @@
 """`anomaly-bench memory-sparsity`: a finished run's memory read again from its row and checkpoint
-gives what the run recorded; runs without a memory, or without their checkpoint, are named."""
+gives what the run recorded; runs without a memory are named (a gone checkpoint:
+test_rebuilt_runs.py)."""
 
 import pytest
 
 from anomaly_bench.cli import main
-from anomaly_bench.engine.run import train
-
-
-def quick_run(make_config, model: str) -> dict:
-    return train(
-        make_config(
-            f"model={model}",
-            "data=synthetic",
-            "trainer.max_epochs=1",
-            "trainer.enable_progress_bar=false",
-        )
-    )
-
-
-def table_lines(output: str) -> list[list[str]]:
-    return [line.strip("| ").split(" | ") for line in output.splitlines()[2:]]
+from tests.integration.rebuilt_runs import quick_run, table_lines
 
 
 def test_a_memory_read_again_equals_what_the_run_recorded(make_config, tmp_path, capsys):
@@ -43,14 +29,3 @@ def test_runs_without_a_memory_are_refused_naming_the_methods_that_have_one(
     err = capsys.readouterr().err
     assert "none of the 1 finished runs whose keys start if in" in err
     assert "has a memory; allowed: runs of memae, mem_ganomaly" in err
-
-
-def test_a_run_whose_checkpoint_is_gone_is_named_and_the_exit_status_says_so(
-    make_config, tmp_path, capsys
-):
-    memae = quick_run(make_config, "memae")
-    (tmp_path / memae["config"]["paths"]["checkpoint_dir"] / "last.ckpt").unlink()
-    assert main(["memory-sparsity", "--results-dir", str(tmp_path / "results")]) == 1
-    printed = capsys.readouterr()
-    assert table_lines(printed.out) == []
-    assert f"{memae['run_key']}: not read: no checkpoint at" in printed.err
