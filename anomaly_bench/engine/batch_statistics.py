@@ -30,8 +30,10 @@ from anomaly_bench.data.batches import InMemoryImages
 from anomaly_bench.data.loaders import device_batches
 from anomaly_bench.data.one_class import OneClassDataModule
 from anomaly_bench.engine.trained_model import (
+    build_model,
     existing_store,
     load_run,
+    run_data,
     runs_named,
     scoring_device,
     trained_in,
@@ -84,10 +86,11 @@ def readings(model: AnomalyModule, data: OneClassDataModule) -> dict[str, float]
 def run_readings(row: dict[str, Any], base: Path, device: torch.device) -> dict[str, float] | None:
     """The readings of one run, its model and test split rebuilt from its row (its relative
     paths, checkpoint and data, start at `base`, the folder it trained in); None when its model
-    has no BatchNorm layer, whose scores these readings cannot move."""
-    model, data = load_run(row, None, device, base)
-    if not batchnorm_layers(model):
+    has no BatchNorm layer, whose scores these readings cannot move (known from the untrained
+    model: neither its checkpoint nor its training images are read)."""
+    if not batchnorm_layers(build_model(row["config"]["model"], run_data(row, base))):
         return None
+    model, data = load_run(row, None, device, base)
     return readings(model, data)
 
 

@@ -172,24 +172,30 @@ def trained_in(results_dir: Path, row: dict[str, Any]) -> Path:
     return Path(*results_dir.parts[:-depth])
 
 
+def run_data(row: dict[str, Any], base: Path = Path(".")) -> OneClassDataModule:
+    """The run's data module, not set up (no file read), its relative places starting at `base`;
+    the row's model and data targets are checked first, as every rebuild of a run checks them."""
+    config = row["config"]
+    check_targets({"model": config["model"], "data": config["data"]}, f"run {row['run_key']}")
+    data_config = config["data"]
+    places = {key: str(base / data_config[key]) for key in DATA_PLACES if data_config.get(key)}
+    return instantiate({**data_config, **places})
+
+
 def load_run(
     row: dict[str, Any], checkpoint: Path | None, device: torch.device, base: Path = Path(".")
 ) -> tuple[AnomalyModule, OneClassDataModule]:
     """The run's trained model, ready to score (its training-set statistics refitted), and its
     data module, not set up: `setup()` reads its splits when a caller wants them. The row's
     relative paths (its checkpoint, its data) start at `base`, the folder the run trained in."""
-    config = row["config"]
-    check_targets({"model": config["model"], "data": config["data"]}, f"run {row['run_key']}")
-    path = checkpoint or base / config["paths"]["checkpoint_dir"] / LAST
+    data = run_data(row, base)
+    path = checkpoint or base / row["config"]["paths"]["checkpoint_dir"] / LAST
     if not path.is_file():
         raise FileNotFoundError(
             f"no checkpoint at {path}: give the results store's path as the run wrote it (its "
             "relative paths start where it trained), or pass --checkpoint"
         )
-    data_config = config["data"]
-    places = {key: str(base / data_config[key]) for key in DATA_PLACES if data_config.get(key)}
-    data = instantiate({**data_config, **places})
-    model = load_trained(config["model"], data, path, device)
+    model = load_trained(row["config"]["model"], data, path, device)
     model.use_training_data(TrainingImagesOnDemand(data))
     with torch.no_grad():
         model.prepare_scoring()
