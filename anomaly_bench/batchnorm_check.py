@@ -1,13 +1,14 @@
 """How much a finished run's AUROC moves when its test split is scored as the reference GANomaly
-code scores it: BatchNorm on each batch's own statistics, batches of 64, shuffled or normal
-images first.
+code scores it: BatchNorm on each batch's own statistics, batches of one image, or of 64
+shuffled or with the normal images first.
 
 `anomaly-bench batchnorm-check [--results-dir results] [--run-key START ...]`: for every finished
 run of the store with BatchNorm layers (or those whose keys start so), rebuilds the run from its
 row and `last.ckpt` as predict does and prints the row's AUROC beside three readings of the same
-weights: running statistics (our test loop; it equals the row's), batch statistics in shuffled
-batches (the reference's MNIST test loader), and batch statistics with the normal images first
-(its CIFAR-10 loader, where nearly every batch holds one label). Never trains. A run whose
+weights: running statistics (our test loop; it equals the row's), batch statistics with one image
+a batch (what GANomaly's first author says its figures used), in shuffled batches of 64 (the
+released code's MNIST test loader), and in batches of 64 with the normal images first (its
+CIFAR-10 loader, where nearly every batch holds one label). Never trains. A run whose
 checkpoint is not at hand is listed with the reason, and the exit status is 1.
 
 The work is engine/batch_statistics.py's, imported once the arguments parse (it loads torch,
@@ -21,8 +22,9 @@ import sys
 from anomaly_bench.settings.command_line import add_run_choice, verb_parser
 
 HEADER = (
-    "| run | row's AUROC | running statistics (ours) | batch statistics, shuffled batches of 64 "
-    "| batch statistics, normal images first, batches of 64 |"
+    "| run | row's AUROC | running statistics (ours) | batch statistics, one image a batch "
+    "| batch statistics, shuffled batches of 64 | batch statistics, normal images first, batches "
+    "of 64 |"
 )
 
 
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
     print(HEADER)
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for key, result in read.items():
         if isinstance(result, str):
             print(f"{key}: not read: {result}", file=sys.stderr)
