@@ -4,7 +4,7 @@ shuffled or with the normal images first.
 
 `anomaly-bench batchnorm-check [--results-dir results] [--run-key START ...]`: for every finished
 run of the store with BatchNorm layers (or those whose keys start so), rebuilds the run from its
-row and `last.ckpt` as predict does and prints the row's AUROC beside three readings of the same
+row and `last.ckpt` as predict does and prints the row's AUROC beside four readings of the same
 weights: running statistics (our test loop; it equals the row's), batch statistics with one image
 a batch (what GANomaly's first author says its figures used), in shuffled batches of 64 (the
 released code's MNIST test loader), and in batches of 64 with the normal images first (its
