@@ -11,9 +11,9 @@ of these, beside ours (running statistics, every image scored alone), on the sam
 
 - `running`: our test loop's scoring (the run's order and eval batch size); equals the row's AUROC.
 - `batch_one`: batch statistics, one image a batch: each image normalised by its own statistics,
-  no batch-mates. What the first author says the paper's figures used ("batch norm, and batch
-  size of 1 during the test", samet-akcay/ganomaly issue 83), though the released code tests in
-  batches of its `--batchsize`, 64.
+  no batch-mates. What the first author says the paper's figures used (samet-akcay/ganomaly
+  issue 83: BatchNorm in training mode with a test batch of one image), though the released code
+  tests in batches of its `--batchsize`, 64.
 - `batch_shuffled`: batch statistics, batches of 64 in a fixed shuffled order (the reference's
   MNIST loader): what batch statistics do with batch-mates of either label.
 - `batch_normal_first`: batch statistics, batches of 64, the normal images first, then the
