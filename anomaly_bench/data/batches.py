@@ -47,6 +47,12 @@ class InMemoryImages:
             self.classes[positions],
         )
 
+    def subset(self, positions: Tensor) -> InMemoryImages:
+        """The images at `positions`, in that order, as a split of their own (still uint8)."""
+        return InMemoryImages(
+            self.images[positions], self.labels[positions], self.classes[positions]
+        )
+
     def on(self, device: torch.device | str) -> InMemoryImages:
         """This split on `device`, copied there once and kept for every later epoch and loader."""
         device = torch.device(device)

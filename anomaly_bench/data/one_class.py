@@ -258,5 +258,4 @@ class OneClassDataModule(LightningDataModule):
         if size is None:
             return self.test_dataloader()
         at = balanced_subsample(test.labels, test.classes, size, seed)
-        subset = InMemoryImages(test.images[at], test.labels[at], test.classes[at])
-        return self._loader(subset, self.eval_batch_size, shuffle=False)
+        return self._loader(test.subset(at), self.eval_batch_size, shuffle=False)

@@ -61,8 +61,7 @@ def in_order(split: InMemoryImages, order: str) -> InMemoryImages:
         positions = torch.randperm(len(split), generator=generator)
     else:
         positions = torch.argsort(split.labels.cpu(), stable=True)
-    at = positions.to(split.device)
-    return InMemoryImages(split.images[at], split.labels[at], split.classes[at])
+    return split.subset(positions.to(split.device))
 
 
 def auroc(model: AnomalyModule, batches: Any, batchnorm: str) -> float:
@@ -75,15 +74,15 @@ def readings(model: AnomalyModule, data: OneClassDataModule) -> dict[str, float]
     data.setup("test")
     test_split, device = data.test_set, model.device
 
-    def on_batch_statistics(order: str | None, batch_size: int) -> float:
+    def on_batch_statistics_of(order: str | None, batch_size: int) -> float:
         split = test_split if order is None else in_order(test_split, order)
         return auroc(model, device_batches(split, batch_size, None, device), "batch")
 
     return {
         "running": auroc(model, data.test_dataloader(), "running"),
-        "batch_one": on_batch_statistics(None, 1),
-        "batch_shuffled": on_batch_statistics("shuffled", REFERENCE_BATCH),
-        "batch_normal_first": on_batch_statistics("normal_first", REFERENCE_BATCH),
+        "batch_one": on_batch_statistics_of(None, 1),
+        "batch_shuffled": on_batch_statistics_of("shuffled", REFERENCE_BATCH),
+        "batch_normal_first": on_batch_statistics_of("normal_first", REFERENCE_BATCH),
     }
 
 
